@@ -1,0 +1,277 @@
+"""The one objective library: every GAN loss, for any input shape.
+
+Sign convention (the only place it is stated)
+---------------------------------------------
+``critic(x)`` returns one raw number per sample, shape ``(N,)`` or ``(N, 1)``.
+
+* For every objective except EBGAN, **higher means "more real"**. For the sigmoid-based
+  objectives (``bce``, ``minimax``, ``dragan``) the number is a logit and D(x) = sigmoid(critic(x))
+  is the probability that x is real; for ``lsgan`` it is the least-squares regression target
+  (real -> 1, fake -> 0); for ``hinge``, ``wgan`` and ``wgan-gp`` it is an unbounded score.
+* For ``ebgan`` the critic is an auto-encoder whose output is an **energy**
+  (per-sample reconstruction error): **lower means "more real"**. Such a critic also has
+  ``critic.embed(x)`` returning its code, used by the pull-away term.
+
+Both players *minimise* the ``"loss"`` entry of their dict. Every loss function is a small pure
+function ``f(critic, real, fake, **hparams) -> dict`` whose ``"loss"`` is the scalar to minimise
+and whose other entries (``"adv"``, ``"gp"``, ``"pt"``, ...) are the named terms, detached, for
+logging. Gradient norms are per sample (``flatten(1)``), so the same code serves ``(N, 2)`` points
+and ``(N, 3, H, W)`` images.
+
+The registry ``OBJECTIVES`` maps a name to an :class:`Objective` holding both losses and the
+recommended optimiser, learning rate, betas, ``n_critic`` and hyper-parameters from the paper or
+reference code that introduced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _out(critic: nn.Module, x: Tensor) -> Tensor:
+    """Critic output flattened to shape (N,)."""
+    return critic(x).reshape(x.shape[0])
+
+
+def _terms(loss: Tensor, **terms: Tensor) -> dict[str, Tensor]:
+    """The dict a loss returns: ``loss`` keeps its graph, the named terms are detached."""
+    out = {"loss": loss}
+    out.update({k: v.detach() for k, v in terms.items()})
+    return out
+
+
+# ----------------------------------------------------------------------------- penalties
+
+
+def grad_norms(critic: nn.Module, x: Tensor, create_graph: bool = True) -> Tensor:
+    """Per-sample norm ||grad_x critic(x)||_2, shape (N,), for inputs of any shape.
+
+    Computed in full precision (autocast off) with ``autograd.grad`` so the result can itself be
+    differentiated (``create_graph=True``) for a penalty.
+    """
+    x = x.detach().float().requires_grad_(True)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        out = critic(x).float().sum()
+    (grad,) = torch.autograd.grad(out, x, create_graph=create_graph)
+    return grad.flatten(1).norm(2, dim=1)
+
+
+def interpolates(real: Tensor, fake: Tensor) -> Tensor:
+    """Random points on the segments between paired real and fake samples (WGAN-GP).
+
+    One uniform epsilon per sample: x_hat = eps * real + (1 - eps) * fake.
+    """
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+    return eps * real.detach() + (1 - eps) * fake.detach()
+
+
+def perturbed_real(real: Tensor) -> Tensor:
+    """DRAGAN's points: real samples moved part-way towards a noisy copy of themselves.
+
+    x_p = x + 0.5 * std(x) * u, u ~ U[0, 1) elementwise (as in the DRAGAN reference code), then a
+    random point between x and x_p (one alpha per sample).
+    """
+    real = real.detach()
+    noisy = real + 0.5 * real.std() * torch.rand_like(real)
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+    return real + alpha * (noisy - real)
+
+
+def gradient_penalty(critic: nn.Module, x: Tensor, center: float = 1.0) -> Tensor:
+    """Two-sided penalty mean((||grad critic(x)|| - center)^2) over the samples x."""
+    return ((grad_norms(critic, x) - center) ** 2).mean()
+
+
+def r1_penalty(critic: nn.Module, real: Tensor) -> Tensor:
+    """Zero-centred penalty on real data, mean ||grad critic(real)||^2 (Mescheder et al. 2018)."""
+    return (grad_norms(critic, real) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(critic: nn.Module, clip: float) -> None:
+    """WGAN weight clipping: clamp every parameter of the critic to [-clip, clip]."""
+    for p in critic.parameters():
+        p.clamp_(-clip, clip)
+
+
+def pull_away(embedding: Tensor) -> Tensor:
+    """EBGAN's pull-away term: mean squared cosine similarity between distinct samples' codes."""
+    n = embedding.shape[0]
+    if n < 2:
+        return embedding.new_zeros(())
+    e = F.normalize(embedding.flatten(1), dim=1)
+    cos2 = (e @ e.t()) ** 2
+    return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
+
+
+# ----------------------------------------------------------------------------- objectives
+# Critic losses take (critic, real, fake) and generator losses take (critic, real, fake) too
+# (most ignore real). Unused hyper-parameters are accepted and ignored (**_).
+
+
+def bce_critic(critic, real, fake, **_):
+    """min_D  -E[log D(real)] - E[log(1 - D(fake))],  D = sigmoid(critic)."""
+    adv = F.softplus(-_out(critic, real)).mean() + F.softplus(_out(critic, fake)).mean()
+    return _terms(adv, adv=adv)
+
+
+def bce_generator(critic, real, fake, **_):
+    """Non-saturating (DCGAN):  min_G  -E[log D(G(z))]."""
+    adv = F.softplus(-_out(critic, fake)).mean()
+    return _terms(adv, adv=adv)
+
+
+def minimax_generator(critic, real, fake, **_):
+    """Original saturating minimax:  min_G  E[log(1 - D(G(z)))]."""
+    adv = -F.softplus(_out(critic, fake)).mean()
+    return _terms(adv, adv=adv)
+
+
+def lsgan_critic(critic, real, fake, **_):
+    """min_D  1/2 E[(D(real) - 1)^2] + 1/2 E[D(fake)^2]  (Mao et al., a=0, b=c=1)."""
+    adv = 0.5 * ((_out(critic, real) - 1) ** 2).mean() + 0.5 * (_out(critic, fake) ** 2).mean()
+    return _terms(adv, adv=adv)
+
+
+def lsgan_generator(critic, real, fake, **_):
+    """min_G  1/2 E[(D(G(z)) - 1)^2]."""
+    adv = 0.5 * ((_out(critic, fake) - 1) ** 2).mean()
+    return _terms(adv, adv=adv)
+
+
+def hinge_critic(critic, real, fake, **_):
+    """min_D  E[relu(1 - D(real))] + E[relu(1 + D(fake))]."""
+    adv = F.relu(1 - _out(critic, real)).mean() + F.relu(1 + _out(critic, fake)).mean()
+    return _terms(adv, adv=adv)
+
+
+def wasserstein_generator(critic, real, fake, **_):
+    """min_G  -E[D(G(z))]  (WGAN, WGAN-GP, hinge)."""
+    adv = -_out(critic, fake).mean()
+    return _terms(adv, adv=adv)
+
+
+def wgan_critic(critic, real, fake, **_):
+    """min_D  E[D(fake)] - E[D(real)]; Lipschitz by weight clipping after each step.
+
+    ``adv`` is the negated estimate of the Wasserstein-1 distance (critic loss = -W).
+    """
+    adv = _out(critic, fake).mean() - _out(critic, real).mean()
+    return _terms(adv, adv=adv)
+
+
+def wgan_gp_critic(critic, real, fake, gp_weight=10.0, **_):
+    """min_D  E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates."""
+    adv = _out(critic, fake).mean() - _out(critic, real).mean()
+    gp = gradient_penalty(critic, interpolates(real, fake))
+    return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
+
+
+def dragan_critic(critic, real, fake, gp_weight=10.0, **_):
+    """BCE critic loss + lambda E[(||grad D(x_p)|| - 1)^2] on perturbed real samples (DRAGAN)."""
+    adv = F.softplus(-_out(critic, real)).mean() + F.softplus(_out(critic, fake)).mean()
+    gp = gradient_penalty(critic, perturbed_real(real))
+    return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
+
+
+def ebgan_critic(critic, real, fake, margin=1.0, **_):
+    """min_D  E[E(real)] + E[relu(m - E(fake))];  E = the auto-encoder's reconstruction energy."""
+    adv = _out(critic, real).mean() + F.relu(margin - _out(critic, fake)).mean()
+    return _terms(adv, adv=adv)
+
+
+def ebgan_generator(critic, real, fake, pt_weight=0.0, **_):
+    """min_G  E[E(G(z))] + w_pt * PT(embed(G(z)))  (pull-away term optional, EBGAN-PT)."""
+    adv = _out(critic, fake).mean()
+    if pt_weight == 0:
+        return _terms(adv, adv=adv)
+    pt = pull_away(critic.embed(fake))
+    return _terms(adv + pt_weight * pt, adv=adv, pt=pt)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named GAN objective and the training settings its authors recommend."""
+
+    name: str
+    critic_loss: Callable[..., dict]
+    generator_loss: Callable[..., dict]
+    output: str  # how to read the critic: "probability" (logit), "score", or "energy"
+    optimizer: str  # "adam" or "rmsprop"
+    lr: float
+    betas: tuple[float, float] = (0.5, 0.999)
+    n_critic: int = 1
+    hparams: dict = field(default_factory=dict)  # gp_weight, clip, margin, pt_weight
+    source: str = ""
+
+    @property
+    def clip(self) -> float | None:
+        return self.hparams.get("clip")
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "bce": Objective(
+        "bce", bce_critic, bce_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
+        source="Radford et al. 2016 (DCGAN): Adam 2e-4, beta1 0.5",
+    ),
+    "minimax": Objective(
+        "minimax", bce_critic, minimax_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
+        source="Goodfellow et al. 2014 saturating loss; DCGAN's optimiser for comparability",
+    ),
+    "lsgan": Objective(
+        "lsgan", lsgan_critic, lsgan_generator, "score", "adam", 2e-4, (0.5, 0.999), 1,
+        source="Mao et al. 2017 (LSGAN): a=0, b=c=1, Adam 2e-4, beta1 0.5",
+    ),
+    "hinge": Objective(
+        "hinge", hinge_critic, wasserstein_generator, "score", "adam", 2e-4, (0.0, 0.9), 5,
+        source="Lim & Ye 2017; Miyato et al. 2018 (SN-GAN): Adam 2e-4, betas (0, 0.9), n_dis 5",
+    ),
+    "wgan": Objective(
+        "wgan", wgan_critic, wasserstein_generator, "score", "rmsprop", 5e-5, (0.0, 0.0), 5,
+        hparams={"clip": 0.01},
+        source="Arjovsky et al. 2017 (WGAN): RMSProp 5e-5, clip 0.01, n_critic 5",
+    ),
+    "wgan-gp": Objective(
+        "wgan-gp", wgan_gp_critic, wasserstein_generator, "score", "adam", 1e-4, (0.5, 0.9), 5,
+        hparams={"gp_weight": 10.0},
+        source="Gulrajani et al. 2017 (WGAN-GP): Adam 1e-4, betas (0.5, 0.9), lambda 10, n_critic 5",
+    ),
+    "dragan": Objective(
+        "dragan", dragan_critic, bce_generator, "probability", "adam", 1e-4, (0.5, 0.9), 1,
+        hparams={"gp_weight": 10.0},
+        source="Kodali et al. 2017 (DRAGAN): lambda 10, perturbation 0.5*std, Adam 1e-4 (0.5, 0.9)",
+    ),
+    "ebgan": Objective(
+        "ebgan", ebgan_critic, ebgan_generator, "energy", "adam", 2e-4, (0.5, 0.999), 1,
+        hparams={"margin": 1.0, "pt_weight": 0.0},
+        source="Zhao et al. 2017 (EBGAN): auto-encoder critic, margin loss, pull-away weight 0.1 "
+        "for EBGAN-PT (off by default)",
+    ),
+}
+
+
+def get_objective(name: str) -> Objective:
+    """Look an objective up by name, with a one-line error listing the known names."""
+    try:
+        return OBJECTIVES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown loss {name!r}; choose from {', '.join(OBJECTIVES)}"
+        ) from None
+
+
+def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float]):
+    """The optimiser an objective recommends ("adam" or "rmsprop")."""
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimizer {kind!r}; choose from adam, rmsprop")

@@ -1,0 +1,110 @@
+"""Small MLP generator and critic for 2D data, and EBGAN's auto-encoder critic.
+
+``depth`` is the number of hidden layers, ``width`` their size. Every network is a plain
+``nn.Sequential`` of ``nn.Linear`` and activation modules, so hooks (per-layer gradient norms) and
+``torch.func`` see each layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "softplus": nn.Softplus,
+}
+
+
+def mlp(
+    n_in: int,
+    n_out: int,
+    depth: int,
+    width: int,
+    activation: str = "relu",
+    spectral_norm: bool = False,
+) -> nn.Sequential:
+    """``depth`` hidden layers of ``width`` units with ``activation``, then a linear output."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+    sizes = [n_in] + [width] * depth + [n_out]
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = nn.Linear(a, b)
+        layers.append(_sn(lin) if spectral_norm else lin)
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    """z (N, z_dim) -> x (N, 2)."""
+
+    def __init__(self, z_dim=2, depth=3, width=128, activation="relu", out_dim=2):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = mlp(z_dim, out_dim, depth, width, activation)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class Critic(nn.Module):
+    """x (N, 2) -> raw score (N,): a logit or an unbounded score, see ``toygan.losses``."""
+
+    def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2):
+        super().__init__()
+        self.net = mlp(in_dim, 1, depth, width, activation, spectral_norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(-1)
+
+
+class AutoEncoderCritic(nn.Module):
+    """EBGAN critic: energy(x) = mean squared reconstruction error of an MLP auto-encoder.
+
+    The encoder maps x to a ``code_dim`` code (``embed``), the decoder maps it back. Lower energy
+    means "more real".
+    """
+
+    def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2,
+                 code_dim=None):
+        super().__init__()
+        code_dim = code_dim or width
+        enc_depth = max(depth // 2, 1)
+        self.encoder = mlp(in_dim, code_dim, enc_depth, width, activation, spectral_norm)
+        self.decoder = mlp(code_dim, in_dim, max(depth - enc_depth, 1), width, activation,
+                           spectral_norm)
+
+    def embed(self, x: Tensor) -> Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        recon = self.decoder(self.encoder(x))
+        return ((recon - x) ** 2).flatten(1).mean(1)
+
+
+def make_critic(output: str, **kwargs) -> nn.Module:
+    """The critic an objective needs: an auto-encoder for energy objectives, else an MLP."""
+    return AutoEncoderCritic(**kwargs) if output == "energy" else Critic(**kwargs)
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@torch.no_grad()
+def latent_grid(z_dim: int, n: int = 21, span: float = 2.5) -> Tensor:
+    """An n x n grid of latent points over [-span, span]^2 in the first two latent dimensions
+    (the others zero): its image under G is the generator manifold."""
+    t = torch.linspace(-span, span, n)
+    zz = torch.zeros(n * n, z_dim)
+    gy, gx = torch.meshgrid(t, t, indexing="ij")
+    zz[:, 0] = gx.reshape(-1)
+    if z_dim > 1:
+        zz[:, 1] = gy.reshape(-1)
+    return zz

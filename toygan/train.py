@@ -1,0 +1,354 @@
+"""Train a GAN on 2D toy data and record what happened; renderers draw the records later.
+
+    python -m toygan.train --loss wgan-gp --data ring --steps 2000 --seed 0 --out runs/ring-wgan-gp
+    python -m toygan.train --preset wgan-gp-toy --steps 5000 --out runs/ref
+
+writes into ``--out``:
+
+* ``config.json``  — the resolved :class:`TrainConfig` (objective defaults filled in),
+* ``stats.jsonl``  — one JSON object per logged step: ``step``, the critic's and generator's named
+  loss terms (``d_loss``, ``d_adv``, ``d_gp``, ``g_loss``, ...) and, every ``eval_every`` steps,
+  ``modes_covered``, ``hq_frac``, ``reverse_kl`` (mixtures) and ``sliced_w1`` (any data),
+* ``snapshots.npz`` — at ``snapshots`` evenly spaced steps: generated samples from a fixed latent
+  batch (``fake``), the generator's descent direction at them, -grad_x of its loss (``fake_grad``),
+  critic values on a ``grid_res`` x ``grid_res`` grid (``critic``), the generator manifold
+  (``manifold``), plus ``real``, ``extent``, ``steps``.
+
+A step is one generator update preceded by ``n_critic`` critic updates. The same seed gives the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from toygan import losses, metrics
+from toygan.cli import Diverged, Parser, UserError, add_config_flags, given, run_main
+from toygan.data import DataError, make_dataset
+from toygan.models import Generator, latent_grid, make_critic
+from toygan.presets import PRESETS
+
+
+def _h(text):
+    return field(default=None, metadata={"help": text})
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a toy run. ``None`` means "the objective's recommended value"."""
+
+    loss: str = field(default="wgan-gp", metadata={"help": "objective (toygan.losses)"})
+    data: str = field(default="ring", metadata={"help": "data spec NAME[:k=v,...] or file:PATH"})
+    steps: int = field(default=2000, metadata={"help": "generator updates"})
+    batch_size: int = field(default=256, metadata={"help": "samples per batch"})
+    z_dim: int = field(default=2, metadata={"help": "latent dimension"})
+    g_depth: int = field(default=3, metadata={"help": "generator hidden layers"})
+    g_width: int = field(default=128, metadata={"help": "generator hidden units"})
+    d_depth: int = field(default=3, metadata={"help": "critic hidden layers"})
+    d_width: int = field(default=128, metadata={"help": "critic hidden units"})
+    activation: str = field(default="relu", metadata={"help": "hidden activation"})
+    spectral_norm: bool = field(default=False, metadata={"help": "spectral norm in the critic"})
+    optimizer: str | None = _h("adam or rmsprop (default: the objective's)")
+    lr: float | None = _h("learning rate of both players (default: the objective's)")
+    lr_d: float | None = _h("critic learning rate (overrides --lr)")
+    lr_g: float | None = _h("generator learning rate (overrides --lr)")
+    betas: tuple[float, float] | None = _h("Adam betas (default: the objective's)")
+    n_critic: int | None = _h("critic updates per generator update (default: the objective's)")
+    gp_weight: float | None = _h("gradient-penalty weight lambda (wgan-gp, dragan)")
+    clip: float | None = _h("weight-clipping bound c (wgan)")
+    margin: float | None = _h("EBGAN margin m")
+    pt_weight: float | None = _h("EBGAN pull-away weight")
+    seed: int = field(default=0, metadata={"help": "random seed: fixes everything"})
+    log_every: int = field(default=10, metadata={"help": "steps between loss records"})
+    eval_every: int = field(default=100, metadata={"help": "steps between metric evaluations"})
+    eval_samples: int = field(default=2500, metadata={"help": "samples per evaluation"})
+    snapshots: int = field(default=60, metadata={"help": "snapshot frames over the run"})
+    snapshot_points: int = field(default=512, metadata={"help": "samples per snapshot"})
+    grid_res: int = field(default=64, metadata={"help": "critic grid resolution"})
+    device: str = field(default="cpu", metadata={"help": "auto, cpu, cuda or mps"})
+    preset: str | None = _h("published configuration the other fields start from")
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with every ``None`` filled from the objective's recommendations, validated."""
+        try:
+            obj = losses.get_objective(self.loss)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        c = dataclasses.replace(self)
+        c.optimizer = c.optimizer or obj.optimizer
+        c.lr_d = c.lr_d or c.lr or obj.lr
+        c.lr_g = c.lr_g or c.lr or obj.lr
+        c.lr = None if c.lr_d != c.lr_g else c.lr_d
+        c.betas = tuple(c.betas or obj.betas)
+        c.n_critic = c.n_critic or obj.n_critic
+        for k in ("gp_weight", "clip", "margin", "pt_weight"):
+            if getattr(c, k) is None:
+                setattr(c, k, obj.hparams.get(k))
+        for k in ("steps", "batch_size", "z_dim", "n_critic", "log_every", "eval_every",
+                  "eval_samples", "snapshots", "snapshot_points", "grid_res", "g_width", "d_width"):
+            if getattr(c, k) < 1:
+                raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(c, k)}")
+        if c.optimizer not in ("adam", "rmsprop"):
+            raise UserError(f"unknown optimizer {c.optimizer!r}; choose from adam, rmsprop")
+        return c
+
+    def hparams(self) -> dict:
+        return {k: getattr(self, k) for k in ("gp_weight", "margin", "pt_weight")
+                if getattr(self, k) is not None}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but no CUDA device is available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise UserError(f"unknown device {name!r}; choose from auto, cpu, cuda, mps")
+    return torch.device(name)
+
+
+class Trainer:
+    """One toy GAN: models, optimisers, data stream. ``train_step`` does one generator update."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg = cfg.resolved()
+        self.obj = losses.get_objective(cfg.loss)
+        self.device = resolve_device(cfg.device)
+        self.data = make_dataset(cfg.data)
+        torch.manual_seed(cfg.seed)
+        self.G = Generator(cfg.z_dim, cfg.g_depth, cfg.g_width, cfg.activation).to(self.device)
+        self.D = make_critic(self.obj.output, depth=cfg.d_depth, width=cfg.d_width,
+                             activation=cfg.activation, spectral_norm=cfg.spectral_norm
+                             ).to(self.device)
+        self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
+        self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
+        self.hp = cfg.hparams()
+        self.step = 0
+        # Training stream and evaluation stream are separate, so evaluating never changes training.
+        self.rng = torch.Generator().manual_seed(cfg.seed)
+        eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
+        self.z_eval = torch.randn(cfg.eval_samples, cfg.z_dim, generator=eval_rng)
+        self.real_eval = self.data.sample(cfg.eval_samples, eval_rng)
+        self.z_vis = self.z_eval[: cfg.snapshot_points]
+        self.real_vis = self.real_eval[: cfg.snapshot_points]
+
+    def _real(self, n):
+        return self.data.sample(n, self.rng).to(self.device, non_blocking=True)
+
+    def _z(self, n):
+        return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device, non_blocking=True)
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """n_critic critic updates, then one generator update. Returns the last loss terms."""
+        cfg, G, D = self.cfg, self.G, self.D
+        B = cfg.batch_size
+
+        # Update critic.
+        D.requires_grad_(True)
+        for _ in range(cfg.n_critic):
+            real = self._real(B)
+            with torch.no_grad():
+                fake = G(self._z(B))
+            d_terms = self.obj.critic_loss(D, real, fake, **self.hp)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_terms["loss"].backward()
+            self.opt_d.step()
+            if cfg.clip is not None:
+                losses.clip_weights(D, cfg.clip)
+
+        # Update generator.
+        D.requires_grad_(False)
+        fake = G(self._z(B))
+        g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_terms["loss"].backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+
+        self.step += 1
+        terms = {f"d_{k}": v.detach() for k, v in d_terms.items()}
+        terms.update({f"g_{k}": v.detach() for k, v in g_terms.items()})
+        return terms
+
+    @torch.no_grad()
+    def sample(self, z=None) -> torch.Tensor:
+        return self.G((self.z_eval if z is None else z).to(self.device)).cpu()
+
+    def evaluate(self) -> dict:
+        """Metrics of the fixed evaluation batch: mode metrics for mixtures, sliced W1 always."""
+        fake = self.sample().numpy()
+        out = {}
+        if self.data.centers is not None:
+            out.update(metrics.mode_metrics(fake, self.data.centers, self.data.std))
+        out["sliced_w1"] = metrics.sliced_w1(self.real_eval.numpy(), fake)
+        return out
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """What a renderer needs for one frame (no plotting here)."""
+        G, D, cfg = self.G, self.D, self.cfg
+        xmin, xmax, ymin, ymax = self.data.extent
+        gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, cfg.grid_res),
+                                torch.linspace(ymin, ymax, cfg.grid_res), indexing="xy")
+        grid_pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(self.device)
+        with torch.no_grad():
+            critic = D(grid_pts).reshape(cfg.grid_res, cfg.grid_res)
+            fake = G(self.z_vis.to(self.device))
+            manifold = G(latent_grid(cfg.z_dim).to(self.device))
+        # Descent direction of the generator loss at each generated sample, per sample.
+        D.requires_grad_(False)
+        fake_req = fake.detach().requires_grad_(True)
+        g_loss = self.obj.generator_loss(D, self.real_vis.to(self.device), fake_req, **self.hp)
+        (grad,) = torch.autograd.grad(g_loss["loss"], fake_req)
+        D.requires_grad_(True)
+        return {
+            "fake": fake.cpu().numpy(),
+            "fake_grad": (-grad * len(fake_req)).cpu().numpy(),
+            "critic": critic.cpu().numpy(),
+            "manifold": manifold.cpu().numpy(),
+        }
+
+
+def _record(terms: dict) -> dict:
+    return {k: float(v) for k, v in terms.items()}
+
+
+def _json_safe(rec: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in rec.items()}
+
+
+def save_npz_atomic(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
+          overwrite: bool = False) -> list[dict]:
+    """Train and record. Returns the stats records; writes them under ``out`` when given."""
+    trainer = Trainer(cfg)
+    cfg = trainer.cfg
+    out = Path(out) if out is not None else None
+    if out is not None:
+        if (out / "stats.jsonl").exists() and not overwrite:
+            raise UserError(f"{out} already holds a run; pass --overwrite or choose another --out")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+            stats_file = open(out / "stats.jsonl", "w")
+        except OSError as e:
+            raise UserError(f"cannot write to {out}: {e.strerror}") from None
+    snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots, cfg.steps + 1))
+                               .round().astype(int)).tolist())
+    frames: dict[str, list] = {}
+    history: list[dict] = []
+
+    def emit(rec):
+        history.append(rec)
+        if out is not None:
+            stats_file.write(json.dumps(_json_safe(rec)) + "\n")
+            stats_file.flush()
+
+    def observe(step, terms=None):
+        rec = {"step": step}
+        if terms is not None:
+            rec.update(_record(terms))
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            rec.update(trainer.evaluate())
+        if len(rec) > 1:
+            emit(rec)
+        if step in snap_steps:
+            frames.setdefault("steps", []).append(step)
+            for k, v in trainer.snapshot().items():
+                frames.setdefault(k, []).append(v)
+
+    def save_snapshots():
+        if out is not None and frames:
+            save_npz_atomic(out / "snapshots.npz", **{k: np.stack(v) for k, v in frames.items()},
+                            real=trainer.real_vis.numpy(),
+                            extent=np.array(trainer.data.extent, dtype=np.float64),
+                            centers=(trainer.data.centers if trainer.data.centers is not None
+                                     else np.zeros((0, 2))))
+
+    try:
+        observe(0)
+        bar = tqdm(total=cfg.steps, desc=f"{cfg.loss} on {cfg.data}", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        while trainer.step < cfg.steps:
+            terms = trainer.train_step()
+            step = trainer.step
+            if not all(torch.isfinite(v) for v in terms.values()):
+                bad = ", ".join(k for k, v in terms.items() if not torch.isfinite(v))
+                raise Diverged(f"training diverged at step {step}: {bad} is NaN/Inf "
+                               f"(records up to step {step - 1} are kept)")
+            log = step % cfg.log_every == 0 or step == cfg.steps
+            observe(step, terms if log else None)
+            bar.update(1)
+            if log and progress:
+                bar.set_postfix(d=f"{float(terms['d_loss']):.3f}", g=f"{float(terms['g_loss']):.3f}",
+                                refresh=False)
+        bar.close()
+    finally:
+        save_snapshots()
+        if out is not None:
+            stats_file.close()
+    return history
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m toygan.train", description=__doc__.split("\n\n")[0])
+    add_config_flags(p, TrainConfig, choices={"loss": list(losses.OBJECTIVES),
+                                               "preset": list(PRESETS)})
+    p.add_argument("--out", default=None, help="run folder (default: runs/LOSS-DATA-seedS)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def config_from_args(ns, cls=TrainConfig, presets=PRESETS):
+    """Dataclass defaults, then the preset, then the flags the user typed."""
+    typed = given(ns, cls)
+    base = dict(presets[typed["preset"]]) if typed.get("preset") else {}
+    base.update(typed)
+    try:
+        return cls(**base)
+    except TypeError as e:
+        raise UserError(str(e)) from None
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    cfg = config_from_args(ns)
+    try:
+        make_dataset(cfg.data)
+    except DataError as e:
+        raise UserError(str(e)) from None
+    out = ns.out or f"runs/{cfg.loss}-{cfg.data.replace(':', '_').replace('/', '_')}-seed{cfg.seed}"
+    t0 = time.perf_counter()
+    history = train(cfg, out, progress=not ns.quiet, overwrite=ns.overwrite)
+    last = next((r for r in reversed(history) if "sliced_w1" in r), {})
+    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in last.items() if k in ("modes_covered", "hq_frac", "reverse_kl",
+                                                          "sliced_w1"))
+    print(f"{out}: {cfg.steps} steps in {time.perf_counter() - t0:.1f}s; {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
