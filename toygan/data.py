@@ -18,6 +18,7 @@ other sets have ``centers = None``. Sampling uses a caller-supplied ``torch.Gene
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -176,7 +177,9 @@ def from_file(path: str) -> Toy2D:
         if p.suffix == ".npy":
             pts = np.load(p, allow_pickle=False)
         elif p.suffix in (".csv", ".txt"):
-            pts = np.loadtxt(p, delimiter=",", ndmin=2, dtype=np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an empty file becomes our one-line error
+                pts = np.loadtxt(p, delimiter=",", ndmin=2, dtype=np.float64)
         else:
             raise DataError(f"point file must be .npy or .csv, got {p.name}")
     except DataError:

@@ -46,11 +46,19 @@ def _h(text):
 
 @dataclass
 class TrainConfig:
-    """Every option of a toy run. ``None`` means "the objective's recommended value"."""
+    """Every option of a toy run. ``None`` means "the objective's recommended value".
+
+    2D defaults: the optimiser, betas, ``n_critic``, clip and margin come from the objective
+    (``toygan.losses``), but the papers' learning rates and penalty weight are tuned for images.
+    On 2D data toygan defaults to lr 1e-3 decayed linearly to 0 and lambda = 1 (measured on
+    8gaussians: lambda 10 at lr 1e-3 never puts samples within 3 std of a mode; lambda 10 at
+    lr 3e-4 reaches only ~50% high-quality samples in 3000 steps; see BENCHMARKS.md).
+    ``--lr`` / ``--gp-weight`` / ``--lr-decay none`` or a ``--preset`` restore published values.
+    """
 
     loss: str = field(default="wgan-gp", metadata={"help": "objective (toygan.losses)"})
     data: str = field(default="ring", metadata={"help": "data spec NAME[:k=v,...] or file:PATH"})
-    steps: int = field(default=2000, metadata={"help": "generator updates"})
+    steps: int = field(default=3000, metadata={"help": "generator updates"})
     batch_size: int = field(default=256, metadata={"help": "samples per batch"})
     z_dim: int = field(default=2, metadata={"help": "latent dimension"})
     g_depth: int = field(default=3, metadata={"help": "generator hidden layers"})
@@ -60,12 +68,17 @@ class TrainConfig:
     activation: str = field(default="relu", metadata={"help": "hidden activation"})
     spectral_norm: bool = field(default=False, metadata={"help": "spectral norm in the critic"})
     optimizer: str | None = _h("adam or rmsprop (default: the objective's)")
-    lr: float | None = _h("learning rate of both players (default: the objective's)")
+    lr: float | None = field(default=1e-3, metadata={
+        "help": "learning rate of both players"})
     lr_d: float | None = _h("critic learning rate (overrides --lr)")
     lr_g: float | None = _h("generator learning rate (overrides --lr)")
     betas: tuple[float, float] | None = _h("Adam betas (default: the objective's)")
+    lr_decay: str = field(default="linear", metadata={
+        "help": "none, or linear: both learning rates fall linearly to 0 at --steps "
+                "(the WGAN-GP reference code's schedule)"})
     n_critic: int | None = _h("critic updates per generator update (default: the objective's)")
-    gp_weight: float | None = _h("gradient-penalty weight lambda (wgan-gp, dragan)")
+    gp_weight: float | None = field(default=1.0, metadata={
+        "help": "gradient-penalty weight lambda (wgan-gp, dragan)"})
     clip: float | None = _h("weight-clipping bound c (wgan)")
     margin: float | None = _h("EBGAN margin m")
     pt_weight: float | None = _h("EBGAN pull-away weight")
@@ -99,6 +112,8 @@ class TrainConfig:
                   "eval_samples", "snapshots", "snapshot_points", "grid_res", "g_width", "d_width"):
             if getattr(c, k) < 1:
                 raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(c, k)}")
+        if c.lr_decay not in ("none", "linear"):
+            raise UserError(f"unknown --lr-decay {c.lr_decay!r}; choose from none, linear")
         if c.optimizer not in ("adam", "rmsprop"):
             raise UserError(f"unknown optimizer {c.optimizer!r}; choose from adam, rmsprop")
         return c
@@ -139,6 +154,10 @@ class Trainer:
         self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
         self.hp = cfg.hparams()
         self.step = 0
+        self.schedulers = []
+        if cfg.lr_decay == "linear":
+            self.schedulers = [torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda s: max(0.0, 1.0 - s / cfg.steps)) for opt in (self.opt_g, self.opt_d)]
         # Training stream and evaluation stream are separate, so evaluating never changes training.
         self.rng = torch.Generator().manual_seed(cfg.seed)
         eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
@@ -179,6 +198,8 @@ class Trainer:
         g_terms["loss"].backward()
         self.opt_g.step()
         D.requires_grad_(True)
+        for sched in self.schedulers:
+            sched.step()
 
         self.step += 1
         terms = {f"d_{k}": v.detach() for k, v in d_terms.items()}
@@ -260,9 +281,10 @@ def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
     history: list[dict] = []
 
     def emit(rec):
+        rec = _json_safe(rec)  # an undefined metric (reverse KL with no HQ sample) is null
         history.append(rec)
         if out is not None:
-            stats_file.write(json.dumps(_json_safe(rec)) + "\n")
+            stats_file.write(json.dumps(rec) + "\n")
             stats_file.flush()
 
     def observe(step, terms=None):
