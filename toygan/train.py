@@ -62,7 +62,7 @@ class TrainConfig:
     batch_size: int = field(default=256, metadata={"help": "samples per batch"})
     z_dim: int = field(default=2, metadata={"help": "latent dimension"})
     g_depth: int = field(default=3, metadata={"help": "generator hidden layers"})
-    g_width: int = field(default=128, metadata={"help": "generator hidden units"})
+    g_width: int = field(default=256, metadata={"help": "generator hidden units"})
     d_depth: int = field(default=3, metadata={"help": "critic hidden layers"})
     d_width: int = field(default=128, metadata={"help": "critic hidden units"})
     activation: str = field(default="relu", metadata={"help": "hidden activation"})

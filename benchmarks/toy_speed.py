@@ -1,0 +1,125 @@
+"""Toy-trainer speed: iterations/s, FLOP rate against the machine's matmul rate, time to quality.
+
+    python benchmarks/toy_speed.py                      # about 3 minutes on 2 cores
+    python benchmarks/toy_speed.py --reference-steps 6000   # also the WGAN-GP toy port's TTQ (long)
+
+Prints, for the WGAN-GP toy reference configuration (``--preset wgan-gp-toy``: 3x512 ReLU MLPs,
+batch 256, 5 critic steps, lambda 0.1) and for toygan's default configuration:
+generator iterations per second, matmul FLOPs per iteration (counted by
+a dispatch-mode counter of every mm/addmm/bmm, double-backward of the penalty included) and the fraction of the
+machine's measured float32 ``torch.mm`` rate that this achieves.
+
+Time to quality: wall seconds of training (evaluation excluded) until a ``wgan-gp`` run on the
+``8gaussians`` preset first shows 8/8 modes with ``hq_frac`` >= 0.9 at three evaluations in a row
+(evaluated every 100 iterations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from toygan.presets import PRESETS
+from toygan.train import Trainer, TrainConfig
+
+
+def matmul_rate(n: int = 2048, reps: int = 20) -> float:
+    """Measured float32 torch.mm FLOP/s on an n x n product."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - t0)
+
+
+class MatmulFlops(TorchDispatchMode):
+    """Counts 2*m*n*k for every mm / addmm / bmm dispatched (backward and double backward too)."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        aten = torch.ops.aten
+        if func in (aten.mm.default, aten.addmm.default, aten.bmm.default):
+            a, b = (args[1], args[2]) if func is aten.addmm.default else (args[0], args[1])
+            self.flops += 2 * a.numel() * b.shape[-1]
+        return func(*args, **(kwargs or {}))
+
+
+def step_rate(cfg: TrainConfig, seconds: float = 10.0) -> tuple[float, float]:
+    """(generator iterations per second, matmul FLOPs per iteration)."""
+    t = Trainer(cfg)
+    for _ in range(3):
+        t.train_step()
+    with MatmulFlops() as counter:
+        t.train_step()
+    flops = counter.flops
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        t.train_step()
+        n += 1
+    return n / (time.perf_counter() - t0), flops
+
+
+def time_to_quality(cfg: TrainConfig, max_steps: int, eval_every: int = 100, hold: int = 3):
+    """Training seconds (evaluation excluded) and steps until 8/8 modes with hq >= 0.9 hold for
+    ``hold`` evaluations in a row; (None, steps run) if never within ``max_steps``."""
+    t = Trainer(cfg)
+    n_modes = t.data.n_modes
+    train_s, streak, first = 0.0, 0, None
+    while t.step < max_steps:
+        t0 = time.perf_counter()
+        for _ in range(eval_every):
+            t.train_step()
+        train_s += time.perf_counter() - t0
+        m = t.evaluate()
+        if m["modes_covered"] == n_modes and m["hq_frac"] >= 0.9:
+            streak += 1
+            first = first if streak > 1 else (train_s, t.step)
+            if streak == hold:
+                return first
+        else:
+            streak = 0
+    return None, t.step
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="timing window per configuration")
+    p.add_argument("--seeds", type=int, default=3, help="seeds for the time-to-quality runs")
+    p.add_argument("--reference-steps", type=int, default=0,
+                   help="also run the reference port's time to quality up to this many steps")
+    args = p.parse_args()
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    peak = matmul_rate()
+    print(f"float32 torch.mm (2048^3): {peak / 1e9:.1f} GFLOP/s")
+
+    ref = TrainConfig(**PRESETS["wgan-gp-toy"])
+    default = TrainConfig(loss="wgan-gp", data="8gaussians")
+    for name, cfg in (("reference wgan-gp-toy (3x512, B256, n_critic 5)", ref),
+                      ("default wgan-gp (G 3x256, D 3x128, B256, n_critic 5)", default)):
+        its, flops = step_rate(cfg, args.seconds)
+        print(f"{name}: {its:.1f} it/s, {flops / 1e9:.2f} GFLOP/it, "
+              f"{its * flops / 1e9:.1f} GFLOP/s = {its * flops / peak:.0%} of torch.mm")
+
+    for seed in range(args.seeds):
+        cfg = TrainConfig(loss="wgan-gp", data="8gaussians", seed=seed)
+        secs, steps = time_to_quality(cfg, cfg.steps)
+        verdict = f"{secs:.1f} s ({steps} it)" if secs is not None else f"not reached in {steps} it"
+        print(f"time to quality, default wgan-gp on 8gaussians, seed {seed}: {verdict}")
+    if args.reference_steps:
+        cfg = TrainConfig(**dict(PRESETS["wgan-gp-toy"], steps=args.reference_steps))
+        secs, steps = time_to_quality(cfg, args.reference_steps)
+        verdict = f"{secs:.1f} s ({steps} it)" if secs is not None else f"not reached in {steps} it"
+        print(f"time to quality, reference wgan-gp-toy port: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

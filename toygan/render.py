@@ -1,0 +1,219 @@
+"""Turn a toy run's records into frames: critic landscape, samples, generator arrows, curves.
+
+Reads only what ``toygan.train`` wrote (``config.json``, ``stats.jsonl``, ``snapshots.npz``).
+The figure is built once; each frame updates the artists' data (heatmap array, scatter offsets,
+arrow vectors, markers) and grabs the Agg canvas, so a frame costs a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from toygan.losses import OBJECTIVES  # noqa: E402
+
+REAL_COLOR = "#1b9e77"
+FAKE_COLOR = "#d95f02"
+ARROW_COLOR = "#222222"
+CMAPS = {"probability": "RdBu_r", "score": "viridis", "energy": "magma_r"}
+LABELS = {
+    "probability": "D(x) = P(real)",
+    "score": "critic value D(x)",
+    "energy": "energy E(x) (low = real)",
+}
+
+
+@dataclass
+class Run:
+    """Everything a renderer needs from one run folder."""
+
+    path: Path
+    config: dict
+    stats: list[dict]
+    snap: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, path) -> "Run":
+        path = Path(path)
+        try:
+            config = json.loads((path / "config.json").read_text())
+            stats = [json.loads(line) for line in (path / "stats.jsonl").read_text().splitlines()
+                     if line.strip()]
+            with np.load(path / "snapshots.npz") as z:
+                snap = {k: z[k] for k in z.files}
+        except FileNotFoundError as e:
+            raise ValueError(f"{path} is not a toygan run folder (missing {Path(e.filename).name})"
+                             ) from None
+        except (json.JSONDecodeError, ValueError, OSError) as e:
+            raise ValueError(f"{path}: unreadable run records ({e})") from None
+        return cls(path, config, stats, snap)
+
+    @property
+    def output(self) -> str:
+        return OBJECTIVES[self.config["loss"]].output
+
+    def critic_display(self) -> np.ndarray:
+        """Critic values as shown: sigmoid for logit critics, raw otherwise. (frames, H, W)."""
+        c = self.snap["critic"].astype(np.float64)
+        return 1 / (1 + np.exp(-np.clip(c, -60, 60))) if self.output == "probability" else c
+
+
+class Panel:
+    """One run's column: landscape on top, loss and coverage curves below."""
+
+    def __init__(self, fig, gs_top, gs_bottom, run: Run, manifold: bool, arrows: int):
+        self.run = run
+        cfg, snap = run.config, run.snap
+        xmin, xmax, ymin, ymax = snap["extent"]
+        self.extent = (xmin, xmax, ymin, ymax)
+        self.values = run.critic_display()
+        ax = self.ax = fig.add_subplot(gs_top)
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(ymin, ymax)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+        kind = run.output
+        vmin, vmax = (0.0, 1.0) if kind == "probability" else self._limits(0)
+        self.im = ax.imshow(self.values[0], origin="lower", extent=self.extent, cmap=CMAPS[kind],
+                            vmin=vmin, vmax=vmax, interpolation="bilinear", alpha=0.9, zorder=0)
+        cb = fig.colorbar(self.im, ax=ax, fraction=0.046, pad=0.02)
+        cb.set_label(LABELS[kind], fontsize=10)
+        cb.ax.tick_params(labelsize=8)
+        self.contours = None
+        gx = np.linspace(xmin, xmax, self.values.shape[2])
+        gy = np.linspace(ymin, ymax, self.values.shape[1])
+        self.grid = np.meshgrid(gx, gy)
+
+        ax.scatter(*snap["real"].T, s=7, c=REAL_COLOR, alpha=0.55, lw=0, label="real", zorder=2)
+        self.fake = ax.scatter(*snap["fake"][0].T, s=9, c=FAKE_COLOR, alpha=0.9, lw=0,
+                               label="generated", zorder=3)
+        self.manifold_lines = []
+        if manifold:
+            n = int(round(np.sqrt(snap["manifold"].shape[1])))
+            self.n_lat = n
+            for _ in range(2 * n):
+                (line,) = ax.plot([], [], color="white", lw=0.5, alpha=0.45, zorder=1)
+                self.manifold_lines.append(line)
+        # Arrows: -grad of the generator loss at a subset of fake samples, one length scale for
+        # the whole run so vanishing / exploding gradients show as short / long arrows.
+        self.idx = np.linspace(0, snap["fake"].shape[1] - 1, min(arrows, snap["fake"].shape[1])
+                               ).astype(int)
+        g = snap["fake_grad"][:, self.idx]
+        norms = np.linalg.norm(g, axis=-1)
+        ref = np.percentile(norms, 95) if norms.size and np.percentile(norms, 95) > 0 else 1.0
+        self.arrow_scale = ref / (0.08 * (xmax - xmin))  # 95th-percentile arrow = 8% of width
+        self.quiver = None
+        if arrows:
+            f0 = snap["fake"][0][self.idx]
+            self.quiver = ax.quiver(f0[:, 0], f0[:, 1], g[0, :, 0], g[0, :, 1], angles="xy",
+                                    scale_units="xy", scale=self.arrow_scale, color=ARROW_COLOR,
+                                    width=0.0035, alpha=0.75, zorder=4)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8, markerscale=1.6)
+        self.title = ax.set_title("", fontsize=12)
+
+        # Curves below: losses (left axis) and modes covered (right axis).
+        cax = self.cax = fig.add_subplot(gs_bottom)
+        steps_l = [r["step"] for r in run.stats if "d_loss" in r]
+        for key, color, label in (("d_loss", "#7570b3", "critic loss"),
+                                  ("g_loss", FAKE_COLOR, "generator loss")):
+            vals = [r.get(key) for r in run.stats if "d_loss" in r]
+            cax.plot(steps_l, vals, color=color, lw=1, label=label)
+        cax.set_xlim(0, cfg["steps"])
+        cax.set_xlabel("step", fontsize=9)
+        cax.set_ylabel("loss", fontsize=9)
+        cax.tick_params(labelsize=8)
+        cax.grid(alpha=0.3)
+        self.n_modes = len(snap["centers"])
+        handles, labels = cax.get_legend_handles_labels()
+        ev = [r for r in run.stats if "sliced_w1" in r]
+        if self.n_modes:
+            self.cov_steps = np.array([r["step"] for r in ev])
+            self.cov = np.array([r["modes_covered"] for r in ev])
+            mx = cax.twinx()
+            (cl,) = mx.plot(self.cov_steps, self.cov, color=REAL_COLOR, lw=1.8, label="modes covered")
+            mx.set_ylim(-0.3, self.n_modes + 0.5)
+            mx.set_ylabel("modes covered", fontsize=9, color=REAL_COLOR)
+            mx.tick_params(labelsize=8)
+            handles.append(cl)
+            labels.append("modes covered")
+        else:
+            self.cov_steps = self.cov = None
+        cax.legend(handles, labels, loc="upper right", fontsize=7, framealpha=0.8)
+        self.marker = cax.axvline(0, color="k", lw=1.2, alpha=0.8)
+
+    def _limits(self, i):
+        v = self.values[i]
+        lo, hi = np.percentile(v, [2, 98])
+        return float(lo), float(hi if hi > lo else lo + 1e-6)
+
+    def update(self, i: int):
+        snap, step = self.run.snap, int(self.run.snap["steps"][i])
+        self.im.set_data(self.values[i])
+        if self.run.output != "probability":
+            self.im.set_clim(*self._limits(i))
+        if self.contours is not None:
+            self.contours.remove()
+        lo, hi = self.im.get_clim()
+        self.contours = self.ax.contour(*self.grid, self.values[i], levels=np.linspace(lo, hi, 9),
+                                        colors="k", linewidths=0.4, alpha=0.35, zorder=1)
+        fake = snap["fake"][i]
+        self.fake.set_offsets(fake)
+        if self.quiver is not None:
+            self.quiver.set_offsets(fake[self.idx])
+            g = snap["fake_grad"][i][self.idx]
+            self.quiver.set_UVC(g[:, 0], g[:, 1])
+        if self.manifold_lines:
+            n = self.n_lat
+            m = snap["manifold"][i].reshape(n, n, 2)
+            for k in range(n):
+                self.manifold_lines[k].set_data(m[k, :, 0], m[k, :, 1])
+                self.manifold_lines[n + k].set_data(m[:, k, 0], m[:, k, 1])
+        self.marker.set_xdata([step, step])
+        cfg = self.run.config
+        text = f"{cfg['loss']} on {cfg['data']} — step {step}"
+        if self.cov is not None:
+            j = np.searchsorted(self.cov_steps, step, side="right") - 1
+            covered = self.cov[max(j, 0)]
+            text += f" — modes {covered}/{self.n_modes}"
+        self.title.set_text(text)
+
+
+class Animation:
+    """Panels side by side; ``frame(i)`` returns an RGB uint8 array of frame ``i``."""
+
+    def __init__(self, runs: list[Run], size: int = 640, manifold: bool = False, arrows: int = 96):
+        n_frames = {len(r.snap["steps"]) for r in runs}
+        if len(n_frames) != 1:
+            raise ValueError("runs side by side need the same number of snapshots")
+        self.n_frames = n_frames.pop()
+        dpi = 100
+        w_in = size / dpi
+        self.fig = plt.figure(figsize=(w_in * len(runs), w_in * 1.36), dpi=dpi)
+        gs = self.fig.add_gridspec(2, len(runs), height_ratios=[1, 0.33], hspace=0.22,
+                                   left=0.06 / len(runs), right=1 - 0.06 / len(runs) ** 0.5,
+                                   top=0.95, bottom=0.06, wspace=0.28)
+        self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
+                       for k, run in enumerate(runs)]
+
+    def frame(self, i: int) -> np.ndarray:
+        for p in self.panels:
+            p.update(i)
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+
+    def close(self):
+        plt.close(self.fig)
+
+
+def frame_indices(n_snapshots: int, frames: int) -> list[int]:
+    """``frames`` snapshot indices spread evenly over the run (first and last included)."""
+    return np.unique(np.linspace(0, n_snapshots - 1, frames).round().astype(int)).tolist()
