@@ -197,10 +197,10 @@ class Animation:
         self.n_frames = n_frames.pop()
         dpi = 100
         w_in = size / dpi
-        self.fig = plt.figure(figsize=(w_in * len(runs), w_in * 1.36), dpi=dpi)
-        gs = self.fig.add_gridspec(2, len(runs), height_ratios=[1, 0.33], hspace=0.22,
-                                   left=0.06 / len(runs), right=1 - 0.06 / len(runs) ** 0.5,
-                                   top=0.95, bottom=0.06, wspace=0.28)
+        self.fig = plt.figure(figsize=(w_in * len(runs), w_in * 1.24), dpi=dpi)
+        n = len(runs)
+        gs = self.fig.add_gridspec(2, n, height_ratios=[1, 0.33], hspace=0.2, left=0.09 / n,
+                                   right=1 - 0.1 / n, top=0.95, bottom=0.06, wspace=0.4)
         self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
                        for k, run in enumerate(runs)]
 
@@ -212,6 +212,27 @@ class Animation:
 
     def close(self):
         plt.close(self.fig)
+
+
+def save_gif(path, images: list[np.ndarray], fps: float) -> None:
+    """A looping GIF with one shared 128-colour palette and no dithering.
+
+    Dithering the smooth heat maps makes every frame noisy and the file several times larger;
+    a shared palette (taken from the first, middle and last frames) keeps colours steady across
+    frames. Written to a temporary name, then renamed, so a partial file never stands at ``path``.
+    """
+    from PIL import Image
+
+    pick = [images[0], images[len(images) // 2], images[-1]]
+    palette_src = Image.fromarray(np.concatenate(pick, axis=0)).quantize(
+        128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    frames = [Image.fromarray(im).quantize(palette=palette_src, dither=Image.Dither.NONE)
+              for im in images]
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=int(round(1000 / fps)), loop=0, optimize=True)
+    tmp.replace(path)
 
 
 def frame_indices(n_snapshots: int, frames: int) -> list[int]:

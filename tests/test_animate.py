@@ -1,0 +1,105 @@
+"""Animated GIFs: frames, sizes, panels, every objective, bad flags."""
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from toygan.animate import write_animation
+from toygan.losses import OBJECTIVES
+from toygan.render import Run
+from toygan.train import TrainConfig, train
+
+SMALL = dict(steps=40, g_width=32, d_width=32, batch_size=64, eval_every=10, eval_samples=500,
+             snapshots=6, snapshot_points=128, grid_res=24, log_every=5)
+
+
+def record(tmp_path, loss, **kw):
+    out = tmp_path / f"run-{loss}"
+    train(TrainConfig(loss=loss, **dict(SMALL, **kw)), out, progress=False)
+    return Run.load(out)
+
+
+def gif_frames(path):
+    return np.stack(imageio.mimread(path))
+
+
+def test_cli_gif_has_requested_frames_and_size_and_moves(cli, tmp_path):
+    out = tmp_path / "bce.gif"
+    r = cli("toygan.animate", "--loss", "bce", "--steps", "40", "--frames", "5", "--size", "200",
+            "--out", out, "--last-png", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert str(out) in r.stdout.splitlines()
+    frames = gif_frames(out)
+    assert frames.shape[0] == 5
+    assert frames.shape[2] == 200 and frames.shape[1] == 248  # width = --size, height 1.24x
+    diffs = [np.abs(frames[i].astype(int) - frames[i + 1]).mean() for i in range(4)]
+    assert min(diffs) > 0.1  # every frame differs from the next
+    png = imageio.imread(out.with_suffix(".png"))
+    assert png.shape[:2] == (248, 200)
+
+
+@pytest.mark.parametrize("loss", sorted(OBJECTIVES))
+def test_every_objective_renders(tmp_path, loss):
+    run = record(tmp_path, loss)
+    out = tmp_path / f"{loss}.gif"
+    result = write_animation([run], out, frames=6, fps=5, size=160, manifold=True, arrows=16,
+                             mp4=False, last_png=False, progress=False)
+    frames = gif_frames(out)
+    assert result["frames"] == 6 and frames.shape[:3] == (6, 198, 160)
+    assert frames[0].std() > 10  # not a blank image
+
+
+def test_ebgan_landscape_is_its_energy(tmp_path):
+    run = record(tmp_path, "ebgan")
+    assert run.output == "energy"
+    assert (run.critic_display() >= 0).all()  # squared reconstruction errors
+
+
+def test_side_by_side_has_one_panel_per_loss(cli, tmp_path):
+    out = tmp_path / "cmp.gif"
+    r = cli("toygan.animate", "--loss", "bce,wgan-gp,lsgan", "--steps", "20", "--frames", "3",
+            "--size", "150", "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    frames = gif_frames(out)
+    assert frames.shape[0] == 3 and frames.shape[2] == 3 * 150
+
+
+def test_render_existing_run(cli, tmp_path):
+    record(tmp_path, "wgan-gp")
+    out = tmp_path / "again.gif"
+    r = cli("toygan.animate", "--run", tmp_path / "run-wgan-gp", "--frames", "4", "--size", "150",
+            "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert gif_frames(out).shape[0] == 4
+
+
+def test_same_seed_same_initial_weights_across_losses(tmp_path):
+    a, b = record(tmp_path, "bce"), record(tmp_path, "lsgan")
+    np.testing.assert_array_equal(a.snap["fake"][0], b.snap["fake"][0])
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--loss", "bce,nope"], "unknown loss 'nope'"),
+        (["--frames", "0"], "must be a positive integer"),
+        (["--fps", "-2"], "must be a positive integer"),
+        (["--out", "/proc/forbidden/x.gif"], "cannot"),
+        (["--out", "x.png"], "must end in .gif"),
+        (["--run", "/no/such/run"], "not a toygan run folder"),
+        (["--data", "nope"], "unknown data"),
+    ],
+)
+def test_bad_flags_one_line_exit_2(cli, args, needle):
+    r = cli("toygan.animate", *args, "--quiet")
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_existing_output_needs_overwrite(cli, tmp_path):
+    out = tmp_path / "keep.gif"
+    out.write_bytes(b"precious")
+    r = cli("toygan.animate", "--loss", "bce", "--steps", "5", "--frames", "2", "--out", out,
+            "--quiet")
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    assert out.read_bytes() == b"precious"
