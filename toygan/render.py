@@ -83,7 +83,10 @@ class Panel:
 
         kind = run.output
         vmin, vmax = (0.0, 1.0) if kind == "probability" else self._limits(0)
-        self.im = ax.imshow(self.values[0], origin="lower", extent=self.extent, cmap=CMAPS[kind],
+        # 16 colour bands, two per contour interval: reads like a filled contour plot and keeps
+        # the GIF palette small.
+        cmap = plt.get_cmap(CMAPS[kind]).resampled(16)
+        self.im = ax.imshow(self.values[0], origin="lower", extent=self.extent, cmap=cmap,
                             vmin=vmin, vmax=vmax, interpolation="bilinear", alpha=0.9, zorder=0)
         cb = fig.colorbar(self.im, ax=ax, fraction=0.046, pad=0.02)
         cb.set_label(LABELS[kind], fontsize=10)
@@ -199,8 +202,9 @@ class Animation:
         w_in = size / dpi
         self.fig = plt.figure(figsize=(w_in * len(runs), w_in * 1.24), dpi=dpi)
         n = len(runs)
-        gs = self.fig.add_gridspec(2, n, height_ratios=[1, 0.33], hspace=0.2, left=0.09 / n,
-                                   right=1 - 0.1 / n, top=0.95, bottom=0.06, wspace=0.4)
+        width = w_in * n  # margins in inches, so labels fit whatever the panel count
+        gs = self.fig.add_gridspec(2, n, height_ratios=[1, 0.33], hspace=0.2, left=0.55 / width,
+                                   right=1 - 0.95 / width, top=0.95, bottom=0.06, wspace=0.45)
         self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
                        for k, run in enumerate(runs)]
 
