@@ -1,10 +1,12 @@
 """Regenerate every file in figures/ from scratch (deterministic seeds).
 
-    python figures/make.py            # about 5 minutes on 2 CPU cores
+    python figures/make.py            # about 9 minutes on 2 CPU cores
 
 Writes, for the 8-mode ring under toygan.animate's slide configuration (seed 0):
 ``ring-OBJECTIVE.gif`` for every registered objective and ``ring-comparison.gif`` (bce, lsgan,
-wgan, wgan-gp side by side; the same records as the single GIFs, so they agree frame for frame).
+wgan, wgan-gp side by side; the same records as the single GIFs, so they agree frame for frame);
+and the WGAN-GP paper's Figure 1: ``gradnorm.png``/``.json`` (toygan.gradnorm defaults) and
+``surfaces.png``/``.npz`` (toygan.surfaces defaults).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from toygan import gradnorm, surfaces
 from toygan.animate import ANIMATE_BASE, write_animation
 from toygan.losses import OBJECTIVES
 from toygan.render import Run
@@ -51,6 +54,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ring_gifs(out)
+    gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet"])
+    surfaces.main(["--out", str(out / "surfaces.png"), "--quiet"])
 
 
 if __name__ == "__main__":
