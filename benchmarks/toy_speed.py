@@ -6,7 +6,8 @@
 Prints, for the WGAN-GP toy reference configuration (``--preset wgan-gp-toy``: 3x512 ReLU MLPs,
 batch 256, 5 critic steps, lambda 0.1) and for toygan's default configuration:
 generator iterations per second, matmul FLOPs per iteration (counted by
-a dispatch-mode counter of every mm/addmm/bmm, double-backward of the penalty included) and the fraction of the
+a dispatch-mode counter of every mm/addmm/bmm, double-backward of the penalty included) and the
+fraction of the
 machine's measured float32 ``torch.mm`` rate that this achieves.
 
 Time to quality: wall seconds of training (evaluation excluded) until a ``wgan-gp`` run on the
@@ -23,7 +24,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from toygan.presets import PRESETS
-from toygan.train import Trainer, TrainConfig
+from toygan.train import TrainConfig, Trainer
 
 
 def matmul_rate(n: int = 2048, reps: int = 20) -> float:

@@ -79,7 +79,7 @@ class TrainConfig:
     amp: str = _h("auto", "mixed precision on CUDA: auto (bf16), bf16, fp16, off")
     cache_dir: str | None = _h(None, "image cache folder (default ~/.cache/imagegan)")
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         try:
             obj = losses.get_objective(self.loss)
         except ValueError as e:
@@ -130,7 +130,8 @@ def grid_image(images_uint8: np.ndarray, nrow: int = 8, pad: int = 2) -> np.ndar
     out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
     for i, im in enumerate(images_uint8):
         r, c = divmod(i, nrow)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = im
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        out[y: y + h, x: x + w] = im
     return out
 
 
@@ -163,8 +164,9 @@ class Trainer:
         self.D = make_critic(self.obj.output, cfg.size, cfg.width, cfg.d_norm, cfg.spectral_norm
                              ).to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.opt_g = losses.make_optimizer(self.obj.optimizer, self.G.parameters(), cfg.lr, cfg.betas)
-        self.opt_d = losses.make_optimizer(self.obj.optimizer, self.D.parameters(), cfg.lr, cfg.betas)
+        opt = self.obj.optimizer
+        self.opt_g = losses.make_optimizer(opt, self.G.parameters(), cfg.lr, cfg.betas)
+        self.opt_d = losses.make_optimizer(opt, self.D.parameters(), cfg.lr, cfg.betas)
         self.hp = cfg.hparams()
         self.step = 0
         self.batches_drawn = 0  # data position: epoch and offset follow from it
@@ -392,7 +394,8 @@ def build_parser() -> Parser:
     add_config_flags(p, TrainConfig, choices={"loss": list(losses.OBJECTIVES)})
     p.add_argument("--out", default=None, help="run folder (default runs/images-LOSS-DATA-seedS)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR (flags other than --steps/--epochs must match)")
+                   help="continue the run in RUN_DIR (other flags than --steps/--epochs "
+                        "must match)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

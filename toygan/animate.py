@@ -55,7 +55,8 @@ def _positive(text):
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.animate", description=__doc__.split("\n\n")[0])
     p.add_argument("--loss", default="bce",
-                   help=f"objective, or several separated by commas ({', '.join(losses.OBJECTIVES)})")
+                   help="objective, or several separated by commas "
+                        f"({', '.join(losses.OBJECTIVES)})")
     p.add_argument("--run", default=None,
                    help="render existing run folder(s) (comma-separated) instead of training")
     p.add_argument("--data", default=None, help="data spec (default: ring, 8 modes)")
@@ -63,7 +64,8 @@ def build_parser() -> Parser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--frames", type=_positive, default=40, help="frames in the GIF (default 40)")
     p.add_argument("--fps", type=_positive, default=8, help="frames per second (default 8)")
-    p.add_argument("--size", type=_positive, default=640, help="pixels per panel width (default 640)")
+    p.add_argument("--size", type=_positive, default=640,
+                   help="pixels per panel width (default 640)")
     p.add_argument("--manifold", action="store_true", help="draw the generator manifold")
     p.add_argument("--arrows", type=int, default=96, help="generator arrows per frame (0: none)")
     p.add_argument("--out", default=None, help="output GIF (default runs/animate/NAME.gif)")

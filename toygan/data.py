@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -196,7 +196,8 @@ def from_file(path: str) -> Toy2D:
     def sampler(n, g):
         return t[torch.randint(len(t), (n,), generator=g)]
 
-    return Toy2D(f"file:{p.name}", sampler, _extent_around(pts, 0.2 * float(np.ptp(pts, 0).max()) + 1e-3))
+    pad = 0.2 * float(np.ptp(pts, 0).max()) + 1e-3
+    return Toy2D(f"file:{p.name}", sampler, _extent_around(pts, pad))
 
 
 DATASETS: dict[str, Callable[..., Toy2D]] = {

@@ -21,9 +21,9 @@ The measurement, :func:`layer_grad_norms`, works on any critic: it hooks every `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -68,6 +68,13 @@ def layer_grad_norms(critic: nn.Module, loss_fn: Callable[[nn.Module], torch.Ten
     if any(g is None for g in grads):
         raise ValueError("some hooked layer did not receive a gradient from the loss")
     return [float(g.norm()) for g in grads]
+
+
+def wasserstein_loss(both: torch.Tensor, sign: torch.Tensor):
+    """The critic loss E[D(fake)] - E[D(real)] on one concatenated batch (sign -1 real, +1 fake),
+    as a function of the critic (for :func:`layer_grad_norms`)."""
+    n_real = int((sign < 0).sum())
+    return lambda critic: (critic(both).reshape(-1) * sign).sum() / n_real
 
 
 def fraction_at_bound(critic: nn.Module, clip: float, tol: float = 0.01) -> float:
@@ -131,8 +138,7 @@ def measure(cfg: GradNormConfig, progress: bool = True) -> dict:
                 fake = t.G(torch.randn(cfg.batch_size, 2, generator=rng).to(t.device))
             both = torch.cat([real, fake])
             sign = torch.cat([-torch.ones(len(real)), torch.ones(len(fake))]).to(t.device)
-            norms.append(layer_grad_norms(
-                t.D, lambda D: (D(both).reshape(-1) * sign).sum() / len(real)))
+            norms.append(layer_grad_norms(t.D, wasserstein_loss(both, sign)))
         results[name] = np.mean(norms, axis=0).tolist()
         results["weights"][name] = fraction_at_bound(t.D, clip if clip else 0.01)
         results["histograms"][name] = np.histogram(critic_weights(t.D), bins=bins)[0].tolist()

@@ -25,8 +25,8 @@ reference code that introduced it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -242,7 +242,8 @@ OBJECTIVES: dict[str, Objective] = {
     "wgan-gp": Objective(
         "wgan-gp", wgan_gp_critic, wasserstein_generator, "score", "adam", 1e-4, (0.5, 0.9), 5,
         hparams={"gp_weight": 10.0},
-        source="Gulrajani et al. 2017 (WGAN-GP): Adam 1e-4, betas (0.5, 0.9), lambda 10, n_critic 5",
+        source="Gulrajani et al. 2017 (WGAN-GP): Adam 1e-4, betas (0.5, 0.9), lambda 10, "
+        "n_critic 5",
     ),
     "dragan": Objective(
         "dragan", dragan_critic, bce_generator, "probability", "adam", 1e-4, (0.5, 0.9), 1,

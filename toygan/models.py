@@ -33,7 +33,7 @@ def mlp(
         raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
     sizes = [n_in] + [width] * depth + [n_out]
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         lin = nn.Linear(a, b)
         layers.append(_sn(lin) if spectral_norm else lin)
         if i < len(sizes) - 2:

@@ -40,7 +40,7 @@ class Run:
     snap: dict[str, np.ndarray]
 
     @classmethod
-    def load(cls, path) -> "Run":
+    def load(cls, path) -> Run:
         path = Path(path)
         try:
             config = json.loads((path / "config.json").read_text())
@@ -142,7 +142,8 @@ class Panel:
             self.cov_steps = np.array([r["step"] for r in ev])
             self.cov = np.array([r["modes_covered"] for r in ev])
             mx = cax.twinx()
-            (cl,) = mx.plot(self.cov_steps, self.cov, color=REAL_COLOR, lw=1.8, label="modes covered")
+            (cl,) = mx.plot(self.cov_steps, self.cov, color=REAL_COLOR, lw=1.8,
+                            label="modes covered")
             mx.set_ylim(-0.3, self.n_modes + 0.5)
             mx.set_ylabel("modes covered", fontsize=9, color=REAL_COLOR)
             mx.tick_params(labelsize=8)
@@ -202,9 +203,11 @@ class Animation:
         w_in = size / dpi
         self.fig = plt.figure(figsize=(w_in * len(runs), w_in * 1.24), dpi=dpi)
         n = len(runs)
-        width = w_in * n  # margins in inches, so labels fit whatever the panel count
-        gs = self.fig.add_gridspec(2, n, height_ratios=[1, 0.33], hspace=0.2, left=0.55 / width,
-                                   right=1 - 0.95 / width, top=0.95, bottom=0.06, wspace=0.45)
+        # Margins in inches, so labels fit whatever the panel count (smaller for tiny panels).
+        width = w_in * n
+        left, right = min(0.55, 0.12 * w_in), min(0.95, 0.2 * w_in)
+        gs = self.fig.add_gridspec(2, n, height_ratios=[1, 0.33], hspace=0.2, left=left / width,
+                                   right=1 - right / width, top=0.95, bottom=0.06, wspace=0.45)
         self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
                        for k, run in enumerate(runs)]
 

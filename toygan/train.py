@@ -92,7 +92,7 @@ class TrainConfig:
     device: str = field(default="cpu", metadata={"help": "auto, cpu, cuda or mps"})
     preset: str | None = _h("published configuration the other fields start from")
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """A copy with every ``None`` filled from the objective's recommendations, validated."""
         try:
             obj = losses.get_objective(self.loss)
@@ -323,8 +323,8 @@ def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
             observe(step, terms if log else None)
             bar.update(1)
             if log and progress:
-                bar.set_postfix(d=f"{float(terms['d_loss']):.3f}", g=f"{float(terms['g_loss']):.3f}",
-                                refresh=False)
+                bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
+                                g=f"{float(terms['g_loss']):.3f}", refresh=False)
         bar.close()
     finally:
         save_snapshots()
