@@ -4,6 +4,15 @@
     python -m imagegan.train --data ~/faces --size 64 --width 64 --loss bce --epochs 20
     python -m imagegan.train --data ~/faces --size 64 --loss wgan-gp --out runs/faces-wgangp
     python -m imagegan.train --resume runs/faces-wgangp --steps 40000   # continue, raise the total
+    torchrun --nproc_per_node=4 -m imagegan.train --data ~/faces --size 64 --loss wgan-gp
+
+Under ``torchrun`` it runs PyTorch DDP (NCCL on CUDA, gloo on CPU): ``--batch-size`` is per
+process (the global batch is batch x processes), each epoch is split across processes by a
+``DistributedSampler`` (``set_epoch`` every epoch, so the union of the processes' batches is the
+single-process batch), latent vectors are drawn for the global batch and sliced per process,
+logged losses are averaged across processes, and only rank 0 writes files or prints. BatchNorm
+becomes SyncBatchNorm on CUDA (PyTorch's SyncBatchNorm is GPU-only: on CPU each process
+normalises its own share of the batch).
 
 The run folder holds ``config.json``, ``stats.jsonl`` (losses every ``log_every`` steps, images/s),
 ``samples/step_NNNNNN.png`` (an 8x8 grid from a fixed latent batch through the EMA generator at
@@ -29,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from imagegan import data as imdata
@@ -41,7 +53,7 @@ from toygan.train import resolve_device
 PENALISED = ("wgan-gp", "dragan")  # objectives whose critic must not use batch statistics
 # Fields that may differ between a checkpoint and the run resuming it.
 RESUMABLE = ("steps", "epochs", "device", "amp", "log_every", "eval_every", "ckpt_every",
-             "cache_dir")
+             "cache_dir", "eval_metrics")
 
 
 def _h(default, text):
@@ -73,7 +85,8 @@ class TrainConfig:
     ema: float = _h(0.999, "EMA decay of the generator weights used for samples (0: off)")
     seed: int = _h(0, "random seed: fixes everything")
     log_every: int = _h(50, "steps between loss records")
-    eval_every: int = _h(500, "steps between sample grids")
+    eval_every: int = _h(500, "steps between sample grids and metrics")
+    eval_metrics: bool = _h(True, "log NDB, MS-SSIM (and stacked-digit modes) at evaluations")
     ckpt_every: int = _h(500, "steps between checkpoints")
     device: str = _h("auto", "auto, cpu, cuda or mps")
     amp: str = _h("auto", "mixed precision on CUDA: auto (bf16), bf16, fp16, off")
@@ -164,35 +177,51 @@ class Trainer:
         self.D = make_critic(self.obj.output, cfg.size, cfg.width, cfg.d_norm, cfg.spectral_norm
                              ).to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # Under DDP the wrappers synchronise gradients; the plain modules serve no-grad passes
+        # (G while the critic learns, D inside the generator's loss) and checkpoints.
+        self.G_train, self.D_train = self.G, self.D
+        if world > 1:
+            ids = [self.device.index] if cuda else None
+            if cuda:
+                self.G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+                self.D = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+            self.G_train = DDP(self.G, device_ids=ids)
+            self.D_train = DDP(self.D, device_ids=ids)
         opt = self.obj.optimizer
         self.opt_g = losses.make_optimizer(opt, self.G.parameters(), cfg.lr, cfg.betas)
         self.opt_d = losses.make_optimizer(opt, self.D.parameters(), cfg.lr, cfg.betas)
         self.hp = cfg.hparams()
         self.step = 0
         self.batches_drawn = 0  # data position: epoch and offset follow from it
-        self.rng = torch.Generator().manual_seed(cfg.seed + 1 + rank)
+        self.rng = torch.Generator().manual_seed(cfg.seed + 1)  # same stream on every rank
         self.z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed))
-        self.per_epoch = max(len(self.data) // (cfg.batch_size * world), 1)
+        self.sampler = DistributedSampler(range(len(self.data)), num_replicas=world, rank=rank,
+                                          shuffle=True, seed=cfg.seed, drop_last=True)
+        self.per_epoch = max(len(self.sampler) // cfg.batch_size, 1)
         self._perm_epoch, self._perm = -1, None
 
     # -- data -----------------------------------------------------------------------------------
 
     def _real(self) -> torch.Tensor:
-        """The next batch of this process's share of a seeded per-epoch permutation."""
+        """The next batch of this process's share of the epoch (DistributedSampler order)."""
         cfg = self.cfg
         epoch, k = divmod(self.batches_drawn, self.per_epoch)
         if epoch != self._perm_epoch:
-            g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-            self._perm, self._perm_epoch = torch.randperm(len(self.data), generator=g), epoch
-        start = (k * self.world + self.rank) * cfg.batch_size
-        idx = self._perm[start: start + cfg.batch_size]
+            self.sampler.set_epoch(epoch)
+            # Interleave the processes' shares so that batch k of every process together is
+            # batch k of a single process over the same permutation.
+            share = torch.tensor(list(self.sampler))
+            self._perm, self._perm_epoch = share, epoch
+        idx = self._perm[k * cfg.batch_size: (k + 1) * cfg.batch_size]
         self.batches_drawn += 1
         batch = self.images[idx].to(self.device, non_blocking=True)
         x = imdata.to_float(batch)
         return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
 
     def _z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device, non_blocking=True)
+        """This process's slice of latent vectors drawn for the global batch."""
+        z = torch.randn(n * self.world, self.cfg.z_dim, generator=self.rng)
+        return z[self.rank * n: (self.rank + 1) * n].to(self.device, non_blocking=True)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -203,6 +232,7 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, G, D = self.cfg, self.G, self.D
+        G_train, D_train = self.G_train, self.D_train
         B = cfg.batch_size
 
         # Update critic.
@@ -212,7 +242,7 @@ class Trainer:
             with torch.no_grad(), self._autocast():
                 fake = G(self._z(len(real)))
             with self._autocast():
-                d_terms = self.obj.critic_loss(D, real, fake.float(), **self.hp)
+                d_terms = self.obj.critic_loss(D_train, real, fake.float(), **self.hp)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(d_terms["loss"]).backward()
             self.scaler.step(self.opt_d)
@@ -223,7 +253,7 @@ class Trainer:
         # Update generator.
         D.requires_grad_(False)
         with self._autocast():
-            fake = G(self._z(B))
+            fake = G_train(self._z(B))
             g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(g_terms["loss"]).backward()
@@ -316,6 +346,8 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
         if not overwrite:
             raise UserError(f"{out} already holds a run; use --resume {out}, --overwrite, "
                             "or another --out")
+    if world > 1:
+        dist.barrier()  # every rank has checked the folder before rank 0 writes into it
     trainer = Trainer(cfg, progress, rank, world)
     cfg = trainer.cfg
     if ckpt is not None:
@@ -351,6 +383,19 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
         save_atomic(trainer.state(), out / "checkpoint.pt")
         last_ckpt[0] = trainer.step
 
+    evaluator, z_eval = None, None
+    if main_proc and cfg.eval_metrics:
+        from imagegan.evaluate import Evaluator
+
+        evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir, seed=cfg.seed)
+        z_eval = torch.randn(500, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 7))
+
+    def evaluate() -> dict:
+        if evaluator is None:
+            return {}
+        fake = np.concatenate([imdata.to_uint8(trainer.sample(z)) for z in z_eval.split(250)])
+        return evaluator(fake, n_pairs=200)
+
     bar = tqdm(total=total, initial=trainer.step, desc=f"{cfg.loss} on {Path(cfg.data).name}",
                disable=not (progress and main_proc), file=sys.stderr, dynamic_ncols=True)
     t_last, n_last = time.perf_counter(), 0
@@ -367,22 +412,24 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
                 raise Diverged(f"training diverged at step {step}: {bad} is NaN/Inf; the last "
                                f"good checkpoint (step {last_ckpt[0]}) is kept in {out}")
             bar.update(1)
-            if step % cfg.log_every == 0 or step == total:
-                rec = {"step": step}
+            log = step % cfg.log_every == 0 or step == total
+            is_eval = step % cfg.eval_every == 0 or step == total
+            rec = {"step": step}
+            if log:
                 vals = {k: float(v) for k, v in terms.items()}
-                if reduce is not None:
-                    vals = reduce(vals)
-                rec.update(vals)
+                rec.update(reduce(vals) if reduce is not None else vals)
                 now = time.perf_counter()
                 rec["images_per_s"] = n_last / (now - t_last)
                 t_last, n_last = now, 0
-                if main_proc:
-                    stats.write(json.dumps(rec) + "\n")
-                    stats.flush()
+            if main_proc and is_eval:
+                save_grid()
+                rec.update(evaluate())
+            if main_proc and len(rec) > 1:
+                stats.write(json.dumps(rec) + "\n")
+                stats.flush()
+                if log:
                     bar.set_postfix(d=f"{rec['d_loss']:.3f}", g=f"{rec['g_loss']:.3f}",
                                     img_s=f"{rec['images_per_s']:.0f}", refresh=False)
-            if main_proc and (step % cfg.eval_every == 0 or step == total):
-                save_grid()
             if main_proc and (step % cfg.ckpt_every == 0 or step == total):
                 save_ckpt()
     bar.close()
@@ -414,10 +461,41 @@ def main(argv=None) -> int:
         cfg = TrainConfig(**typed)
         name = Path(cfg.data).name or "data"
         out = Path(ns.out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
-    t0 = time.perf_counter()
-    train(cfg, out, resume=bool(ns.resume), progress=not ns.quiet, overwrite=ns.overwrite)
-    print(f"{out}: done in {time.perf_counter() - t0:.0f}s; samples in {out / 'samples.gif'}")
+    rank, world, reduce = init_distributed(cfg)
+    try:
+        t0 = time.perf_counter()
+        train(cfg, out, resume=bool(ns.resume), progress=not ns.quiet, overwrite=ns.overwrite,
+              rank=rank, world=world, reduce=reduce)
+        if rank == 0:
+            print(f"{out}: done in {time.perf_counter() - t0:.0f}s; samples in "
+                  f"{out / 'samples.gif'}")
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
     return 0
+
+
+def init_distributed(cfg: TrainConfig):
+    """(rank, world, reduce) — a process group when launched by torchrun, else (0, 1, None).
+
+    ``reduce`` averages a dict of floats across processes (for the logged losses).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, None
+    use_cuda = cfg.device in ("auto", "cuda") and torch.cuda.is_available()
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    device = torch.device("cuda", torch.cuda.current_device()) if use_cuda else torch.device("cpu")
+
+    def reduce(values: dict) -> dict:
+        keys = sorted(values)
+        t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return {k: float(v) / world for k, v in zip(keys, t.tolist(), strict=True)}
+
+    return dist.get_rank(), world, reduce
 
 
 if __name__ == "__main__":
