@@ -62,6 +62,11 @@ def build_parser() -> Parser:
     p.add_argument("--data", default=None, help="data spec (default: ring, 8 modes)")
     p.add_argument("--steps", type=_positive, default=None, help="generator updates (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--unroll", type=int, default=0, help="mitigation: unrolled critic steps")
+    p.add_argument("--pack", type=_positive, default=1, help="mitigation: PacGAN packing m")
+    p.add_argument("--mbstd", action="store_true", help="mitigation: minibatch-std feature")
+    p.add_argument("--spectral-norm", action="store_true", help="mitigation: spectral norm")
+    p.add_argument("--r1-weight", type=float, default=0.0, help="regulariser: R1 weight gamma")
     p.add_argument("--frames", type=_positive, default=40, help="frames in the GIF (default 40)")
     p.add_argument("--fps", type=_positive, default=8, help="frames per second (default 8)")
     p.add_argument("--size", type=_positive, default=640,
@@ -94,7 +99,9 @@ def _train_runs(args, names, workdir: Path):
 
     runs = []
     for name in names:
-        base = dict(ANIMATE_BASE, loss=name, seed=args.seed, snapshots=args.frames)
+        base = dict(ANIMATE_BASE, loss=name, seed=args.seed, snapshots=args.frames,
+                    unroll=args.unroll, pack=args.pack, mbstd=args.mbstd,
+                    spectral_norm=args.spectral_norm, r1_weight=args.r1_weight)
         if args.data:
             base["data"] = args.data
         if args.steps:
@@ -161,6 +168,10 @@ def main(argv=None) -> int:
             except DataError as e:
                 raise UserError(str(e)) from None
         label = f"{'-'.join(names)}-{(args.data or 'ring').replace(':', '_')}-seed{args.seed}"
+        tags = [f"unroll{args.unroll}" if args.unroll else "", f"pack{args.pack}" if args.pack > 1
+                else "", "mbstd" if args.mbstd else "", "sn" if args.spectral_norm else "",
+                f"r1-{args.r1_weight:g}" if args.r1_weight else ""]
+        label += "".join(f"-{t}" for t in tags if t)
     out = Path(args.out or f"runs/animate/{label}.gif")
     if out.suffix.lower() != ".gif":
         raise UserError(f"--out must end in .gif, got {out.name}")

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 def _out(critic: nn.Module, x: Tensor) -> Tensor:
     """Critic output flattened to shape (N,)."""
-    return critic(x).reshape(x.shape[0])
+    return critic(x).reshape(-1)
 
 
 def _terms(loss: Tensor, **terms: Tensor) -> dict[str, Tensor]:

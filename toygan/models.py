@@ -11,7 +11,20 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
+
+class Maxout(nn.Module):
+    """Maximum over groups of ``k`` consecutive units (Goodfellow et al. 2013)."""
+
+    def __init__(self, k: int = 5):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(-1, (-1, self.k)).amax(-1)
+
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "maxout": Maxout,  # maxout(5): each hidden layer computes 5 x width units
     "relu": nn.ReLU,
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
     "tanh": nn.Tanh,
@@ -27,16 +40,22 @@ def mlp(
     width: int,
     activation: str = "relu",
     spectral_norm: bool = False,
+    batchnorm: bool = False,
 ) -> nn.Sequential:
-    """``depth`` hidden layers of ``width`` units with ``activation``, then a linear output."""
+    """``depth`` hidden layers of ``width`` units with ``activation`` (optionally BatchNorm
+    before it), then a linear output."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
     sizes = [n_in] + [width] * depth + [n_out]
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        lin = nn.Linear(a, b)
+        hidden = i < len(sizes) - 2
+        k = 5 if hidden and activation == "maxout" else 1
+        lin = nn.Linear(a, b * k)
         layers.append(_sn(lin) if spectral_norm else lin)
-        if i < len(sizes) - 2:
+        if hidden:
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(b * k))
             layers.append(ACTIVATIONS[activation]())
     return nn.Sequential(*layers)
 
@@ -44,24 +63,41 @@ def mlp(
 class Generator(nn.Module):
     """z (N, z_dim) -> x (N, 2)."""
 
-    def __init__(self, z_dim=2, depth=3, width=128, activation="relu", out_dim=2):
+    def __init__(self, z_dim=2, depth=3, width=128, activation="relu", out_dim=2,
+                 batchnorm=False):
         super().__init__()
         self.z_dim = z_dim
-        self.net = mlp(z_dim, out_dim, depth, width, activation)
+        self.net = mlp(z_dim, out_dim, depth, width, activation, batchnorm=batchnorm)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
 
 
 class Critic(nn.Module):
-    """x (N, 2) -> raw score (N,): a logit or an unbounded score, see ``toygan.losses``."""
+    """x (N, in_dim) -> raw score (N,): a logit or an unbounded score, see ``toygan.losses``.
 
-    def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2):
+    ``mbstd``: the minibatch standard-deviation feature (Karras et al. 2018): the mean over units
+    of the batch standard deviation of the last hidden layer is appended to every sample's
+    features before the output layer, so the critic can see a batch with too little variety.
+    """
+
+    def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2,
+                 mbstd=False):
         super().__init__()
-        self.net = mlp(in_dim, 1, depth, width, activation, spectral_norm)
+        self.mbstd = mbstd
+        net = mlp(in_dim, 1, depth, width, activation, spectral_norm)
+        self.body, self.head = net[:-1], net[-1]  # same layers, same initial weights
+        if mbstd:
+            head = nn.Linear(width + 1, 1)
+            self.head = _sn(head) if spectral_norm else head
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).squeeze(-1)
+        h = self.body(x)
+        if self.mbstd:
+            # sqrt(var + eps) as in ProGAN: std's gradient is 0/0 where a unit does not vary.
+            s = (h.var(0, unbiased=False) + 1e-8).sqrt().mean()
+            h = torch.cat([h, s.expand(len(h), 1)], 1)
+        return self.head(h).squeeze(-1)
 
 
 class AutoEncoderCritic(nn.Module):

@@ -20,6 +20,7 @@ same numbers.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -66,7 +67,19 @@ class TrainConfig:
     d_depth: int = field(default=3, metadata={"help": "critic hidden layers"})
     d_width: int = field(default=128, metadata={"help": "critic hidden units"})
     activation: str = field(default="relu", metadata={"help": "hidden activation"})
+    d_activation: str | None = _h("critic activation if different (e.g. maxout)")
+    g_batchnorm: bool = field(default=False, metadata={"help": "BatchNorm in the generator"})
     spectral_norm: bool = field(default=False, metadata={"help": "spectral norm in the critic"})
+    # Mode-collapse mitigations, usable with any objective.
+    unroll: int = field(default=0, metadata={
+        "help": "unrolled GAN: critic steps unrolled for each generator update (first order; "
+                "the critic is restored afterwards)"})
+    pack: int = field(default=1, metadata={
+        "help": "PacGAN packing: the critic sees this many samples concatenated"})
+    mbstd: bool = field(default=False, metadata={
+        "help": "minibatch standard-deviation feature in the critic"})
+    r1_weight: float = field(default=0.0, metadata={
+        "help": "R1: gamma/2 * E||grad D(real)||^2 added to the critic loss"})
     optimizer: str | None = _h("adam or rmsprop (default: the objective's)")
     lr: float | None = field(default=1e-3, metadata={
         "help": "learning rate of both players"})
@@ -112,6 +125,14 @@ class TrainConfig:
                   "eval_samples", "snapshots", "snapshot_points", "grid_res", "g_width", "d_width"):
             if getattr(c, k) < 1:
                 raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(c, k)}")
+        if c.unroll < 0 or c.pack < 1 or c.r1_weight < 0:
+            raise UserError("--unroll must be >= 0, --pack >= 1 and --r1-weight >= 0")
+        for k in ("batch_size", "snapshot_points"):
+            if getattr(c, k) % c.pack:
+                raise UserError(f"--{k.replace('_', '-')} ({getattr(c, k)}) must be a multiple "
+                                f"of --pack ({c.pack})")
+        if c.mbstd and obj.output == "energy":
+            raise UserError("--mbstd is not available for ebgan's auto-encoder critic")
         if c.lr_decay not in ("none", "linear"):
             raise UserError(f"unknown --lr-decay {c.lr_decay!r}; choose from none, linear")
         if c.optimizer not in ("adam", "rmsprop"):
@@ -146,9 +167,12 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.data = make_dataset(cfg.data)
         torch.manual_seed(cfg.seed)
-        self.G = Generator(cfg.z_dim, cfg.g_depth, cfg.g_width, cfg.activation).to(self.device)
+        self.G = Generator(cfg.z_dim, cfg.g_depth, cfg.g_width, cfg.activation,
+                           batchnorm=cfg.g_batchnorm).to(self.device)
+        extra = {"mbstd": True} if cfg.mbstd else {}
         self.D = make_critic(self.obj.output, depth=cfg.d_depth, width=cfg.d_width,
-                             activation=cfg.activation, spectral_norm=cfg.spectral_norm
+                             activation=cfg.d_activation or cfg.activation,
+                             spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack, **extra
                              ).to(self.device)
         self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
         self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
@@ -172,6 +196,28 @@ class Trainer:
     def _z(self, n):
         return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device, non_blocking=True)
 
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """PacGAN: m consecutive samples concatenated into one critic input (N/m, 2m)."""
+        return x.reshape(-1, x.shape[1] * self.cfg.pack) if self.cfg.pack > 1 else x
+
+    def _critic_update(self) -> tuple[dict, torch.Tensor]:
+        """One critic step on a fresh batch; returns its loss terms and the (packed) real batch."""
+        cfg, D = self.cfg, self.D
+        real = self.pack(self._real(cfg.batch_size))
+        with torch.no_grad():
+            fake = self.pack(self.G(self._z(cfg.batch_size)))
+        d_terms = self.obj.critic_loss(D, real, fake, **self.hp)
+        if cfg.r1_weight:
+            r1 = losses.r1_penalty(D, real)
+            d_terms["loss"] = d_terms["loss"] + 0.5 * cfg.r1_weight * r1
+            d_terms["r1"] = r1.detach()
+        self.opt_d.zero_grad(set_to_none=True)
+        d_terms["loss"].backward()
+        self.opt_d.step()
+        if cfg.clip is not None:
+            losses.clip_weights(D, cfg.clip)
+        return d_terms, real
+
     def train_step(self) -> dict[str, torch.Tensor]:
         """n_critic critic updates, then one generator update. Returns the last loss terms."""
         cfg, G, D = self.cfg, self.G, self.D
@@ -180,24 +226,26 @@ class Trainer:
         # Update critic.
         D.requires_grad_(True)
         for _ in range(cfg.n_critic):
-            real = self._real(B)
-            with torch.no_grad():
-                fake = G(self._z(B))
-            d_terms = self.obj.critic_loss(D, real, fake, **self.hp)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_terms["loss"].backward()
-            self.opt_d.step()
-            if cfg.clip is not None:
-                losses.clip_weights(D, cfg.clip)
+            d_terms, real = self._critic_update()
+
+        # Unrolled GAN: look `unroll` critic steps ahead, then restore the critic after G's step.
+        saved = None
+        if cfg.unroll:
+            saved = (copy.deepcopy(D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
+            for _ in range(cfg.unroll):
+                self._critic_update()
 
         # Update generator.
         D.requires_grad_(False)
-        fake = G(self._z(B))
+        fake = self.pack(G(self._z(B)))
         g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
         self.opt_g.zero_grad(set_to_none=True)
         g_terms["loss"].backward()
         self.opt_g.step()
         D.requires_grad_(True)
+        if saved is not None:
+            D.load_state_dict(saved[0])
+            self.opt_d.load_state_dict(saved[1])
         for sched in self.schedulers:
             sched.step()
 
@@ -226,6 +274,7 @@ class Trainer:
         gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, cfg.grid_res),
                                 torch.linspace(ymin, ymax, cfg.grid_res), indexing="xy")
         grid_pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(self.device)
+        grid_pts = grid_pts.repeat(1, cfg.pack)  # a packed critic sees m copies of the point
         with torch.no_grad():
             critic = D(grid_pts).reshape(cfg.grid_res, cfg.grid_res)
             fake = G(self.z_vis.to(self.device))
@@ -233,7 +282,8 @@ class Trainer:
         # Descent direction of the generator loss at each generated sample, per sample.
         D.requires_grad_(False)
         fake_req = fake.detach().requires_grad_(True)
-        g_loss = self.obj.generator_loss(D, self.real_vis.to(self.device), fake_req, **self.hp)
+        g_loss = self.obj.generator_loss(D, self.pack(self.real_vis.to(self.device)),
+                                         self.pack(fake_req), **self.hp)
         (grad,) = torch.autograd.grad(g_loss["loss"], fake_req)
         D.requires_grad_(True)
         return {

@@ -1,0 +1,116 @@
+"""Mode-collapse mitigations, each checked for doing what it should; the pacgan preset."""
+
+import numpy as np
+import torch
+from torch.testing import assert_close
+
+from toygan.presets import PRESETS
+from toygan.train import TrainConfig, Trainer, build_parser, config_from_args, train
+
+SMALL = dict(steps=20, g_width=32, d_width=32, batch_size=64, eval_every=10, eval_samples=500,
+             snapshots=3, snapshot_points=64, grid_res=16)
+
+
+def test_pacgan_critic_sees_m_times_2_inputs():
+    t = Trainer(TrainConfig(loss="bce", pack=4, **SMALL))
+    seen = []
+    first = t.D.body[0]
+    first.register_forward_hook(lambda m, i, o: seen.append(tuple(i[0].shape)))
+    t.train_step()
+    assert first.in_features == 8
+    assert seen and all(s == (64 // 4, 8) for s in seen)
+
+
+def test_unrolling_restores_the_critic_after_the_generator_update():
+    plain = Trainer(TrainConfig(loss="bce", **SMALL))
+    unrolled = Trainer(TrainConfig(loss="bce", unroll=3, **SMALL))
+    plain.train_step()
+    unrolled.train_step()
+    # The critic (and its optimiser) end where n_critic ordinary updates left them...
+    for k, v in plain.D.state_dict().items():
+        assert_close(unrolled.D.state_dict()[k], v, rtol=0, atol=0)
+    sp, su = plain.opt_d.state_dict()["state"], unrolled.opt_d.state_dict()["state"]
+    for i in sp:
+        assert_close(su[i]["exp_avg"], sp[i]["exp_avg"], rtol=0, atol=0)
+    # ...while the generator stepped against the unrolled critic.
+    g_plain = torch.cat([p.flatten() for p in plain.G.parameters()])
+    g_unrolled = torch.cat([p.flatten() for p in unrolled.G.parameters()])
+    assert not torch.allclose(g_plain, g_unrolled)
+
+
+def largest_singular_values(trainer):
+    trainer.D.eval()  # reading the weight in train mode would run another power iteration
+    return [torch.linalg.matrix_norm(m.weight.detach(), ord=2).item()
+            for m in trainer.D.modules() if isinstance(m, torch.nn.Linear)]
+
+
+def test_spectral_norm_keeps_largest_singular_value_near_one():
+    # One power iteration per step lags the moving weights: measured 1.00-1.12 over 60 steps.
+    sn = Trainer(TrainConfig(loss="hinge", spectral_norm=True, **SMALL))
+    plain = Trainer(TrainConfig(loss="hinge", **SMALL))
+    for _ in range(10):
+        sn.train_step()
+        plain.train_step()
+    sigmas = largest_singular_values(sn)
+    assert len(sigmas) == 4
+    for s in sigmas:
+        assert_close(s, 1.0, rtol=0.15, atol=0)
+    assert any(abs(s - 1) > 0.15 for s in largest_singular_values(plain))
+
+
+def test_minibatch_std_makes_the_critic_see_the_batch():
+    torch.manual_seed(0)
+    with_std = Trainer(TrainConfig(loss="bce", mbstd=True, **SMALL)).D
+    without = Trainer(TrainConfig(loss="bce", **SMALL)).D
+    x = torch.randn(16, 2)
+    varied = torch.cat([x[:1], 3 * torch.randn(15, 2)])
+    assert not torch.allclose(with_std(x)[0], with_std(varied)[0])
+    assert_close(without(x)[0], without(varied)[0])
+
+
+def test_r1_is_added_with_weight_gamma_over_two():
+    history = train(TrainConfig(loss="bce", r1_weight=4.0, **SMALL), None, progress=False)
+    last = history[-1]
+    assert last["d_r1"] > 0
+    assert_close(last["d_loss"], last["d_adv"] + 2.0 * last["d_r1"], rtol=1e-5, atol=1e-6)
+
+
+def test_mitigations_combine_with_a_penalised_objective():
+    cfg = TrainConfig(loss="dragan", pack=2, mbstd=True, unroll=2, r1_weight=0.5, **SMALL)
+    history = train(cfg, None, progress=False)
+    assert np.isfinite([history[-1][k] for k in ("d_loss", "d_gp", "d_r1", "g_loss")]).all()
+
+
+def test_pack_must_divide_the_batch(cli, tmp_path):
+    r = cli("toygan.train", "--pack", "3", "--batch-size", "64", "--out", tmp_path / "x",
+            "--quiet")
+    assert r.returncode == 2 and "multiple of --pack" in r.stderr
+
+
+def test_pacgan_preset():
+    ns = build_parser().parse_args(["--preset", "pacgan", "--pack", "2"])
+    cfg = config_from_args(ns).resolved()
+    assert (cfg.data, cfg.batch_size, cfg.betas, cfg.lr_d) == ("ring-pacgan", 100, (0.8, 0.999),
+                                                                1e-4)
+    t = Trainer(dataclass_replace(cfg, steps=1))
+    assert t.D.body[0].in_features == 4 and t.D.body[0].out_features == 5 * 200
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in t.G.modules())
+    t.train_step()
+
+
+def dataclass_replace(cfg, **kw):
+    import dataclasses
+
+    return dataclasses.replace(cfg, **kw)
+
+
+def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
+    # The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2. Measured: plain BCE ends with
+    # 1, 0, 0 modes covered; with 5 unrolled critic steps 2, 3, 3.
+    plain, unrolled = [], []
+    for seed in range(3):
+        for k, out in ((0, plain), (5, unrolled)):
+            cfg = TrainConfig(**dict(PRESETS["unrolled"], steps=800, seed=seed, unroll=k,
+                                     eval_every=800))
+            out.append(train(cfg, None, progress=False)[-1]["modes_covered"])
+    assert np.mean(unrolled) >= np.mean(plain) + 1
