@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from imagegan.train import TrainConfig, Trainer
-from toygan.cli import Parser, UserError, run_main
+from toygan.cli import Parser, UserError, output_path, run_main
 from toygan.gradnorm import layer_grad_norms, wasserstein_loss
 
 
@@ -89,15 +89,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="gradnorm.png", help="output PNG (JSON beside it)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
-    out = Path(a.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out must end in .png, got {out.name}")
     if a.steps < 1 or a.batches < 1:
         raise UserError("--steps and --batches must be >= 1")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {out.parent}: {e.strerror}") from None
+    out = output_path(a.out, ".png")
     results = measure(a.data, a.size, a.width, a.steps, a.clip, a.batches, a.batch_size, a.seed,
                       a.cache_dir, progress=not a.quiet)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")

@@ -68,6 +68,20 @@ def given(ns: argparse.Namespace, cls) -> dict:
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items() if k in names}
 
 
+def output_path(path, suffix: str):
+    """``path`` as a Path, checked to end in ``suffix``, its folder created; else a UserError."""
+    from pathlib import Path
+
+    out = Path(path)
+    if out.suffix.lower() != suffix:
+        raise UserError(f"--out must end in {suffix}, got {out.name}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {out.parent}: {e.strerror}") from None
+    return out
+
+
 def run_main(main, argv=None) -> None:
     """Run ``main(argv)``; turn user mistakes and divergence into one line and an exit status."""
     from toygan.data import DataError  # local: keep cli import-light

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from toygan.cli import Parser, UserError, add_config_flags, given, run_main
+from toygan.cli import Parser, UserError, add_config_flags, given, output_path, run_main
 
 LAYER_TYPES = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -204,13 +204,7 @@ def main(argv=None) -> int:
     formats = [f.strip().lower() for f in ns.formats.split(",") if f.strip()]
     if not set(formats) <= {"png", "svg", "pdf"} or "png" not in formats:
         raise UserError("--formats takes png plus optionally svg and pdf")
-    out = Path(ns.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out must end in .png, got {out.name}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {out.parent}: {e.strerror}") from None
+    out = output_path(ns.out, ".png")
     results = measure(cfg, progress=not ns.quiet)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     for path in plot(results, out, formats):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from toygan import losses
-from toygan.cli import Parser, UserError, add_config_flags, given, run_main
+from toygan.cli import Parser, UserError, add_config_flags, given, output_path, run_main
 from toygan.data import make_dataset
 from toygan.models import Critic
 
@@ -126,13 +126,7 @@ def main(argv=None) -> int:
     cfg = SurfacesConfig(**given(ns, SurfacesConfig))
     if cfg.critic_steps < 1 or cfg.width < 1 or cfg.grid_res < 2:
         raise UserError("--critic-steps and --width must be >= 1, --grid-res >= 2")
-    out = Path(ns.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out must end in .png, got {out.name}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {out.parent}: {e.strerror}") from None
+    out = output_path(ns.out, ".png")
     arrays = compute(cfg, progress=not ns.quiet)
     np.savez_compressed(out.with_suffix(".npz"), **arrays)
     print(plot(arrays, out))
