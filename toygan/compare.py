@@ -1,0 +1,287 @@
+"""The mode-collapse study: a grid of (objective or mitigation) x seed x data set, one folder.
+
+    python -m toygan.compare --quick --out runs/study-quick       # smoke version, ~1-2 minutes
+    python -m toygan.compare --out runs/study                     # the full default study
+    python -m toygan.compare --variants bce,bce+unroll=5,wgan-gp --seeds 3 --data ring
+
+A variant is ``LOSS[+MITIGATION[=VALUE]...]``: ``bce+unroll=5``, ``bce+pack=2``, ``bce+mbstd``,
+``bce+sn`` (spectral norm), ``bce+r1=1``. Every run trains with the study configuration
+(``toygan.animate``'s slide configuration: 3x128 MLPs, critic lr 2e-4 vs generator lr 1e-3, in
+which BCE collapses) plus the variant's settings, and writes its records under
+``OUT/runs/VARIANT-DATA-seedS``. Then, read from those records:
+
+* ``results.csv`` — one row per run: every config field, final metrics, collapse onset step;
+* ``table.md`` — per variant and data set, mean ± standard error over seeds of modes covered,
+  % high-quality samples and reverse KL (PacGAN's columns) and the collapse onset; then the
+  homework's layout: model · generator · critic · loss · optimizer · step at which collapse began;
+* ``coverage.png`` — modes covered over training, mean over seeds with a ±1 s.e. band;
+* ``final.png`` — final samples of seed 0, variants x data sets.
+
+Runs are trained one after another (batched training of many runs is future work).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from toygan import losses
+from toygan.animate import ANIMATE_BASE
+from toygan.cli import Parser, UserError, run_main
+from toygan.data import DataError, make_dataset
+from toygan.metrics import collapse_onset
+from toygan.train import TrainConfig, train
+
+OBJECTIVE_VARIANTS = list(losses.OBJECTIVES)
+MITIGATION_VARIANTS = ["bce+unroll=5", "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
+DEFAULT_VARIANTS = OBJECTIVE_VARIANTS + MITIGATION_VARIANTS
+DEFAULT_DATA = ["ring", "grid"]
+MITIGATIONS = {  # name -> (config field, value parser, value when given bare)
+    "unroll": ("unroll", int, 5),
+    "pack": ("pack", int, 2),
+    "mbstd": ("mbstd", bool, True),
+    "sn": ("spectral_norm", bool, True),
+    "r1": ("r1_weight", float, 1.0),
+}
+
+
+def parse_variant(spec: str) -> dict:
+    """``bce+unroll=5`` -> {"loss": "bce", "unroll": 5}."""
+    loss, *mods = spec.split("+")
+    if loss not in losses.OBJECTIVES:
+        raise UserError(f"unknown loss {loss!r} in variant {spec!r}; choose from "
+                        f"{', '.join(losses.OBJECTIVES)}")
+    out: dict = {"loss": loss}
+    for mod in mods:
+        name, eq, value = mod.partition("=")
+        if name not in MITIGATIONS:
+            raise UserError(f"unknown mitigation {name!r} in {spec!r}; choose from "
+                            f"{', '.join(MITIGATIONS)}")
+        field_name, kind, bare = MITIGATIONS[name]
+        try:
+            out[field_name] = (value.lower() in ("1", "true", "yes") if kind is bool
+                               else kind(value)) if eq else bare
+        except ValueError:
+            raise UserError(f"bad value {value!r} for {name} in {spec!r}") from None
+    return out
+
+
+def run_name(variant: str, data: str, seed: int) -> str:
+    return f"{variant.replace('=', '')}-{data.replace(':', '_')}-seed{seed}"
+
+
+def mean_se(values) -> tuple[float, float]:
+    v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    se = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0.0
+    return float(v.mean()), float(se)
+
+
+def study(variants, data_sets, seeds, steps, out: Path, progress=True) -> list[dict]:
+    """Train every run (records under out/runs) and return one result row per run."""
+    from tqdm import tqdm
+
+    jobs = [(v, d, s) for d in data_sets for v in variants for s in seeds]
+    rows = []
+    for variant, data, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
+        cfg = TrainConfig(**dict(ANIMATE_BASE, data=data, seed=seed, snapshots=2,
+                                 eval_every=max(steps // 12, 1), steps=steps,
+                                 **parse_variant(variant)))
+        run_dir = out / "runs" / run_name(variant, data, seed)
+        history = train(cfg, run_dir, progress=False, overwrite=True)
+        n_modes = make_dataset(data).n_modes
+        last = [r for r in history if "sliced_w1" in r][-1]
+        resolved = json.loads((run_dir / "config.json").read_text())
+        rows.append({"variant": variant, "run": run_dir.name, **resolved,
+                     "modes_covered": last.get("modes_covered"), "n_modes": n_modes,
+                     "hq_frac": last.get("hq_frac"), "reverse_kl": last.get("reverse_kl"),
+                     "sliced_w1": last.get("sliced_w1"),
+                     "collapse_onset": collapse_onset(history, n_modes) if n_modes else None})
+    return rows
+
+
+def write_csv(rows, path: Path) -> None:
+    keys = list(rows[0])
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r[k] is None else r[k]) for k in keys})
+
+
+def _fmt(m, se, digits=2, scale=1.0):
+    if np.isnan(m):
+        return "—"
+    return f"{m * scale:.{digits}f} ± {se * scale:.{digits}f}"
+
+
+def summary(rows) -> list[dict]:
+    """Per (variant, data): mean and s.e. of the final metrics over seeds."""
+    out = []
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        for data in dict.fromkeys(r["data"] for r in rows):
+            group = [r for r in rows if r["variant"] == variant and r["data"] == data]
+            if not group:
+                continue
+            onsets = [r["collapse_onset"] for r in group]
+            collapsed = [o for o in onsets if o is not None]
+            out.append({
+                "variant": variant, "data": data, "seeds": len(group),
+                "n_modes": group[0]["n_modes"],
+                "modes": mean_se([r["modes_covered"] for r in group]),
+                "hq": mean_se([r["hq_frac"] for r in group]),
+                "kl": mean_se([r["reverse_kl"] for r in group]),
+                "collapsed": len(collapsed),
+                "onset": mean_se(collapsed) if collapsed else (float("nan"), float("nan")),
+                "example": group[0],
+            })
+    return out
+
+
+def write_table(rows, path: Path) -> None:
+    s = summary(rows)
+    lines = ["| variant | data | modes covered | % high-quality | reverse KL | collapsed runs | "
+             "collapse onset (step) |", "|---|---|---|---|---|---|---|"]
+    for g in s:
+        lines.append(
+            f"| {g['variant']} | {g['data']} | {_fmt(*g['modes'], 1)} / {g['n_modes']} | "
+            f"{_fmt(*g['hq'], 1, 100)} | {_fmt(*g['kl'], 3)} | {g['collapsed']}/{g['seeds']} | "
+            f"{_fmt(*g['onset'], 0)} |")
+    lines += ["", "Mean ± standard error over seeds, at the last step. A run has collapsed when "
+              "its coverage stays below the mode count from its onset step to the end.", "",
+              "| model | generator | critic | loss | optimizer | step at which collapse began |",
+              "|---|---|---|---|---|---|"]
+    for g in s:
+        c = g["example"]
+        gen = f"MLP {c['g_depth']}x{c['g_width']} {c['activation']}, z {c['z_dim']}"
+        critic = f"MLP {c['d_depth']}x{c['d_width']} {c.get('d_activation') or c['activation']}"
+        extras = [k for k in ("unroll", "pack") if c.get(k) and c[k] > (1 if k == "pack" else 0)]
+        critic += "".join(f", {k} {c[k]}" for k in extras)
+        critic += ", minibatch std" if c.get("mbstd") else ""
+        critic += ", spectral norm" if c.get("spectral_norm") else ""
+        loss = c["loss"] + (f" + R1 {c['r1_weight']:g}" if c.get("r1_weight") else "")
+        opt = (f"{c['optimizer']} lr D {c['lr_d']:g} / G {c['lr_g']:g}, n_critic {c['n_critic']}")
+        onset = "no collapse" if g["collapsed"] == 0 else (
+            f"{g['onset'][0]:.0f} (mean of {g['collapsed']}/{g['seeds']} runs)")
+        lines.append(f"| {g['variant']} ({g['data']}) | {gen} | {critic} | {loss} | {opt} | "
+                     f"{onset} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot(rows, out: Path) -> None:
+    """coverage.png and final.png, drawn from the run records."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from toygan.render import FAKE_COLOR, REAL_COLOR, Run
+
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    datas = list(dict.fromkeys(r["data"] for r in rows))
+    fig, axes = plt.subplots(1, len(datas), figsize=(6.5 * len(datas), 4.5), squeeze=False)
+    cmap = plt.get_cmap("tab20")
+    for ax, data in zip(axes[0], datas, strict=True):
+        for i, v in enumerate(variants):
+            curves = []
+            for r in rows:
+                if r["variant"] == v and r["data"] == data:
+                    run = Run.load(out / "runs" / r["run"])
+                    ev = [(s["step"], s["modes_covered"]) for s in run.stats
+                          if s.get("modes_covered") is not None]
+                    curves.append(np.array(ev, dtype=float))
+            if not curves:
+                continue
+            steps = curves[0][:, 0]
+            cov = np.stack([c[:, 1] for c in curves])
+            mean = cov.mean(0)
+            se = cov.std(0, ddof=1) / np.sqrt(len(cov)) if len(cov) > 1 else 0 * mean
+            ax.plot(steps, mean, color=cmap(i % 20), lw=1.6, label=v)
+            ax.fill_between(steps, mean - se, mean + se, color=cmap(i % 20), alpha=0.15)
+        ax.set_title(f"modes covered — {data}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("modes covered (mean ± s.e. over seeds)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, ncol=2, loc="best")
+    fig.tight_layout()
+    fig.savefig(out / "coverage.png", dpi=100)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(len(datas), len(variants),
+                             figsize=(2.2 * len(variants), 2.4 * len(datas)), squeeze=False)
+    for i, data in enumerate(datas):
+        for j, v in enumerate(variants):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            first = min((r for r in rows if r["variant"] == v and r["data"] == data),
+                        key=lambda r: r["seed"], default=None)
+            if first is None:
+                continue
+            run = Run.load(out / "runs" / first["run"])
+            xmin, xmax, ymin, ymax = run.snap["extent"]
+            ax.scatter(*run.snap["real"].T, s=2, c=REAL_COLOR, alpha=0.5, lw=0)
+            ax.scatter(*run.snap["fake"][-1].T, s=2, c=FAKE_COLOR, alpha=0.8, lw=0)
+            ax.set_xlim(xmin, xmax)
+            ax.set_ylim(ymin, ymax)
+            ax.set_aspect("equal")
+            ax.set_title(f"{v}\n{data}: {first['modes_covered']}/{first['n_modes']}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "final.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    p = Parser(prog="python -m toygan.compare", description=__doc__.split("\n\n")[0])
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help="comma-separated LOSS[+mitigation[=value]] (default: every objective and "
+                        "bce with each mitigation)")
+    p.add_argument("--data", default=",".join(DEFAULT_DATA), help="comma-separated data specs")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--steps", type=int, default=1200, help="generator updates per run")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke version: bce, wgan-gp, bce+unroll=5 on the ring, 2 seeds, 300 steps")
+    p.add_argument("--out", default="runs/compare", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing study")
+    p.add_argument("--quiet", action="store_true")
+    a = p.parse_args(argv)
+    if a.quick:
+        variants, data_sets, seeds, steps = ["bce", "wgan-gp", "bce+unroll=5"], ["ring"], 2, 300
+    else:
+        variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+        data_sets = [d.strip() for d in a.data.split(",") if d.strip()]
+        seeds, steps = a.seeds, a.steps
+    if seeds < 1 or steps < 1 or not variants or not data_sets:
+        raise UserError("--seeds and --steps must be >= 1, with at least one variant and data set")
+    for v in variants:
+        parse_variant(v)
+    for d in data_sets:
+        try:
+            make_dataset(d)
+        except DataError as e:
+            raise UserError(str(e)) from None
+    out = Path(a.out)
+    if (out / "results.csv").exists() and not a.overwrite:
+        raise UserError(f"{out} already holds a study; pass --overwrite or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = study(variants, data_sets, list(range(seeds)), steps, out, progress=not a.quiet)
+    write_csv(rows, out / "results.csv")
+    write_table(rows, out / "table.md")
+    plot(rows, out)
+    (out / "study.json").write_text(json.dumps(
+        {"variants": variants, "data": data_sets, "seeds": seeds, "steps": steps,
+         "base": {k: v for k, v in ANIMATE_BASE.items()},
+         "train_config_defaults": dataclasses.asdict(TrainConfig())}, indent=2) + "\n")
+    for name in ("results.csv", "table.md", "coverage.png", "final.png"):
+        print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
