@@ -18,6 +18,12 @@ and whose other entries (``"adv"``, ``"gp"``, ``"pt"``, ...) are the named terms
 logging. Gradient norms are per sample (``flatten(1)``), so the same code serves ``(N, 2)`` points
 and ``(N, 3, H, W)`` images.
 
+Several runs at once (``toygan.batched``): every loss also accepts ``runs=K`` for a batch that
+holds K independent runs' samples stacked run-major (K blocks of N/K); then every term is a
+per-run mean of shape ``(K,)`` and the caller minimises ``loss.sum()``, which gives each run
+exactly its own gradient. Random draws inside a loss (interpolation and perturbation weights)
+come from ``rand(shape, device)`` when given, so each run can draw from its own stream.
+
 The registry ``OBJECTIVES`` maps a name to an :class:`Objective` holding both losses and the
 recommended optimiser, learning rate, betas, ``n_critic`` and hyper-parameters from the paper or
 reference code that introduced it.
@@ -36,6 +42,16 @@ from torch import Tensor, nn
 def _out(critic: nn.Module, x: Tensor) -> Tensor:
     """Critic output flattened to shape (N,)."""
     return critic(x).reshape(-1)
+
+
+def _mean(v: Tensor, runs: int = 1) -> Tensor:
+    """Mean over samples: a scalar, or one mean per run, shape (runs,), for stacked runs."""
+    return v.mean() if runs == 1 else v.reshape(runs, -1).mean(1)
+
+
+def _uniform(shape, device, rand=None) -> Tensor:
+    """U[0, 1) noise from ``rand(shape, device)`` if given, else from torch's global generator."""
+    return rand(tuple(shape), device) if rand is not None else torch.rand(shape, device=device)
 
 
 def _terms(loss: Tensor, **terms: Tensor) -> dict[str, Tensor]:
@@ -61,35 +77,41 @@ def grad_norms(critic: nn.Module, x: Tensor, create_graph: bool = True) -> Tenso
     return grad.flatten(1).norm(2, dim=1)
 
 
-def interpolates(real: Tensor, fake: Tensor) -> Tensor:
+def interpolates(real: Tensor, fake: Tensor, rand=None) -> Tensor:
     """Random points on the segments between paired real and fake samples (WGAN-GP).
 
     One uniform epsilon per sample: x_hat = eps * real + (1 - eps) * fake.
     """
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+    eps = _uniform((real.shape[0],) + (1,) * (real.dim() - 1), real.device, rand)
     return eps * real.detach() + (1 - eps) * fake.detach()
 
 
-def perturbed_real(real: Tensor) -> Tensor:
+def perturbed_real(real: Tensor, runs: int = 1, rand=None) -> Tensor:
     """DRAGAN's points: real samples moved part-way towards a noisy copy of themselves.
 
     x_p = x + 0.5 * std(x) * u, u ~ U[0, 1) elementwise (as in the DRAGAN reference code), then a
-    random point between x and x_p (one alpha per sample).
+    random point between x and x_p (one alpha per sample). std(x) is over the whole batch (of
+    each run, for stacked runs).
     """
     real = real.detach()
-    noisy = real + 0.5 * real.std() * torch.rand_like(real)
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+    if runs == 1:
+        std = real.std()
+    else:
+        std = real.reshape(runs, -1).std(1).repeat_interleave(real.shape[0] // runs)
+        std = std.reshape((-1,) + (1,) * (real.dim() - 1))
+    noisy = real + 0.5 * std * _uniform(real.shape, real.device, rand)
+    alpha = _uniform((real.shape[0],) + (1,) * (real.dim() - 1), real.device, rand)
     return real + alpha * (noisy - real)
 
 
-def gradient_penalty(critic: nn.Module, x: Tensor, center: float = 1.0) -> Tensor:
+def gradient_penalty(critic: nn.Module, x: Tensor, center: float = 1.0, runs: int = 1) -> Tensor:
     """Two-sided penalty mean((||grad critic(x)|| - center)^2) over the samples x."""
-    return ((grad_norms(critic, x) - center) ** 2).mean()
+    return _mean((grad_norms(critic, x) - center) ** 2, runs)
 
 
-def r1_penalty(critic: nn.Module, real: Tensor) -> Tensor:
+def r1_penalty(critic: nn.Module, real: Tensor, runs: int = 1) -> Tensor:
     """Zero-centred penalty on real data, mean ||grad critic(real)||^2 (Mescheder et al. 2018)."""
-    return (grad_norms(critic, real) ** 2).mean()
+    return _mean(grad_norms(critic, real) ** 2, runs)
 
 
 @torch.no_grad()
@@ -99,14 +121,16 @@ def clip_weights(critic: nn.Module, clip: float) -> None:
         p.clamp_(-clip, clip)
 
 
-def pull_away(embedding: Tensor) -> Tensor:
-    """EBGAN's pull-away term: mean squared cosine similarity between distinct samples' codes."""
-    n = embedding.shape[0]
+def pull_away(embedding: Tensor, runs: int = 1) -> Tensor:
+    """EBGAN's pull-away term: mean squared cosine similarity between distinct samples' codes
+    (within each run, for stacked runs)."""
+    n = embedding.shape[0] // runs
     if n < 2:
-        return embedding.new_zeros(())
-    e = F.normalize(embedding.flatten(1), dim=1)
-    cos2 = (e @ e.t()) ** 2
-    return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
+        return embedding.new_zeros(()) if runs == 1 else embedding.new_zeros(runs)
+    e = F.normalize(embedding.flatten(1), dim=1).reshape(runs, n, -1)
+    cos2 = (e @ e.transpose(1, 2)) ** 2
+    pt = (cos2.sum((1, 2)) - cos2.diagonal(dim1=1, dim2=2).sum(1)) / (n * (n - 1))
+    return pt[0] if runs == 1 else pt
 
 
 # ----------------------------------------------------------------------------- objectives
@@ -114,83 +138,87 @@ def pull_away(embedding: Tensor) -> Tensor:
 # (most ignore real). Unused hyper-parameters are accepted and ignored (**_).
 
 
-def bce_critic(critic, real, fake, **_):
+def bce_critic(critic, real, fake, runs=1, **_):
     """min_D  -E[log D(real)] - E[log(1 - D(fake))],  D = sigmoid(critic)."""
-    adv = F.softplus(-_out(critic, real)).mean() + F.softplus(_out(critic, fake)).mean()
+    adv = (_mean(F.softplus(-_out(critic, real)), runs)
+           + _mean(F.softplus(_out(critic, fake)), runs))
     return _terms(adv, adv=adv)
 
 
-def bce_generator(critic, real, fake, **_):
+def bce_generator(critic, real, fake, runs=1, **_):
     """Non-saturating (DCGAN):  min_G  -E[log D(G(z))]."""
-    adv = F.softplus(-_out(critic, fake)).mean()
+    adv = _mean(F.softplus(-_out(critic, fake)), runs)
     return _terms(adv, adv=adv)
 
 
-def minimax_generator(critic, real, fake, **_):
+def minimax_generator(critic, real, fake, runs=1, **_):
     """Original saturating minimax:  min_G  E[log(1 - D(G(z)))]."""
-    adv = -F.softplus(_out(critic, fake)).mean()
+    adv = -_mean(F.softplus(_out(critic, fake)), runs)
     return _terms(adv, adv=adv)
 
 
-def lsgan_critic(critic, real, fake, **_):
+def lsgan_critic(critic, real, fake, runs=1, **_):
     """min_D  1/2 E[(D(real) - 1)^2] + 1/2 E[D(fake)^2]  (Mao et al., a=0, b=c=1)."""
-    adv = 0.5 * ((_out(critic, real) - 1) ** 2).mean() + 0.5 * (_out(critic, fake) ** 2).mean()
+    adv = (0.5 * _mean((_out(critic, real) - 1) ** 2, runs)
+           + 0.5 * _mean(_out(critic, fake) ** 2, runs))
     return _terms(adv, adv=adv)
 
 
-def lsgan_generator(critic, real, fake, **_):
+def lsgan_generator(critic, real, fake, runs=1, **_):
     """min_G  1/2 E[(D(G(z)) - 1)^2]."""
-    adv = 0.5 * ((_out(critic, fake) - 1) ** 2).mean()
+    adv = 0.5 * _mean((_out(critic, fake) - 1) ** 2, runs)
     return _terms(adv, adv=adv)
 
 
-def hinge_critic(critic, real, fake, **_):
+def hinge_critic(critic, real, fake, runs=1, **_):
     """min_D  E[relu(1 - D(real))] + E[relu(1 + D(fake))]."""
-    adv = F.relu(1 - _out(critic, real)).mean() + F.relu(1 + _out(critic, fake)).mean()
+    adv = (_mean(F.relu(1 - _out(critic, real)), runs)
+           + _mean(F.relu(1 + _out(critic, fake)), runs))
     return _terms(adv, adv=adv)
 
 
-def wasserstein_generator(critic, real, fake, **_):
+def wasserstein_generator(critic, real, fake, runs=1, **_):
     """min_G  -E[D(G(z))]  (WGAN, WGAN-GP, hinge)."""
-    adv = -_out(critic, fake).mean()
+    adv = -_mean(_out(critic, fake), runs)
     return _terms(adv, adv=adv)
 
 
-def wgan_critic(critic, real, fake, **_):
+def wgan_critic(critic, real, fake, runs=1, **_):
     """min_D  E[D(fake)] - E[D(real)]; Lipschitz by weight clipping after each step.
 
     ``adv`` is the negated estimate of the Wasserstein-1 distance (critic loss = -W).
     """
-    adv = _out(critic, fake).mean() - _out(critic, real).mean()
+    adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
     return _terms(adv, adv=adv)
 
 
-def wgan_gp_critic(critic, real, fake, gp_weight=10.0, **_):
+def wgan_gp_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
     """min_D  E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates."""
-    adv = _out(critic, fake).mean() - _out(critic, real).mean()
-    gp = gradient_penalty(critic, interpolates(real, fake))
+    adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
+    gp = gradient_penalty(critic, interpolates(real, fake, rand), runs=runs)
     return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
 
 
-def dragan_critic(critic, real, fake, gp_weight=10.0, **_):
+def dragan_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
     """BCE critic loss + lambda E[(||grad D(x_p)|| - 1)^2] on perturbed real samples (DRAGAN)."""
-    adv = F.softplus(-_out(critic, real)).mean() + F.softplus(_out(critic, fake)).mean()
-    gp = gradient_penalty(critic, perturbed_real(real))
+    adv = (_mean(F.softplus(-_out(critic, real)), runs)
+           + _mean(F.softplus(_out(critic, fake)), runs))
+    gp = gradient_penalty(critic, perturbed_real(real, runs, rand), runs=runs)
     return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
 
 
-def ebgan_critic(critic, real, fake, margin=1.0, **_):
+def ebgan_critic(critic, real, fake, margin=1.0, runs=1, **_):
     """min_D  E[E(real)] + E[relu(m - E(fake))];  E = the auto-encoder's reconstruction energy."""
-    adv = _out(critic, real).mean() + F.relu(margin - _out(critic, fake)).mean()
+    adv = _mean(_out(critic, real), runs) + _mean(F.relu(margin - _out(critic, fake)), runs)
     return _terms(adv, adv=adv)
 
 
-def ebgan_generator(critic, real, fake, pt_weight=0.0, **_):
+def ebgan_generator(critic, real, fake, pt_weight=0.0, runs=1, **_):
     """min_G  E[E(G(z))] + w_pt * PT(embed(G(z)))  (pull-away term optional, EBGAN-PT)."""
-    adv = _out(critic, fake).mean()
+    adv = _mean(_out(critic, fake), runs)
     if pt_weight == 0:
         return _terms(adv, adv=adv)
-    pt = pull_away(critic.embed(fake))
+    pt = pull_away(critic.embed(fake), runs)
     return _terms(adv + pt_weight * pt, adv=adv, pt=pt)
 
 
