@@ -79,7 +79,11 @@ class Critic(nn.Module):
     ``mbstd``: the minibatch standard-deviation feature (Karras et al. 2018): the mean over units
     of the batch standard deviation of the last hidden layer is appended to every sample's
     features before the output layer, so the critic can see a batch with too little variety.
+    ``runs`` (set by ``toygan.batched``) > 1 means the batch holds that many runs' samples
+    stacked run-major; the feature is then computed within each run.
     """
+
+    runs = 1
 
     def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2,
                  mbstd=False):
@@ -95,8 +99,9 @@ class Critic(nn.Module):
         h = self.body(x)
         if self.mbstd:
             # sqrt(var + eps) as in ProGAN: std's gradient is 0/0 where a unit does not vary.
-            s = (h.var(0, unbiased=False) + 1e-8).sqrt().mean()
-            h = torch.cat([h, s.expand(len(h), 1)], 1)
+            g = h.unflatten(0, (self.runs, -1))
+            s = (g.var(1, unbiased=False) + 1e-8).sqrt().mean(-1)
+            h = torch.cat([h, s.repeat_interleave(g.shape[1]).unsqueeze(1)], 1)
         return self.head(h).squeeze(-1)
 
 

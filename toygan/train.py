@@ -159,7 +159,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 class Trainer:
-    """One toy GAN: models, optimisers, data stream. ``train_step`` does one generator update."""
+    """One toy GAN: models, optimisers, data stream. ``train_step`` does one generator update.
+
+    ``toygan.batched.BatchedTrainer`` trains several runs as one stacked computation through the
+    same ``train_step``: ``runs`` is how many runs a batch holds (1 here).
+    """
+
+    runs = 1
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg = cfg.resolved()
@@ -174,14 +180,8 @@ class Trainer:
                              activation=cfg.d_activation or cfg.activation,
                              spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack, **extra
                              ).to(self.device)
-        self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
-        self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
+        self._make_optimizers()
         self.hp = cfg.hparams()
-        self.step = 0
-        self.schedulers = []
-        if cfg.lr_decay == "linear":
-            self.schedulers = [torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda s: max(0.0, 1.0 - s / cfg.steps)) for opt in (self.opt_g, self.opt_d)]
         # Training stream and evaluation stream are separate, so evaluating never changes training.
         self.rng = torch.Generator().manual_seed(cfg.seed)
         eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
@@ -189,6 +189,28 @@ class Trainer:
         self.real_eval = self.data.sample(cfg.eval_samples, eval_rng)
         self.z_vis = self.z_eval[: cfg.snapshot_points]
         self.real_vis = self.real_eval[: cfg.snapshot_points]
+
+    def _make_optimizers(self):
+        cfg = self.cfg
+        self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
+        self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
+        self.step = 0
+        self.schedulers = []
+        if cfg.lr_decay == "linear":
+            self.schedulers = [torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda s: max(0.0, 1.0 - s / cfg.steps)) for opt in (self.opt_g, self.opt_d)]
+
+    @property
+    def cfgs(self) -> list[TrainConfig]:
+        return [self.cfg]
+
+    @property
+    def real_vis_runs(self) -> list[torch.Tensor]:
+        return [self.real_vis]
+
+    @property
+    def data_runs(self) -> list:
+        return [self.data]
 
     def _real(self, n):
         return self.data.sample(n, self.rng).to(self.device, non_blocking=True)
@@ -208,11 +230,11 @@ class Trainer:
             fake = self.pack(self.G(self._z(cfg.batch_size)))
         d_terms = self.obj.critic_loss(D, real, fake, **self.hp)
         if cfg.r1_weight:
-            r1 = losses.r1_penalty(D, real)
+            r1 = losses.r1_penalty(D, real, runs=self.runs)
             d_terms["loss"] = d_terms["loss"] + 0.5 * cfg.r1_weight * r1
             d_terms["r1"] = r1.detach()
         self.opt_d.zero_grad(set_to_none=True)
-        d_terms["loss"].backward()
+        d_terms["loss"].sum().backward()  # a no-op sum for one run; see toygan.losses
         self.opt_d.step()
         if cfg.clip is not None:
             losses.clip_weights(D, cfg.clip)
@@ -240,7 +262,7 @@ class Trainer:
         fake = self.pack(G(self._z(B)))
         g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
         self.opt_g.zero_grad(set_to_none=True)
-        g_terms["loss"].backward()
+        g_terms["loss"].sum().backward()
         self.opt_g.step()
         D.requires_grad_(True)
         if saved is not None:
@@ -267,31 +289,50 @@ class Trainer:
         out["sliced_w1"] = metrics.sliced_w1(self.real_eval.numpy(), fake)
         return out
 
-    def snapshot(self) -> dict[str, np.ndarray]:
-        """What a renderer needs for one frame (no plotting here)."""
+    def evaluate_runs(self) -> list[dict]:
+        return [self.evaluate()]
+
+    def run_terms(self, terms: dict[str, torch.Tensor]) -> list[dict[str, float]]:
+        """Loss terms as one dict of floats per run."""
+        return [{k: float(v) for k, v in terms.items()}]
+
+    def _grid(self, extent) -> torch.Tensor:
+        xmin, xmax, ymin, ymax = extent
+        res = self.cfg.grid_res
+        gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, res), torch.linspace(ymin, ymax, res),
+                                indexing="xy")
+        # A packed critic sees m copies of the point.
+        return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).repeat(1, self.cfg.pack)
+
+    def _snapshot(self, grid_pts, z_vis, real_vis, z_manifold) -> dict[str, np.ndarray]:
         G, D, cfg = self.G, self.D, self.cfg
-        xmin, xmax, ymin, ymax = self.data.extent
-        gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, cfg.grid_res),
-                                torch.linspace(ymin, ymax, cfg.grid_res), indexing="xy")
-        grid_pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(self.device)
-        grid_pts = grid_pts.repeat(1, cfg.pack)  # a packed critic sees m copies of the point
         with torch.no_grad():
-            critic = D(grid_pts).reshape(cfg.grid_res, cfg.grid_res)
-            fake = G(self.z_vis.to(self.device))
-            manifold = G(latent_grid(cfg.z_dim).to(self.device))
+            critic = D(grid_pts.to(self.device))
+            fake = G(z_vis.to(self.device))
+            manifold = G(z_manifold.to(self.device))
         # Descent direction of the generator loss at each generated sample, per sample.
         D.requires_grad_(False)
         fake_req = fake.detach().requires_grad_(True)
-        g_loss = self.obj.generator_loss(D, self.pack(self.real_vis.to(self.device)),
+        g_loss = self.obj.generator_loss(D, self.pack(real_vis.to(self.device)),
                                          self.pack(fake_req), **self.hp)
-        (grad,) = torch.autograd.grad(g_loss["loss"], fake_req)
+        (grad,) = torch.autograd.grad(g_loss["loss"].sum(), fake_req)
         D.requires_grad_(True)
         return {
             "fake": fake.cpu().numpy(),
-            "fake_grad": (-grad * len(fake_req)).cpu().numpy(),
+            "fake_grad": (-grad * cfg.snapshot_points).cpu().numpy(),
             "critic": critic.cpu().numpy(),
             "manifold": manifold.cpu().numpy(),
         }
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """What a renderer needs for one frame (no plotting here)."""
+        snap = self._snapshot(self._grid(self.data.extent), self.z_vis, self.real_vis,
+                              latent_grid(self.cfg.z_dim))
+        snap["critic"] = snap["critic"].reshape(self.cfg.grid_res, self.cfg.grid_res)
+        return snap
+
+    def snapshot_runs(self) -> list[dict[str, np.ndarray]]:
+        return [self.snapshot()]
 
 
 def _record(terms: dict) -> dict:
@@ -310,77 +351,117 @@ def save_npz_atomic(path: Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
-def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
-          overwrite: bool = False) -> list[dict]:
-    """Train and record. Returns the stats records; writes them under ``out`` when given."""
-    trainer = Trainer(cfg)
-    cfg = trainer.cfg
-    out = Path(out) if out is not None else None
-    if out is not None:
-        if (out / "stats.jsonl").exists() and not overwrite:
-            raise UserError(f"{out} already holds a run; pass --overwrite or choose another --out")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-            stats_file = open(out / "stats.jsonl", "w")
-        except OSError as e:
-            raise UserError(f"cannot write to {out}: {e.strerror}") from None
+class Recorder:
+    """One run's records: ``config.json``, ``stats.jsonl`` and ``snapshots.npz`` under ``out``
+    (when given) and the stats in memory (``history``)."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path | None, overwrite: bool = False):
+        self.out = Path(out) if out is not None else None
+        self.history: list[dict] = []
+        self.frames: dict[str, list] = {}
+        self.diverged_at: int | None = None
+        self.file = None
+        if self.out is not None:
+            if (self.out / "stats.jsonl").exists() and not overwrite:
+                raise UserError(f"{self.out} already holds a run; pass --overwrite or choose "
+                                "another --out")
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+                (self.out / "config.json").write_text(
+                    json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+                self.file = open(self.out / "stats.jsonl", "w")
+            except OSError as e:
+                raise UserError(f"cannot write to {self.out}: {e.strerror}") from None
+
+    def emit(self, rec: dict) -> None:
+        rec = _json_safe(rec)  # an undefined metric (reverse KL with no HQ sample) is null
+        self.history.append(rec)
+        if self.file is not None:
+            self.file.write(json.dumps(rec) + "\n")
+            self.file.flush()
+
+    def frame(self, step: int, snap: dict) -> None:
+        self.frames.setdefault("steps", []).append(step)
+        for k, v in snap.items():
+            self.frames.setdefault(k, []).append(v)
+
+    def close(self, real_vis: torch.Tensor, data) -> None:
+        if self.out is not None and self.frames:
+            save_npz_atomic(self.out / "snapshots.npz",
+                            **{k: np.stack(v) for k, v in self.frames.items()},
+                            real=real_vis.numpy(), extent=np.array(data.extent, dtype=np.float64),
+                            centers=(data.centers if data.centers is not None
+                                     else np.zeros((0, 2))))
+        if self.file is not None:
+            self.file.close()
+
+
+def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool = False,
+                 stop_on_nan: bool = True) -> list[Recorder]:
+    """Train ``trainer`` to its last step, recording each of its runs (``outs``: one folder or
+    None per run). A NaN/Inf loss raises :class:`Diverged` (``stop_on_nan``) or ends that run's
+    records and sets its ``diverged_at`` while the other runs go on."""
+    cfg, K = trainer.cfg, trainer.runs
+    recs: list[Recorder] = []
+    try:
+        for c, out in zip(trainer.cfgs, outs, strict=True):
+            recs.append(Recorder(c, out, overwrite))
+    except BaseException:
+        for r in recs:
+            r.file and r.file.close()
+        raise
     snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots, cfg.steps + 1))
                                .round().astype(int)).tolist())
-    frames: dict[str, list] = {}
-    history: list[dict] = []
-
-    def emit(rec):
-        rec = _json_safe(rec)  # an undefined metric (reverse KL with no HQ sample) is null
-        history.append(rec)
-        if out is not None:
-            stats_file.write(json.dumps(rec) + "\n")
-            stats_file.flush()
 
     def observe(step, terms=None):
-        rec = {"step": step}
-        if terms is not None:
-            rec.update(_record(terms))
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            rec.update(trainer.evaluate())
-        if len(rec) > 1:
-            emit(rec)
-        if step in snap_steps:
-            frames.setdefault("steps", []).append(step)
-            for k, v in trainer.snapshot().items():
-                frames.setdefault(k, []).append(v)
-
-    def save_snapshots():
-        if out is not None and frames:
-            save_npz_atomic(out / "snapshots.npz", **{k: np.stack(v) for k, v in frames.items()},
-                            real=trainer.real_vis.numpy(),
-                            extent=np.array(trainer.data.extent, dtype=np.float64),
-                            centers=(trainer.data.centers if trainer.data.centers is not None
-                                     else np.zeros((0, 2))))
+        per_run = trainer.run_terms(terms) if terms is not None else [{}] * K
+        evals = (trainer.evaluate_runs() if step % cfg.eval_every == 0 or step == cfg.steps
+                 else [{}] * K)
+        snaps = trainer.snapshot_runs() if step in snap_steps else [None] * K
+        for rec, t, e, snap in zip(recs, per_run, evals, snaps, strict=True):
+            if rec.diverged_at is not None:
+                continue
+            if t or e:
+                rec.emit({"step": step, **t, **e})
+            if snap is not None:
+                rec.frame(step, snap)
 
     try:
         observe(0)
-        bar = tqdm(total=cfg.steps, desc=f"{cfg.loss} on {cfg.data}", disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
+        desc = f"{cfg.loss} on {cfg.data}" if K == 1 else f"{K} runs of {cfg.loss}"
+        bar = tqdm(total=cfg.steps, desc=desc, disable=not progress, file=sys.stderr,
+                   dynamic_ncols=True)
         while trainer.step < cfg.steps:
             terms = trainer.train_step()
             step = trainer.step
-            if not all(torch.isfinite(v) for v in terms.values()):
-                bad = ", ".join(k for k, v in terms.items() if not torch.isfinite(v))
-                raise Diverged(f"training diverged at step {step}: {bad} is NaN/Inf "
-                               f"(records up to step {step - 1} are kept)")
+            for rec, t in zip(recs, trainer.run_terms(terms), strict=True):
+                bad = [k for k, v in t.items() if not math.isfinite(v)]
+                if bad and rec.diverged_at is None:
+                    msg = (f"training diverged at step {step}: {', '.join(bad)} is NaN/Inf "
+                           f"(records up to step {step - 1} are kept)")
+                    if stop_on_nan:
+                        raise Diverged(msg)
+                    rec.diverged_at = step
+            if all(r.diverged_at is not None for r in recs):
+                break
             log = step % cfg.log_every == 0 or step == cfg.steps
             observe(step, terms if log else None)
             bar.update(1)
-            if log and progress:
+            if log and progress and K == 1:
                 bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
                                 g=f"{float(terms['g_loss']):.3f}", refresh=False)
         bar.close()
     finally:
-        save_snapshots()
-        if out is not None:
-            stats_file.close()
-    return history
+        for rec, real_vis, data in zip(recs, trainer.real_vis_runs, trainer.data_runs,
+                                       strict=True):
+            rec.close(real_vis, data)
+    return recs
+
+
+def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
+          overwrite: bool = False) -> list[dict]:
+    """Train and record. Returns the stats records; writes them under ``out`` when given."""
+    return run_training(Trainer(cfg), [out], progress, overwrite)[0].history
 
 
 def build_parser() -> Parser:
