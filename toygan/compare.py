@@ -17,7 +17,9 @@ which BCE collapses) plus the variant's settings, and writes its records under
 * ``coverage.png`` — modes covered over training, mean over seeds with a ±1 s.e. band;
 * ``final.png`` — final samples of seed 0, variants x data sets.
 
-Runs are trained one after another (batched training of many runs is future work).
+The runs of one variant (every data set and seed) are trained together as one stacked
+computation (``toygan.batched``), with the same results as training each alone. A run whose loss
+turns NaN/Inf stops there (``diverged_at`` in results.csv) while the others go on.
 """
 
 from __future__ import annotations
@@ -32,15 +34,20 @@ import numpy as np
 
 from toygan import losses
 from toygan.animate import ANIMATE_BASE
+from toygan.batched import train_runs
 from toygan.cli import Parser, UserError, run_main
 from toygan.data import DataError, make_dataset
 from toygan.metrics import collapse_onset
-from toygan.train import TrainConfig, train
+from toygan.train import TrainConfig
 
 OBJECTIVE_VARIANTS = list(losses.OBJECTIVES)
 MITIGATION_VARIANTS = ["bce+unroll=5", "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
 DEFAULT_VARIANTS = OBJECTIVE_VARIANTS + MITIGATION_VARIANTS
 DEFAULT_DATA = ["ring", "grid"]
+# The study configuration: the slide configuration (in which BCE collapses and WGAN-GP keeps
+# every mode) with batch 128 and 1000 steps, so that the default study (130 runs) takes under
+# ten minutes on 2 CPU cores; evaluated 12 times per run.
+STUDY_BASE = dict(ANIMATE_BASE, batch_size=128, steps=1000)
 MITIGATIONS = {  # name -> (config field, value parser, value when given bare)
     "unroll": ("unroll", int, 5),
     "pack": ("pack", int, 2),
@@ -75,6 +82,20 @@ def run_name(variant: str, data: str, seed: int) -> str:
     return f"{variant.replace('=', '')}-{data.replace(':', '_')}-seed{seed}"
 
 
+def run_status(history, n_modes, diverged_at=None) -> str:
+    """``kept`` (covers every mode at the end), ``lost`` (covered every mode at an evaluation,
+    not at the end: collapsed; its onset is ``collapse_onset``), ``never`` (never covered every
+    mode), ``diverged`` (NaN/Inf loss), or ``n/a`` for data without known modes."""
+    if diverged_at is not None:
+        return "diverged"
+    coverage = [r["modes_covered"] for r in history if r.get("modes_covered") is not None]
+    if not n_modes or not coverage:
+        return "n/a"
+    if coverage[-1] >= n_modes:
+        return "kept"
+    return "lost" if max(coverage) >= n_modes else "never"
+
+
 def mean_se(values) -> tuple[float, float]:
     v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
     if len(v) == 0:
@@ -83,26 +104,44 @@ def mean_se(values) -> tuple[float, float]:
     return float(v.mean()), float(se)
 
 
-def study(variants, data_sets, seeds, steps, out: Path, progress=True) -> list[dict]:
-    """Train every run (records under out/runs) and return one result row per run."""
+def study(variants, data_sets, seeds, steps, out: Path, progress=True, base=None) -> list[dict]:
+    """Train every run (records under out/runs) and return one result row per run.
+
+    The runs of one variant (every data set and seed) share an architecture, so they are
+    trained together as one stacked computation (``toygan.batched``).
+    """
     from tqdm import tqdm
 
-    jobs = [(v, d, s) for d in data_sets for v in variants for s in seeds]
+    base = STUDY_BASE if base is None else base
     rows = []
-    for variant, data, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
-        cfg = TrainConfig(**dict(ANIMATE_BASE, data=data, seed=seed, snapshots=2,
-                                 eval_every=max(steps // 12, 1), steps=steps,
-                                 **parse_variant(variant)))
-        run_dir = out / "runs" / run_name(variant, data, seed)
-        history = train(cfg, run_dir, progress=False, overwrite=True)
-        n_modes = make_dataset(data).n_modes
-        last = [r for r in history if "sliced_w1" in r][-1]
-        resolved = json.loads((run_dir / "config.json").read_text())
-        rows.append({"variant": variant, "run": run_dir.name, **resolved,
-                     "modes_covered": last.get("modes_covered"), "n_modes": n_modes,
-                     "hq_frac": last.get("hq_frac"), "reverse_kl": last.get("reverse_kl"),
-                     "sliced_w1": last.get("sliced_w1"),
-                     "collapse_onset": collapse_onset(history, n_modes) if n_modes else None})
+    total = len(variants) * len(data_sets) * len(seeds)
+    bar = tqdm(total=total, desc="runs", unit="run", disable=not progress, dynamic_ncols=True)
+    for variant in variants:
+        jobs = [(d, s) for d in data_sets for s in seeds]
+        cfgs = [TrainConfig(**dict(base, data=d, seed=s, snapshots=2, steps=steps,
+                                   eval_every=max(steps // 12, 1), **parse_variant(variant)))
+                for d, s in jobs]
+        run_dirs = [out / "runs" / run_name(variant, d, s) for d, s in jobs]
+        bar.set_postfix_str(f"{variant} ({len(jobs)} runs together)")
+        recs = train_runs(cfgs, run_dirs, progress=False, overwrite=True)
+        bar.update(len(jobs))
+        for (data, _seed), run_dir, rec in zip(jobs, run_dirs, recs, strict=True):
+            n_modes = make_dataset(data).n_modes
+            history = rec.history
+            last = next((r for r in reversed(history) if "sliced_w1" in r), {})
+            coverage = [r["modes_covered"] for r in history if r.get("modes_covered") is not None]
+            peak = max(coverage, default=None)
+            resolved = json.loads((run_dir / "config.json").read_text())
+            rows.append({"variant": variant, "run": run_dir.name, **resolved,
+                         "modes_covered": last.get("modes_covered"), "n_modes": n_modes,
+                         "hq_frac": last.get("hq_frac"), "reverse_kl": last.get("reverse_kl"),
+                         "sliced_w1": last.get("sliced_w1"), "peak_modes": peak,
+                         "diverged_at": rec.diverged_at,
+                         "status": run_status(history, n_modes, rec.diverged_at),
+                         "collapse_onset": (collapse_onset(history, n_modes)
+                                            if run_status(history, n_modes, rec.diverged_at)
+                                            == "lost" else None)})
+    bar.close()
     return rows
 
 
@@ -129,15 +168,16 @@ def summary(rows) -> list[dict]:
             group = [r for r in rows if r["variant"] == variant and r["data"] == data]
             if not group:
                 continue
-            onsets = [r["collapse_onset"] for r in group]
-            collapsed = [o for o in onsets if o is not None]
+            collapsed = [r["collapse_onset"] for r in group if r["status"] == "lost"]
+            count = {k: sum(r["status"] == k for r in group) for k in
+                     ("kept", "lost", "never", "diverged")}
             out.append({
                 "variant": variant, "data": data, "seeds": len(group),
                 "n_modes": group[0]["n_modes"],
                 "modes": mean_se([r["modes_covered"] for r in group]),
                 "hq": mean_se([r["hq_frac"] for r in group]),
                 "kl": mean_se([r["reverse_kl"] for r in group]),
-                "collapsed": len(collapsed),
+                "collapsed": len(collapsed), "count": count,
                 "onset": mean_se(collapsed) if collapsed else (float("nan"), float("nan")),
                 "example": group[0],
             })
@@ -146,15 +186,18 @@ def summary(rows) -> list[dict]:
 
 def write_table(rows, path: Path) -> None:
     s = summary(rows)
-    lines = ["| variant | data | modes covered | % high-quality | reverse KL | collapsed runs | "
-             "collapse onset (step) |", "|---|---|---|---|---|---|---|"]
+    lines = ["| variant | data | modes covered | % high-quality | reverse KL | runs kept / lost / "
+             "never all modes | collapse onset (step) |", "|---|---|---|---|---|---|---|"]
     for g in s:
         lines.append(
             f"| {g['variant']} | {g['data']} | {_fmt(*g['modes'], 1)} / {g['n_modes']} | "
-            f"{_fmt(*g['hq'], 1, 100)} | {_fmt(*g['kl'], 3)} | {g['collapsed']}/{g['seeds']} | "
+            f"{_fmt(*g['hq'], 1, 100)} | {_fmt(*g['kl'], 3)} | {_counts(g)} | "
             f"{_fmt(*g['onset'], 0)} |")
-    lines += ["", "Mean ± standard error over seeds, at the last step. A run has collapsed when "
-              "its coverage stays below the mode count from its onset step to the end.", "",
+    lines += ["", "Mean ± standard error over seeds, at the last step. *kept*: covers every mode "
+              "at the end; *lost*: covered every mode at an evaluation, then lost modes (mode "
+              "collapse; onset = the first evaluation after which coverage stays below the mode "
+              "count); *never*: never covered every mode. Reverse KL is undefined (—) when no "
+              "sample is high-quality.", "",
               "| model | generator | critic | loss | optimizer | step at which collapse began |",
               "|---|---|---|---|---|---|"]
     for g in s:
@@ -167,11 +210,24 @@ def write_table(rows, path: Path) -> None:
         critic += ", spectral norm" if c.get("spectral_norm") else ""
         loss = c["loss"] + (f" + R1 {c['r1_weight']:g}" if c.get("r1_weight") else "")
         opt = (f"{c['optimizer']} lr D {c['lr_d']:g} / G {c['lr_g']:g}, n_critic {c['n_critic']}")
-        onset = "no collapse" if g["collapsed"] == 0 else (
-            f"{g['onset'][0]:.0f} (mean of {g['collapsed']}/{g['seeds']} runs)")
+        c, n = g["count"], g["seeds"]
+        parts = []
+        if c["lost"]:
+            parts.append(f"{g['onset'][0]:.0f} (mean of the {c['lost']}/{n} runs that collapsed)")
+        if c["never"]:
+            parts.append(f"{c['never']}/{n} runs never covered all {g['n_modes']} modes")
+        if c["diverged"]:
+            parts.append(f"{c['diverged']}/{n} runs diverged")
+        onset = "; ".join(parts) or f"no collapse ({c['kept']}/{n} runs keep every mode)"
         lines.append(f"| {g['variant']} ({g['data']}) | {gen} | {critic} | {loss} | {opt} | "
                      f"{onset} |")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _counts(g) -> str:
+    c = g["count"]
+    text = f"{c['kept']} / {c['lost']} / {c['never']}"
+    return text + (f" ({c['diverged']} diverged)" if c["diverged"] else "")
 
 
 def plot(rows, out: Path) -> None:
@@ -244,15 +300,16 @@ def main(argv=None) -> int:
                         "bce with each mitigation)")
     p.add_argument("--data", default=",".join(DEFAULT_DATA), help="comma-separated data specs")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    p.add_argument("--steps", type=int, default=1200, help="generator updates per run")
+    p.add_argument("--steps", type=int, default=STUDY_BASE["steps"],
+                   help="generator updates per run")
     p.add_argument("--quick", action="store_true",
-                   help="smoke version: bce, wgan-gp, bce+unroll=5 on the ring, 2 seeds, 300 steps")
+                   help="smoke version: bce, wgan-gp, bce+unroll=5 on the ring, 2 seeds, 400 steps")
     p.add_argument("--out", default="runs/compare", help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing study")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.quick:
-        variants, data_sets, seeds, steps = ["bce", "wgan-gp", "bce+unroll=5"], ["ring"], 2, 300
+        variants, data_sets, seeds, steps = ["bce", "wgan-gp", "bce+unroll=5"], ["ring"], 2, 400
     else:
         variants = [v.strip() for v in a.variants.split(",") if v.strip()]
         data_sets = [d.strip() for d in a.data.split(",") if d.strip()]
@@ -276,7 +333,7 @@ def main(argv=None) -> int:
     plot(rows, out)
     (out / "study.json").write_text(json.dumps(
         {"variants": variants, "data": data_sets, "seeds": seeds, "steps": steps,
-         "base": {k: v for k, v in ANIMATE_BASE.items()},
+         "base": STUDY_BASE,
          "train_config_defaults": dataclasses.asdict(TrainConfig())}, indent=2) + "\n")
     for name in ("results.csv", "table.md", "coverage.png", "final.png"):
         print(out / name)

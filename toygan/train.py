@@ -280,9 +280,10 @@ class Trainer:
     def sample(self, z=None) -> torch.Tensor:
         return self.G((self.z_eval if z is None else z).to(self.device)).cpu()
 
-    def evaluate(self) -> dict:
-        """Metrics of the fixed evaluation batch: mode metrics for mixtures, sliced W1 always."""
-        fake = self.sample().numpy()
+    def evaluate(self, fake: torch.Tensor | None = None) -> dict:
+        """Metrics of the fixed evaluation batch (or of ``fake``, samples of that batch generated
+        elsewhere): mode metrics for mixtures, sliced W1 always."""
+        fake = (self.sample() if fake is None else fake).numpy()
         out = {}
         if self.data.centers is not None:
             out.update(metrics.mode_metrics(fake, self.data.centers, self.data.std))

@@ -1,0 +1,58 @@
+"""Batched training speed: K runs trained together (toygan.batched) against K separate runs.
+
+    python benchmarks/batched_speed.py                        # bce and wgan-gp, ~3 minutes
+    python benchmarks/batched_speed.py --loss bce --ks 1,4,16,64 --steps 20
+
+Configuration: the mode-collapse study's (``toygan.compare``: 3x128 ReLU MLPs, batch 256 per
+run). For each K, "separate" trains K single runs one after another (``toygan.train.Trainer``)
+and "batched" trains them as one stacked computation (``toygan.batched.BatchedTrainer``); each
+prints aggregate model-steps per second (a model-step is one generator update of one run,
+with its critic updates) and the speed-up. Training only: no evaluation or snapshots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from toygan.batched import BatchedTrainer
+from toygan.compare import STUDY_BASE
+from toygan.train import TrainConfig, Trainer
+
+
+def model_steps_per_s(trainers, steps: int, warmup: int = 2) -> float:
+    """Aggregate run-steps/s of ``trainers`` (each trained ``steps`` generator updates)."""
+    for t in trainers:
+        for _ in range(warmup):
+            t.train_step()
+    t0 = time.perf_counter()
+    for t in trainers:
+        for _ in range(steps):
+            t.train_step()
+    elapsed = time.perf_counter() - t0
+    return sum(t.runs for t in trainers) * steps / elapsed
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--loss", default="bce,wgan-gp")
+    p.add_argument("--ks", default="1,4,16,64")
+    p.add_argument("--steps", type=int, default=20, help="timed generator updates per run")
+    a = p.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; study configuration "
+          f"(3x128 MLPs, batch 256 per run), {a.steps} timed steps")
+    print(f"{'loss':8s} {'K':>3s} {'separate':>14s} {'batched':>14s} {'speed-up':>9s}")
+    for loss in a.loss.split(","):
+        for K in map(int, a.ks.split(",")):
+            cfgs = [TrainConfig(**dict(STUDY_BASE, loss=loss, seed=s, data=("ring", "grid")[s % 2]))
+                    for s in range(K)]
+            separate = model_steps_per_s([Trainer(c) for c in cfgs], a.steps)
+            batched = model_steps_per_s([BatchedTrainer(cfgs)], a.steps)
+            print(f"{loss:8s} {K:3d} {separate:9.0f} st/s {batched:9.0f} st/s "
+                  f"{batched / separate:8.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
