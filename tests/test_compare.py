@@ -1,0 +1,96 @@
+"""The mode-collapse study: python -m toygan.compare."""
+
+import csv
+import math
+import re
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+import torch
+from torch.testing import assert_close
+
+from toygan.cli import UserError
+from toygan.compare import main, parse_variant, run_status
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    assert main(["--quick", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _mean_se(values):
+    v = np.array(values, dtype=float)
+    return v.mean(), v.std(ddof=1) / math.sqrt(len(v))
+
+
+def test_quick_study_writes_all_outputs(quick):
+    for name in ("results.csv", "table.md", "coverage.png", "final.png", "study.json"):
+        assert (quick / name).stat().st_size > 0
+    for name in ("coverage.png", "final.png"):
+        img = imageio.imread(quick / name)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 400
+    rows = list(csv.DictReader(open(quick / "results.csv")))
+    assert len(rows) == 3 * 2  # variants x seeds on the ring
+    assert {r["variant"] for r in rows} == {"bce", "wgan-gp", "bce+unroll=5"}
+    assert {r["unroll"] for r in rows if r["variant"] == "bce+unroll=5"} == {"5"}
+    for r in rows:
+        assert r["status"] in ("kept", "lost", "never", "diverged")
+        assert (quick / "runs" / r["run"] / "stats.jsonl").exists()
+        assert 0 <= int(r["modes_covered"]) <= int(r["peak_modes"]) <= 8
+
+
+def test_table_means_and_standard_errors_match_results_csv(quick):
+    rows = list(csv.DictReader(open(quick / "results.csv")))
+    table = (quick / "table.md").read_text()
+    pattern = re.compile(r"^\| (\S+) \| ring \| (\S+) ± (\S+) / 8 \| (\S+) ± (\S+) \| (.+?) \|",
+                         re.M)
+    parsed = {m[0]: m[1:] for m in pattern.findall(table)}
+    assert set(parsed) == {"bce", "wgan-gp", "bce+unroll=5"}
+    for variant, (modes, modes_se, hq, hq_se, kl_cell) in parsed.items():
+        group = [r for r in rows if r["variant"] == variant]
+        m, se = _mean_se([float(r["modes_covered"]) for r in group])
+        assert_close(torch.tensor([float(modes), float(modes_se)], dtype=torch.float64),
+                     torch.tensor([m, se], dtype=torch.float64), rtol=0, atol=0.051)
+        m, se = _mean_se([100 * float(r["hq_frac"]) for r in group])
+        assert_close(torch.tensor([float(hq), float(hq_se)], dtype=torch.float64),
+                     torch.tensor([m, se], dtype=torch.float64), rtol=0, atol=0.051)
+        kls = [float(r["reverse_kl"]) for r in group if r["reverse_kl"]]
+        if len(kls) == len(group):
+            shown = [float(x) for x in kl_cell.split(" ± ")]
+            assert_close(torch.tensor(shown, dtype=torch.float64),
+                         torch.tensor(_mean_se(kls), dtype=torch.float64), rtol=0, atol=5.1e-4)
+    # The homework's layout: one row per variant with all six columns.
+    homework = [line for line in table.splitlines() if line.startswith("| bce (ring)")]
+    assert len(homework) == 1 and homework[0].count("|") == 7
+
+
+def test_variant_specs():
+    assert parse_variant("bce") == {"loss": "bce"}
+    assert parse_variant("wgan-gp+unroll=3+pack") == {"loss": "wgan-gp", "unroll": 3, "pack": 2}
+    assert parse_variant("bce+sn+mbstd+r1=0.5") == {"loss": "bce", "spectral_norm": True,
+                                                   "mbstd": True, "r1_weight": 0.5}
+    for bad in ("nope", "bce+dropout", "bce+unroll=x"):
+        with pytest.raises(UserError):
+            parse_variant(bad)
+
+
+def test_run_status():
+    h = [{"step": s, "modes_covered": c} for s, c in ((0, 1), (100, 8), (200, 5), (300, 4))]
+    assert run_status(h, 8) == "lost"
+    assert run_status(h[:2], 8) == "kept"
+    assert run_status(h[:1], 8) == "never"
+    assert run_status(h, 8, diverged_at=150) == "diverged"
+
+
+def test_bad_flags_give_one_line_errors(cli, tmp_path, quick):
+    for args, words in ((["--variants", "bce+dropout"], "unknown mitigation"),
+                        (["--data", "nope"], "nope"),
+                        (["--seeds", "0"], "--seeds"),
+                        (["--quick", "--out", quick], "already holds a study")):
+        r = cli("toygan.compare", *args, "--out", tmp_path / "s", "--quiet") if "--out" not in \
+            args else cli("toygan.compare", *args, "--quiet")
+        assert r.returncode == 2, r.stderr
+        assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
