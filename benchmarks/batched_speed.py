@@ -1,10 +1,10 @@
 """Batched training speed: K runs trained together (toygan.batched) against K separate runs.
 
-    python benchmarks/batched_speed.py                        # bce and wgan-gp, ~3 minutes
+    python benchmarks/batched_speed.py                        # bce and wgan-gp, ~4 minutes
     python benchmarks/batched_speed.py --loss bce --ks 1,4,16,64 --steps 20
 
-Configuration: the mode-collapse study's (``toygan.compare``: 3x128 ReLU MLPs, batch 256 per
-run). For each K, "separate" trains K single runs one after another (``toygan.train.Trainer``)
+Configuration: the mode-collapse study's (``toygan.compare.STUDY_BASE``: 3x128 ReLU MLPs,
+batch 128 per run), runs alternating between the ring and the grid. For each K, "separate" trains K single runs one after another (``toygan.train.Trainer``)
 and "batched" trains them as one stacked computation (``toygan.batched.BatchedTrainer``); each
 prints aggregate model-steps per second (a model-step is one generator update of one run,
 with its critic updates) and the speed-up. Training only: no evaluation or snapshots.
@@ -42,7 +42,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20, help="timed generator updates per run")
     a = p.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; study configuration "
-          f"(3x128 MLPs, batch 256 per run), {a.steps} timed steps")
+          f"(3x128 MLPs, batch {STUDY_BASE['batch_size']} per run), {a.steps} timed steps")
     print(f"{'loss':8s} {'K':>3s} {'separate':>14s} {'batched':>14s} {'speed-up':>9s}")
     for loss in a.loss.split(","):
         for K in map(int, a.ks.split(",")):

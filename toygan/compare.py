@@ -3,6 +3,7 @@
     python -m toygan.compare --quick --out runs/study-quick       # smoke version, ~1-2 minutes
     python -m toygan.compare --out runs/study                     # the full default study
     python -m toygan.compare --variants bce,bce+unroll=5,wgan-gp --seeds 3 --data ring
+    python -m toygan.compare --preset pacgan --variants bce,bce+pack=2 --steps 5000  # the paper's
 
 A variant is ``LOSS[+MITIGATION[=VALUE]...]``: ``bce+unroll=5``, ``bce+pack=2``, ``bce+mbstd``,
 ``bce+sn`` (spectral norm), ``bce+r1=1``. Every run trains with the study configuration
@@ -38,12 +39,16 @@ from toygan.batched import train_runs
 from toygan.cli import Parser, UserError, run_main
 from toygan.data import DataError, make_dataset
 from toygan.metrics import collapse_onset
+from toygan.presets import PRESETS
 from toygan.train import TrainConfig
 
 OBJECTIVE_VARIANTS = list(losses.OBJECTIVES)
 MITIGATION_VARIANTS = ["bce+unroll=5", "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
 DEFAULT_VARIANTS = OBJECTIVE_VARIANTS + MITIGATION_VARIANTS
 DEFAULT_DATA = ["ring", "grid"]
+# With --preset, the study starts from a published configuration and its papers' data sets.
+PRESET_DATA = {"pacgan": ["ring-pacgan", "grid-pacgan"], "unrolled": ["ring-unrolled"],
+               "wgan-gp-toy": ["8gaussians", "25gaussians"]}
 # The study configuration: the slide configuration (in which BCE collapses and WGAN-GP keeps
 # every mode) with batch 128 and 1000 steps, so that the default study (130 runs) takes under
 # ten minutes on 2 CPU cores; evaluated 12 times per run.
@@ -298,7 +303,12 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help="comma-separated LOSS[+mitigation[=value]] (default: every objective and "
                         "bce with each mitigation)")
-    p.add_argument("--data", default=",".join(DEFAULT_DATA), help="comma-separated data specs")
+    p.add_argument("--data", default=None,
+                   help=f"comma-separated data specs (default {','.join(DEFAULT_DATA)}, or the "
+                        "preset's papers' data sets)")
+    p.add_argument("--preset", default=None, choices=list(PRESET_DATA),
+                   help="start every run from a published configuration (toygan.presets) "
+                        "instead of the study configuration")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     p.add_argument("--steps", type=int, default=STUDY_BASE["steps"],
                    help="generator updates per run")
@@ -312,7 +322,8 @@ def main(argv=None) -> int:
         variants, data_sets, seeds, steps = ["bce", "wgan-gp", "bce+unroll=5"], ["ring"], 2, 400
     else:
         variants = [v.strip() for v in a.variants.split(",") if v.strip()]
-        data_sets = [d.strip() for d in a.data.split(",") if d.strip()]
+        data = a.data or ",".join(PRESET_DATA[a.preset] if a.preset else DEFAULT_DATA)
+        data_sets = [d.strip() for d in data.split(",") if d.strip()]
         seeds, steps = a.seeds, a.steps
     if seeds < 1 or steps < 1 or not variants or not data_sets:
         raise UserError("--seeds and --steps must be >= 1, with at least one variant and data set")
@@ -327,13 +338,15 @@ def main(argv=None) -> int:
     if (out / "results.csv").exists() and not a.overwrite:
         raise UserError(f"{out} already holds a study; pass --overwrite or another --out")
     out.mkdir(parents=True, exist_ok=True)
-    rows = study(variants, data_sets, list(range(seeds)), steps, out, progress=not a.quiet)
+    base = dict(PRESETS[a.preset], preset=a.preset) if a.preset and not a.quick else STUDY_BASE
+    rows = study(variants, data_sets, list(range(seeds)), steps, out, progress=not a.quiet,
+                 base=base)
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     plot(rows, out)
     (out / "study.json").write_text(json.dumps(
         {"variants": variants, "data": data_sets, "seeds": seeds, "steps": steps,
-         "base": STUDY_BASE,
+         "base": base,
          "train_config_defaults": dataclasses.asdict(TrainConfig())}, indent=2) + "\n")
     for name in ("results.csv", "table.md", "coverage.png", "final.png"):
         print(out / name)
