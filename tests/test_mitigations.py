@@ -105,12 +105,15 @@ def dataclass_replace(cfg, **kw):
 
 
 def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
-    # The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2. Measured: plain BCE ends with
-    # 1, 0, 0 modes covered; with 5 unrolled critic steps 2, 3, 3.
-    plain, unrolled = [], []
-    for seed in range(3):
-        for k, out in ((0, plain), (5, unrolled)):
-            cfg = TrainConfig(**dict(PRESETS["unrolled"], steps=800, seed=seed, unroll=k,
-                                     eval_every=800))
-            out.append(train(cfg, None, progress=False)[-1]["modes_covered"])
-    assert np.mean(unrolled) >= np.mean(plain) + 1
+    # The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2, each arm's seeds trained together
+    # (toygan.batched). Measured: plain BCE ends with 1, 0, 0 modes covered; with 5 unrolled
+    # critic steps 2, 3, 3 (the same as training each run alone).
+    from toygan.batched import train_runs
+
+    covered = {}
+    for k in (0, 5):
+        cfgs = [TrainConfig(**dict(PRESETS["unrolled"], steps=800, seed=seed, unroll=k,
+                                   eval_every=800)) for seed in range(3)]
+        covered[k] = [r.history[-1]["modes_covered"] for r in train_runs(cfgs, [None] * 3,
+                                                                          progress=False)]
+    assert np.mean(covered[5]) >= np.mean(covered[0]) + 1
