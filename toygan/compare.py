@@ -263,8 +263,9 @@ def plot(rows, out: Path) -> None:
             cov = np.stack([c[:, 1] for c in curves])
             mean = cov.mean(0)
             se = cov.std(0, ddof=1) / np.sqrt(len(cov)) if len(cov) > 1 else 0 * mean
-            ax.plot(steps, mean, color=cmap(i % 20), lw=1.6, label=v)
-            ax.fill_between(steps, mean - se, mean + se, color=cmap(i % 20), alpha=0.15)
+            color = cmap((2 * i) % 20 + (2 * i) // 20 % 2)  # the ten dark hues, then the light
+            ax.plot(steps, mean, color=color, lw=1.6, label=v)
+            ax.fill_between(steps, mean - se, mean + se, color=color, alpha=0.15)
         ax.set_title(f"modes covered — {data}")
         ax.set_xlabel("step")
         ax.set_ylabel("modes covered (mean ± s.e. over seeds)")
