@@ -1,13 +1,14 @@
 """Batched training speed: K runs trained together (toygan.batched) against K separate runs.
 
-    python benchmarks/batched_speed.py                        # bce and wgan-gp, ~4 minutes
+    python benchmarks/batched_speed.py                        # bce and wgan-gp, ~1.5 minutes
     python benchmarks/batched_speed.py --loss bce --ks 1,4,16,64 --steps 20
 
 Configuration: the mode-collapse study's (``toygan.compare.STUDY_BASE``: 3x128 ReLU MLPs,
-batch 128 per run), runs alternating between the ring and the grid. For each K, "separate" trains K single runs one after another (``toygan.train.Trainer``)
-and "batched" trains them as one stacked computation (``toygan.batched.BatchedTrainer``); each
-prints aggregate model-steps per second (a model-step is one generator update of one run,
-with its critic updates) and the speed-up. Training only: no evaluation or snapshots.
+batch 128 per run), runs alternating between the ring and the grid. For each K, "separate"
+trains K single runs one after another (``toygan.train.Trainer``) and "batched" trains them as
+one stacked computation (``toygan.batched.BatchedTrainer``); each prints aggregate model-steps
+per second (a model-step is one generator update of one run, with its critic updates) and the
+speed-up. Training only: no evaluation or snapshots.
 """
 
 from __future__ import annotations
