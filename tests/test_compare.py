@@ -94,3 +94,18 @@ def test_bad_flags_give_one_line_errors(cli, tmp_path, quick):
             args else cli("toygan.compare", *args, "--quiet")
         assert r.returncode == 2, r.stderr
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_data_without_known_modes_reports_sliced_w1(tmp_path):
+    out = tmp_path / "sw"
+    assert main(["--variants", "bce", "--data", "swissroll,ring", "--seeds", "2", "--steps", "6",
+                 "--out", str(out), "--quiet"]) == 0
+    table = (out / "table.md").read_text()
+    assert "| bce | swissroll | — (no known modes) |" in table
+    rows = [r for r in csv.DictReader(open(out / "results.csv")) if r["data"] == "swissroll"]
+    assert [r["status"] for r in rows] == ["n/a", "n/a"]
+    w1 = re.search(r"\| bce \| swissroll \|[^|]*\|[^|]*\|[^|]*\| (\S+) ± (\S+) \|", table)
+    m, se = _mean_se([float(r["sliced_w1"]) for r in rows])
+    assert_close(torch.tensor([float(w1[1]), float(w1[2])], dtype=torch.float64),
+                 torch.tensor([m, se], dtype=torch.float64), rtol=0, atol=5.1e-4)
+    assert (out / "coverage.png").exists() and (out / "final.png").exists()

@@ -182,6 +182,7 @@ def summary(rows) -> list[dict]:
                 "modes": mean_se([r["modes_covered"] for r in group]),
                 "hq": mean_se([r["hq_frac"] for r in group]),
                 "kl": mean_se([r["reverse_kl"] for r in group]),
+                "w1": mean_se([r["sliced_w1"] for r in group]),
                 "collapsed": len(collapsed), "count": count,
                 "onset": mean_se(collapsed) if collapsed else (float("nan"), float("nan")),
                 "example": group[0],
@@ -191,18 +192,21 @@ def summary(rows) -> list[dict]:
 
 def write_table(rows, path: Path) -> None:
     s = summary(rows)
-    lines = ["| variant | data | modes covered | % high-quality | reverse KL | runs kept / lost / "
-             "never all modes | collapse onset (step) |", "|---|---|---|---|---|---|---|"]
+    lines = ["| variant | data | modes covered | % high-quality | reverse KL | sliced W1 | "
+             "runs kept / lost / never all modes | collapse onset (step) |",
+             "|---|---|---|---|---|---|---|---|"]
     for g in s:
+        modes = f"{_fmt(*g['modes'], 1)} / {g['n_modes']}" if g["n_modes"] else "— (no known modes)"
         lines.append(
-            f"| {g['variant']} | {g['data']} | {_fmt(*g['modes'], 1)} / {g['n_modes']} | "
-            f"{_fmt(*g['hq'], 1, 100)} | {_fmt(*g['kl'], 3)} | {_counts(g)} | "
+            f"| {g['variant']} | {g['data']} | {modes} | {_fmt(*g['hq'], 1, 100)} | "
+            f"{_fmt(*g['kl'], 3)} | {_fmt(*g['w1'], 3)} | {_counts(g)} | "
             f"{_fmt(*g['onset'], 0)} |")
     lines += ["", "Mean ± standard error over seeds, at the last step. *kept*: covers every mode "
               "at the end; *lost*: covered every mode at an evaluation, then lost modes (mode "
               "collapse; onset = the first evaluation after which coverage stays below the mode "
               "count); *never*: never covered every mode. Reverse KL is undefined (—) when no "
-              "sample is high-quality.", "",
+              "sample is high-quality. Sliced W1: sliced Wasserstein-1 distance between 2500 "
+              "real and generated samples (any data set).", "",
               "| model | generator | critic | loss | optimizer | step at which collapse began |",
               "|---|---|---|---|---|---|"]
     for g in s:
@@ -215,15 +219,18 @@ def write_table(rows, path: Path) -> None:
         critic += ", spectral norm" if c.get("spectral_norm") else ""
         loss = c["loss"] + (f" + R1 {c['r1_weight']:g}" if c.get("r1_weight") else "")
         opt = (f"{c['optimizer']} lr D {c['lr_d']:g} / G {c['lr_g']:g}, n_critic {c['n_critic']}")
-        c, n = g["count"], g["seeds"]
+        cnt, n = g["count"], g["seeds"]
         parts = []
-        if c["lost"]:
-            parts.append(f"{g['onset'][0]:.0f} (mean of the {c['lost']}/{n} runs that collapsed)")
-        if c["never"]:
-            parts.append(f"{c['never']}/{n} runs never covered all {g['n_modes']} modes")
-        if c["diverged"]:
-            parts.append(f"{c['diverged']}/{n} runs diverged")
-        onset = "; ".join(parts) or f"no collapse ({c['kept']}/{n} runs keep every mode)"
+        if cnt["lost"]:
+            parts.append(f"{g['onset'][0]:.0f} (mean of the {cnt['lost']}/{n} runs that "
+                         "collapsed)")
+        if cnt["never"]:
+            parts.append(f"{cnt['never']}/{n} runs never covered all {g['n_modes']} modes")
+        if cnt["diverged"]:
+            parts.append(f"{cnt['diverged']}/{n} runs diverged")
+        onset = "; ".join(parts) or (
+            f"no collapse ({cnt['kept']}/{n} runs keep every mode)" if g["n_modes"]
+            else "n/a: no known modes (see sliced W1)")
         lines.append(f"| {g['variant']} ({g['data']}) | {gen} | {critic} | {loss} | {opt} | "
                      f"{onset} |")
     path.write_text("\n".join(lines) + "\n")
@@ -249,15 +256,21 @@ def plot(rows, out: Path) -> None:
     fig, axes = plt.subplots(1, len(datas), figsize=(6.5 * len(datas), 4.5), squeeze=False)
     cmap = plt.get_cmap("tab20")
     for ax, data in zip(axes[0], datas, strict=True):
+        # Mixtures: modes covered; data without known modes: the sliced W1 distance.
+        has_modes = any(r["n_modes"] for r in rows if r["data"] == data)
+        key, label = (("modes_covered", "modes covered") if has_modes
+                      else ("sliced_w1", "sliced W1 to the data"))
         for i, v in enumerate(variants):
             curves = []
             for r in rows:
                 if r["variant"] == v and r["data"] == data:
                     run = Run.load(out / "runs" / r["run"])
-                    ev = [(s["step"], s["modes_covered"]) for s in run.stats
-                          if s.get("modes_covered") is not None]
-                    curves.append(np.array(ev, dtype=float))
-            if not curves:
+                    ev = [(s["step"], s[key]) for s in run.stats if s.get(key) is not None]
+                    if ev:
+                        curves.append(np.array(ev, dtype=float))
+            n = min((len(c) for c in curves), default=0)  # a diverged run stops early
+            curves = [c[:n] for c in curves]
+            if not n:
                 continue
             steps = curves[0][:, 0]
             cov = np.stack([c[:, 1] for c in curves])
@@ -266,9 +279,9 @@ def plot(rows, out: Path) -> None:
             color = cmap((2 * i) % 20 + (2 * i) // 20 % 2)  # the ten dark hues, then the light
             ax.plot(steps, mean, color=color, lw=1.6, label=v)
             ax.fill_between(steps, mean - se, mean + se, color=color, alpha=0.15)
-        ax.set_title(f"modes covered — {data}")
+        ax.set_title(f"{label} — {data}")
         ax.set_xlabel("step")
-        ax.set_ylabel("modes covered (mean ± s.e. over seeds)")
+        ax.set_ylabel(f"{label} (mean ± s.e. over seeds)")
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
@@ -293,7 +306,10 @@ def plot(rows, out: Path) -> None:
             ax.set_xlim(xmin, xmax)
             ax.set_ylim(ymin, ymax)
             ax.set_aspect("equal")
-            ax.set_title(f"{v}\n{data}: {first['modes_covered']}/{first['n_modes']}", fontsize=8)
+            score = (f"{first['modes_covered']}/{first['n_modes']}" if first["n_modes"]
+                     else f"W1 {first['sliced_w1']:.3f}" if first["sliced_w1"] is not None
+                     else "diverged")
+            ax.set_title(f"{v}\n{data}: {score}", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "final.png", dpi=100)
     plt.close(fig)
