@@ -16,14 +16,15 @@ import tempfile
 from pathlib import Path
 
 from toygan import gradnorm, surfaces
-from toygan.animate import ANIMATE_BASE, write_animation
+from toygan.animate import ANIMATE_BASE, AnimateConfig, write_animation
 from toygan.losses import OBJECTIVES
 from toygan.render import Run
 from toygan.train import TrainConfig, train
 
 HERE = Path(__file__).resolve().parent
 COMPARISON = ["bce", "lsgan", "wgan", "wgan-gp"]
-FRAMES, SIZE, FPS = 30, 480, 6
+FRAMES = 30
+LOOK = AnimateConfig(frames=FRAMES, fps=6, size=480, arrows=64)
 
 
 def ring_gifs(out: Path, seed: int = 0) -> list[Path]:
@@ -35,13 +36,11 @@ def ring_gifs(out: Path, seed: int = 0) -> list[Path]:
             train(cfg, Path(tmp) / loss, progress=False)
             runs[loss] = Run.load(Path(tmp) / loss)
             path = out / f"ring-{loss}.gif"
-            write_animation([runs[loss]], path, FRAMES, FPS, SIZE, manifold=False, arrows=64,
-                            mp4=False, last_png=False, progress=False)
+            write_animation([runs[loss]], path, LOOK, progress=False)
             written.append(path)
             print(path, flush=True)
         path = out / "ring-comparison.gif"
-        write_animation([runs[k] for k in COMPARISON], path, FRAMES, FPS, SIZE, manifold=False,
-                        arrows=64, mp4=False, last_png=False, progress=False)
+        write_animation([runs[k] for k in COMPARISON], path, LOOK, progress=False)
         written.append(path)
         print(path, flush=True)
     return written
@@ -54,8 +53,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ring_gifs(out)
-    gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet"])
-    surfaces.main(["--out", str(out / "surfaces.png"), "--quiet"])
+    gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet", "--overwrite"])
+    surfaces.main(["--out", str(out / "surfaces.png"), "--quiet", "--overwrite"])
 
 
 if __name__ == "__main__":

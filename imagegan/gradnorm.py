@@ -13,32 +13,50 @@ first; y: log scale; both curves) and ``PATH.json`` (``{"clip": [...], "gp": [..
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from imagegan.data import SIZES
 from imagegan.train import TrainConfig, Trainer
-from toygan.cli import Parser, UserError, output_path, run_main
+from toygan import files
+from toygan.cli import Parser, run_main
+from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.gradnorm import layer_grad_norms, wasserstein_loss
 
 
-def measure(data: str = "digits", size: int = 32, width: int = 32, steps: int = 200,
-            clip: float = 0.01, batches: int = 5, batch_size: int = 64, seed: int = 0,
-            cache_dir=None, progress: bool = True) -> dict:
-    results = {"config": dict(data=data, size=size, width=width, steps=steps, clip=clip,
-                              batches=batches, batch_size=batch_size, seed=seed)}
+@dataclass
+class ImageGradNormConfig:
+    """Options of the per-layer gradient-norm measurement on images."""
+
+    data: str = option("digits", "digits, stacked-digits, or an image folder")
+    size: int = option(32, "image size", choices=SIZES)
+    width: int = option(32, "channel multiplier", ge=1, le=4096)
+    steps: int = option(200, "generator steps per setting", ge=1, le=BIG)
+    clip: float = option(0.01, "weight-clipping bound c", gt=0, le=1e6)
+    batches: int = option(5, "batches averaged per measurement", ge=1, le=10_000)
+    batch_size: int = option(64, "images per batch", ge=2, le=65536)
+    seed: int = option(0, "random seed", ge=0, le=2**63 - 1)
+    cache_dir: str | None = option(None, "image cache folder")
+
+
+def measure(cfg: ImageGradNormConfig, progress: bool = True) -> dict:
+    results = {"config": dataclasses.asdict(cfg)}
     for name, loss in (("clip", "wgan"), ("gp", "wgan-gp")):
-        cfg = TrainConfig(loss=loss, data=data, size=size, width=width, steps=steps,
-                          batch_size=batch_size, seed=seed, clip=clip if loss == "wgan" else None,
-                          device="cpu", eval_metrics=False, cache_dir=cache_dir)
-        t = Trainer(cfg, progress=progress)
-        for _ in range(steps):
+        tc = TrainConfig(loss=loss, data=cfg.data, size=cfg.size, width=cfg.width,
+                         steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed,
+                         clip=cfg.clip if loss == "wgan" else None, device="cpu",
+                         eval_metrics=False, cache_dir=cfg.cache_dir)
+        t = Trainer(tc, progress=progress)
+        for _ in range(cfg.steps):
             t.train_step()
         t.D.eval()
         norms = []
-        for _ in range(batches):
+        for _ in range(cfg.batches):
             real = t._real()
             with torch.no_grad():
                 fake = t.G(t._z(len(real)))
@@ -70,31 +88,23 @@ def plot(results: dict, path: Path) -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with files.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
 
 def main(argv=None) -> int:
     p = Parser(prog="python -m imagegan.gradnorm", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default="digits")
-    p.add_argument("--size", type=int, default=32)
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--steps", type=int, default=200, help="generator steps per setting")
-    p.add_argument("--clip", type=float, default=0.01)
-    p.add_argument("--batches", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cache-dir", default=None)
+    add_config_flags(p, ImageGradNormConfig)
     p.add_argument("--out", default="gradnorm.png", help="output PNG (JSON beside it)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true")
-    a = p.parse_args(argv)
-    if a.steps < 1 or a.batches < 1:
-        raise UserError("--steps and --batches must be >= 1")
-    out = output_path(a.out, ".png")
-    results = measure(a.data, a.size, a.width, a.steps, a.clip, a.batches, a.batch_size, a.seed,
-                      a.cache_dir, progress=not a.quiet)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    ns = p.parse_args(argv)
+    cfg = build(ImageGradNormConfig, given(ns, ImageGradNormConfig))
+    out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".json"])
+    results = measure(cfg, progress=not ns.quiet)
+    files.write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     print(plot(results, out))
     print(out.with_suffix(".json"))
     return 0

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from toygan.metrics import js_divergence, kl_to_uniform
+
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003
 
 
@@ -56,13 +58,17 @@ def digit_classifier(size: int, cache_dir=None):
     from sklearn.svm import SVC
 
     from imagegan.data import default_cache_dir, digits
+    from toygan import files
 
     cache = Path(cache_dir or default_cache_dir())
     key = hashlib.sha1(f"svc-rbf-gamma0.001-C10-{size}-v1".encode()).hexdigest()[:12]
     path = cache / f"digit-classifier-{size}px-{key}.pkl"
     if path.exists():
-        with open(path, "rb") as f:
-            return pickle.load(f)
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except Exception:  # noqa: BLE001 — a torn cache file is rebuilt
+            pass
     d = digits(size)
     x = _to_8x8(d.images[..., 0])
     x_tr, x_te, y_tr, y_te = train_test_split(x, d.labels, test_size=0.3, random_state=0,
@@ -72,11 +78,8 @@ def digit_classifier(size: int, cache_dir=None):
     clf = SVC(gamma=0.001, C=10).fit(x, d.labels)  # final model on every digit
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((clf, acc), f)
-        tmp.replace(path)
-    except OSError:
+        files.write_bytes(path, pickle.dumps((clf, acc)))
+    except Exception:  # noqa: BLE001 — a cache is an optimisation
         pass
     return clf, acc
 
@@ -90,11 +93,8 @@ def stacked_modes(images, classifier) -> np.ndarray:
 
 def stacked_coverage(images, classifier, n_modes: int = 1000) -> dict:
     """``{"modes_covered", "kl"}``: distinct triples found, KL(histogram || uniform)."""
-    modes = stacked_modes(images, classifier)
-    counts = np.bincount(modes, minlength=n_modes).astype(np.float64)
-    p = counts / counts.sum()
-    nz = p > 0
-    return {"modes_covered": int(nz.sum()), "kl": float((p[nz] * np.log(p[nz] * n_modes)).sum())}
+    counts = np.bincount(stacked_modes(images, classifier), minlength=n_modes)
+    return {"modes_covered": int((counts > 0).sum()), "kl": kl_to_uniform(counts)}
 
 
 def _features(images) -> np.ndarray:
@@ -128,14 +128,8 @@ class NDB:
         se = np.sqrt(pooled * (1 - pooled) * (1 / self.n_real + 1 / n))
         z = np.where(se > 0, (q - self.real_p) / np.where(se > 0, se, 1), 0.0)
         different = 2 * norm.sf(np.abs(z)) < self.alpha
-        m = 0.5 * (q + self.real_p)
-
-        def kl(a, b):
-            nz = a > 0
-            return float((a[nz] * np.log(a[nz] / b[nz])).sum())
-
-        js = 0.5 * kl(q, m) + 0.5 * kl(self.real_p, m)
-        return {"ndb": int(different.sum()), "ndb_k": float(different.mean()), "ndb_js": js}
+        return {"ndb": int(different.sum()), "ndb_k": float(different.mean()),
+                "ndb_js": js_divergence(q, self.real_p)}
 
 
 def ndb(real, fake, k: int = 50, seed: int = 0) -> dict:
@@ -183,3 +177,45 @@ def ms_ssim_diversity(images, n_pairs: int = 500, seed: int = 0) -> float:
     i = rng.integers(0, len(x), n_pairs)
     j = (i + rng.integers(1, len(x), n_pairs)) % len(x)
     return float(ms_ssim(x[i], x[j]).mean())
+
+
+class Evaluator:
+    """Metrics of generated images against one real data set; fitted once, called often.
+
+    ``__call__`` gives NDB/K and its JS divergence, MS-SSIM diversity and, on ``stacked-digits``,
+    the modes covered and their KL to uniform; :meth:`reference` gives the same figures for real
+    images (what a perfect generator would score).
+    """
+
+    def __init__(self, real, size: int, bins: int = 50, cache_dir=None, seed: int = 0,
+                 max_real: int = 5000):
+        order = np.random.default_rng(seed).permutation(len(real))
+        self.real = real.images[order[:max_real]]
+        # Reference images: held out from the bins' fit where the data set is large enough.
+        self._held_out = real.images[order[max_real:]] if len(real) > max_real + 500 else \
+            self.real
+        self.ndb = NDB(self.real, k=min(bins, max(2, len(self.real) // 20)), seed=seed)
+        self.stacked = real.name == "stacked-digits"
+        self.classifier = self.accuracy = None
+        if self.stacked:
+            self.classifier, self.accuracy = digit_classifier(size, cache_dir)
+        self.seed = seed
+        self._reference: dict | None = None
+
+    def __call__(self, fake_uint8: np.ndarray, n_pairs: int = 500) -> dict:
+        out = self.ndb(fake_uint8)
+        out["ms_ssim"] = ms_ssim_diversity(fake_uint8, n_pairs, self.seed)
+        if self.stacked:
+            cov = stacked_coverage(fake_uint8, self.classifier)
+            out["stacked_modes"] = cov["modes_covered"]
+            out["stacked_kl"] = cov["kl"]
+        return out
+
+    def reference(self, n: int = 500, n_pairs: int = 500) -> dict:
+        """The figures of ``n`` real images (computed once): ``*_real`` keys."""
+        if self._reference is None:
+            pool = self._held_out
+            real = pool[np.random.default_rng(self.seed + 1).permutation(len(pool))[:n]]
+            ref = self(real, n_pairs)
+            self._reference = {f"{k}_real": v for k, v in ref.items() if k != "ndb"}
+        return self._reference

@@ -22,7 +22,8 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+from toygan.mitigations import MinibatchStd, spectral_norm_all
 
 NORMS = ("batch", "layer", "instance", "none")
 
@@ -81,51 +82,63 @@ class Generator(nn.Module):
         return self.net(self.fc(z).view(-1, self.c0, 4, 4))
 
 
-def _encoder(size: int, width: int, norm: str, spectral_norm: bool) -> tuple[nn.Sequential, int]:
-    """Stride-2 4x4 convs from (3, size, size) down to (C, 4, 4); returns (net, C)."""
-    sn = _sn if spectral_norm else (lambda m: m)
+def _encoder(size: int, width: int, norm: str, in_channels: int = 3
+             ) -> tuple[nn.Sequential, int]:
+    """Stride-2 4x4 convs from (in_channels, size, size) down to (C, 4, 4); returns (net, C)."""
     n = _blocks(size)
-    layers: list[nn.Module] = [sn(nn.Conv2d(3, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
     c = width
     for _ in range(n - 1):
-        layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm == "none")), _norm(norm, c * 2),
+        layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm == "none"), _norm(norm, c * 2),
                    nn.LeakyReLU(0.2, True)]
         c *= 2
     return nn.Sequential(*layers), c
 
 
 class Critic(nn.Module):
-    """x (N, 3, size, size) -> raw score (N,); see the sign convention in ``toygan.losses``."""
+    """x (N, C, size, size) -> raw score (N,); see the sign convention in ``toygan.losses``.
+
+    ``in_channels`` is 3 x the PacGAN packing; ``mbstd`` appends the minibatch-std feature map
+    (:class:`toygan.mitigations.MinibatchStd`) before the last (4x4) conv; ``spectral_norm``
+    normalises every conv.
+    """
 
     def __init__(self, size: int = 64, width: int = 64, norm: str = "batch",
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, in_channels: int = 3, mbstd: bool = False):
         super().__init__()
-        self.features, c = _encoder(size, width, norm, spectral_norm)
-        head = nn.Conv2d(c, 1, 4, 1, 0)
-        self.head = _sn(head) if spectral_norm else head
+        self.features, c = _encoder(size, width, norm, in_channels)
+        self.mbstd = MinibatchStd() if mbstd else None
+        self.head = nn.Conv2d(c + int(mbstd), 1, 4, 1, 0)
         self.apply(init_weights)
+        if spectral_norm:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)).flatten()
+        h = self.features(x)
+        if self.mbstd is not None:
+            h = self.mbstd(h)
+        return self.head(h).flatten()
 
 
 class AutoEncoderCritic(nn.Module):
     """EBGAN critic: energy = mean squared error of a conv encoder / transposed-conv decoder."""
 
     def __init__(self, size: int = 64, width: int = 64, norm: str = "batch",
-                 spectral_norm: bool = False, code_dim: int = 128):
+                 spectral_norm: bool = False, in_channels: int = 3, code_dim: int = 128):
         super().__init__()
-        self.encoder, c = _encoder(size, width, norm, spectral_norm)
+        self.encoder, c = _encoder(size, width, norm, in_channels)
         self.to_code = nn.Linear(c * 16, code_dim)
         self.from_code = nn.Linear(code_dim, c * 16)
         layers: list[nn.Module] = [nn.ReLU(True)]
         for _ in range(_blocks(size) - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.ReLU(True)]
             c //= 2
-        layers += [nn.ConvTranspose2d(c, 3, 4, 2, 1)]
+        layers += [nn.ConvTranspose2d(c, in_channels, 4, 2, 1)]
         self.decoder = nn.Sequential(*layers)
         self.c = c * 2 ** (_blocks(size) - 1)
         self.apply(init_weights)
+        if spectral_norm:
+            spectral_norm_all(self.encoder)
 
     def embed(self, x: Tensor) -> Tensor:
         return self.to_code(self.encoder(x).flatten(1))
@@ -135,9 +148,13 @@ class AutoEncoderCritic(nn.Module):
         return ((self.decoder(h) - x) ** 2).flatten(1).mean(1)
 
 
-def make_critic(output: str, size: int, width: int, norm: str, spectral_norm: bool) -> nn.Module:
-    cls = AutoEncoderCritic if output == "energy" else Critic
-    return cls(size=size, width=width, norm=norm, spectral_norm=spectral_norm)
+def make_critic(output: str, size: int, width: int, norm: str, spectral_norm: bool,
+                pack: int = 1, mbstd: bool = False) -> nn.Module:
+    """The critic an objective needs (an auto-encoder for energy objectives), seeing ``pack``
+    images at once."""
+    if output == "energy":
+        return AutoEncoderCritic(size, width, norm, spectral_norm, in_channels=3 * pack)
+    return Critic(size, width, norm, spectral_norm, in_channels=3 * pack, mbstd=mbstd)
 
 
 def count_params(m: nn.Module) -> int:
@@ -151,3 +168,18 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
         pe.lerp_(pm, 1 - decay)
     for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
         be.copy_(bm)
+
+
+@torch.no_grad()
+def generate(G: Generator, n: int, seed: int = 0, batch: int = 250):
+    """``n`` uint8 images (N, H, W, 3) from latents drawn with ``seed``, in batches."""
+    import numpy as np
+
+    from imagegan.data import to_uint8
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, n, batch):
+        z = torch.randn(min(batch, n - start), G.z_dim, generator=g)
+        out.append(to_uint8(G(z)))
+    return np.concatenate(out)

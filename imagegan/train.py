@@ -14,13 +14,14 @@ logged losses are averaged across processes, and only rank 0 writes files or pri
 becomes SyncBatchNorm on CUDA (PyTorch's SyncBatchNorm is GPU-only: on CPU each process
 normalises its own share of the batch).
 
-The run folder holds ``config.json``, ``stats.jsonl`` (losses every ``log_every`` steps, images/s),
-``samples/step_NNNNNN.png`` (an 8x8 grid from a fixed latent batch through the EMA generator at
-every evaluation), ``samples.gif`` (those grids over training) and ``checkpoint.pt`` (G, D, both
-optimisers, the EMA generator, step, config and RNG states; written atomically). A step is one
-generator update after ``n_critic`` critic updates. On CUDA: bf16 autocast (fp16 with a gradient
-scaler with ``--amp fp16``), channels_last, pinned host memory and non-blocking copies; gradient
-penalties are computed in float32.
+The run folder holds ``config.json``, ``stats.jsonl`` (losses every ``log_every`` steps, images/s,
+the epoch; metrics at every evaluation), ``samples/step_NNNNNN.png`` (an 8x8 grid from a fixed
+latent batch through the EMA generator at every evaluation), ``samples.gif`` (those grids over
+training, written at the end) and ``checkpoint.pt`` (``imagegan.checkpoint``: G, D, both
+optimisers, the EMA generator, step, config, data fingerprint and RNG states; written
+atomically, also on Ctrl-C). A step is one generator update after ``n_critic`` critic updates.
+Mixed precision (``--amp``) and channels-last (``--channels-last``) default to on for CUDA and
+can be asked for on the CPU too; gradient penalties are computed in float32.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import math
 import os
 import sys
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,109 +42,57 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
+from imagegan import checkpoint
 from imagegan import data as imdata
-from imagegan.models import Generator, make_critic, update_ema
-from toygan import losses
-from toygan.cli import Diverged, Parser, UserError, add_config_flags, given, run_main
-from toygan.data import DataError
-from toygan.train import resolve_device
+from imagegan.metrics import Evaluator
+from imagegan.models import NORMS, Generator, make_critic, update_ema
+from toygan import files, losses
+from toygan.cli import Parser, run_main
+from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
+from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
+from toygan.device import use_channels_last as _use_channels_last
+from toygan.errors import Diverged, UserError
+from toygan.step import GANStep
 
 PENALISED = ("wgan-gp", "dragan")  # objectives whose critic must not use batch statistics
-# Fields that may differ between a checkpoint and the run resuming it.
-RESUMABLE = ("steps", "epochs", "device", "amp", "log_every", "eval_every", "ckpt_every",
-             "cache_dir", "eval_metrics")
-
-
-def _h(default, text):
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(GANConfig):
     """Every option of an image run. ``None`` means "the objective's recommended value"."""
 
-    loss: str = _h("bce", "objective (toygan.losses)")
-    data: str = _h("digits", "digits, stacked-digits, or an image folder")
-    size: int = _h(32, "image size: 32, 64 or 128")
-    width: int = _h(32, "channel multiplier (64 = the homework baseline)")
-    z_dim: int = _h(100, "latent dimension")
-    steps: int = _h(3000, "generator updates to reach (total, also on resume)")
-    epochs: float | None = _h(None, "train this many epochs instead of --steps")
-    batch_size: int = _h(64, "images per batch (per process under torchrun)")
-    lr: float | None = _h(None, "learning rate of both players (default: the objective's)")
-    betas: tuple[float, float] | None = _h(None, "Adam betas (default: the objective's)")
-    n_critic: int | None = _h(None, "critic updates per generator update")
-    gp_weight: float | None = _h(None, "gradient-penalty weight (wgan-gp, dragan)")
-    clip: float | None = _h(None, "weight-clipping bound (wgan)")
-    margin: float | None = _h(None, "EBGAN margin")
-    pt_weight: float | None = _h(None, "EBGAN pull-away weight")
-    d_norm: str = _h("auto", "critic norm: auto (batch, or layer with a penalty), batch, layer, "
-                             "instance, none")
-    spectral_norm: bool = _h(False, "spectral normalisation in the critic")
-    ema: float = _h(0.999, "EMA decay of the generator weights used for samples (0: off)")
-    seed: int = _h(0, "random seed: fixes everything")
-    log_every: int = _h(50, "steps between loss records")
-    eval_every: int = _h(500, "steps between sample grids and metrics")
-    eval_metrics: bool = _h(True, "log NDB, MS-SSIM (and stacked-digit modes) at evaluations")
-    ckpt_every: int = _h(500, "steps between checkpoints")
-    device: str = _h("auto", "auto, cpu, cuda or mps")
-    amp: str = _h("auto", "mixed precision on CUDA: auto (bf16), bf16, fp16, off")
-    cache_dir: str | None = _h(None, "image cache folder (default ~/.cache/imagegan)")
+    loss: str = option("bce", "objective (toygan.losses)", choices=list(losses.OBJECTIVES))
+    data: str = option("digits", "digits, stacked-digits, or an image folder")
+    size: int = option(32, "image size: 32, 64 or 128", choices=imdata.SIZES)
+    width: int = option(32, "channel multiplier (64 = the homework baseline)", ge=1, le=4096)
+    z_dim: int = option(100, "latent dimension", ge=1, le=65536)
+    steps: int = option(3000, "generator updates to reach (total, also on resume)", ge=1, le=BIG)
+    epochs: float | None = option(None, "train this many epochs instead of --steps", gt=0,
+                                  le=1e6)
+    batch_size: int = option(64, "images per batch (per process under torchrun); BatchNorm "
+                             "needs at least 2", ge=2, le=65536)
+    d_norm: str = option("auto", "critic norm: auto (batch, or layer with a penalty), batch, "
+                         "layer, instance, none", choices=("auto",) + NORMS)
+    ema: float = option(0.999, "EMA decay of the generator weights used for samples (0: off)",
+                        ge=0, lt=1)
+    log_every: int = option(50, "steps between loss records", ge=1, le=BIG)
+    eval_every: int = option(500, "steps between sample grids and metrics", ge=1, le=BIG)
+    eval_metrics: bool = option(True, "log NDB, MS-SSIM (and stacked-digit modes) at "
+                                      "evaluations")
+    ckpt_every: int = option(500, "steps between checkpoints (also on Ctrl-C)", ge=1, le=BIG)
+    device: str = option("auto", "auto, cpu, cuda or mps", choices=DEVICES)
+    amp: str = option("auto", "mixed precision: auto (bf16 on CUDA, off elsewhere), bf16, fp16, "
+                      "off — bf16 and fp16 work on the CPU too", choices=AMP_MODES)
+    channels_last: str = option("auto", "channels-last memory format: auto (on for CUDA), on, "
+                                "off", choices=SWITCHES)
+    cache_dir: str | None = option(None, "image cache folder (default ~/.cache/imagegan)")
 
     def resolved(self) -> TrainConfig:
-        try:
-            obj = losses.get_objective(self.loss)
-        except ValueError as e:
-            raise UserError(str(e)) from None
-        c = dataclasses.replace(self)
-        c.lr = c.lr or obj.lr
-        c.betas = tuple(c.betas or obj.betas)
-        c.n_critic = c.n_critic or obj.n_critic
-        for k in ("gp_weight", "clip", "margin", "pt_weight"):
-            if getattr(c, k) is None:
-                setattr(c, k, obj.hparams.get(k))
+        check(self)
+        c = self.resolve_objective()
         if c.d_norm == "auto":
             c.d_norm = "layer" if c.loss in PENALISED else "batch"
-        if c.d_norm not in ("batch", "layer", "instance", "none"):
-            raise UserError(f"unknown --d-norm {c.d_norm!r}")
-        if c.size not in imdata.SIZES:
-            raise UserError(f"--size must be one of 32, 64, 128, got {c.size}")
-        for k in ("width", "z_dim", "steps", "batch_size", "n_critic", "log_every", "eval_every",
-                  "ckpt_every"):
-            if getattr(c, k) < 1:
-                raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(c, k)}")
-        if c.amp not in ("auto", "bf16", "fp16", "off"):
-            raise UserError(f"unknown --amp {c.amp!r}; choose from auto, bf16, fp16, off")
-        if not 0 <= c.ema < 1:
-            raise UserError("--ema must be in [0, 1)")
         return c
-
-    def hparams(self) -> dict:
-        return {k: getattr(self, k) for k in ("gp_weight", "margin", "pt_weight")
-                if getattr(self, k) is not None}
-
-
-def save_atomic(obj, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def grid_image(images_uint8: np.ndarray, nrow: int = 8, pad: int = 2) -> np.ndarray:
-    """Tile (N, H, W, 3) uint8 images into one image with ``pad`` white pixels between."""
-    n, h, w, _ = images_uint8.shape
-    rows = math.ceil(n / nrow)
-    out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
-    for i, im in enumerate(images_uint8):
-        r, c = divmod(i, nrow)
-        y, x = pad + r * (h + pad), pad + c * (w + pad)
-        out[y: y + h, x: x + w] = im
-    return out
 
 
 class Trainer:
@@ -154,43 +101,17 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, progress: bool = True, rank: int = 0, world: int = 1):
         self.cfg = cfg = cfg.resolved()
         self.rank, self.world = rank, world
-        self.obj = losses.get_objective(cfg.loss)
+        self.obj = losses.OBJECTIVES[cfg.loss]
         self.device = resolve_device(cfg.device)
-        cuda = self.device.type == "cuda"
-        self.amp_dtype = None
-        if cuda and cfg.amp != "off":
-            self.amp_dtype = torch.float16 if cfg.amp == "fp16" else torch.bfloat16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        try:
-            self.data = imdata.load(cfg.data, cfg.size, cfg.cache_dir, progress and rank == 0)
-        except DataError as e:
-            raise UserError(str(e)) from None
+        self.precision = Precision(cfg.amp, self.device)
+        self.channels_last = _use_channels_last(cfg.channels_last, self.device)
+        self.data = imdata.load(cfg.data, cfg.size, cfg.cache_dir, progress and rank == 0)
         if len(self.data) < cfg.batch_size * world:
             raise UserError(f"{cfg.data} has {len(self.data)} images, fewer than one batch "
                             f"({cfg.batch_size} x {world} processes); lower --batch-size")
         images = torch.from_numpy(np.ascontiguousarray(self.data.images))
-        self.images = images.pin_memory() if cuda else images
-
-        torch.manual_seed(cfg.seed)
-        fmt = torch.channels_last if cuda else torch.contiguous_format
-        self.G = Generator(cfg.size, cfg.width, cfg.z_dim).to(self.device, memory_format=fmt)
-        self.D = make_critic(self.obj.output, cfg.size, cfg.width, cfg.d_norm, cfg.spectral_norm
-                             ).to(self.device, memory_format=fmt)
-        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        # Under DDP the wrappers synchronise gradients; the plain modules serve no-grad passes
-        # (G while the critic learns, D inside the generator's loss) and checkpoints.
-        self.G_train, self.D_train = self.G, self.D
-        if world > 1:
-            ids = [self.device.index] if cuda else None
-            if cuda:
-                self.G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
-                self.D = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
-            self.G_train = DDP(self.G, device_ids=ids)
-            self.D_train = DDP(self.D, device_ids=ids)
-        opt = self.obj.optimizer
-        self.opt_g = losses.make_optimizer(opt, self.G.parameters(), cfg.lr, cfg.betas)
-        self.opt_d = losses.make_optimizer(opt, self.D.parameters(), cfg.lr, cfg.betas)
-        self.hp = cfg.hparams()
+        self.images = images.pin_memory() if self.device.type == "cuda" else images
+        self._build_models()
         self.step = 0
         self.batches_drawn = 0  # data position: epoch and offset follow from it
         self.rng = torch.Generator().manual_seed(cfg.seed + 1)  # same stream on every rank
@@ -199,6 +120,33 @@ class Trainer:
                                           shuffle=True, seed=cfg.seed, drop_last=True)
         self.per_epoch = max(len(self.sampler) // cfg.batch_size, 1)
         self._perm_epoch, self._perm = -1, None
+
+    def _build_models(self) -> None:
+        cfg, cuda = self.cfg, self.device.type == "cuda"
+        torch.manual_seed(cfg.seed)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.G = Generator(cfg.size, cfg.width, cfg.z_dim).to(self.device, memory_format=fmt)
+        self.D = make_critic(self.obj.output, cfg.size, cfg.width, cfg.d_norm, cfg.spectral_norm,
+                             pack=cfg.pack, mbstd=cfg.mbstd).to(self.device, memory_format=fmt)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # Under DDP the wrappers synchronise gradients; the plain modules serve no-grad passes
+        # (G while the critic learns, D inside the generator's loss) and checkpoints.
+        G_train, D_train = self.G, self.D
+        if self.world > 1:
+            ids = [self.device.index] if cuda else None
+            if cuda:
+                self.G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+                self.D = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+            G_train, D_train = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+        self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
+        self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
+        self.schedulers = []
+        if cfg.lr_decay == "linear":
+            self.schedulers = [torch.optim.lr_scheduler.LinearLR(
+                o, start_factor=1.0, end_factor=0.0, total_iters=cfg.steps)
+                for o in (self.opt_g, self.opt_d)]
+        self.gan = GANStep(cfg, self.obj, self.G, self.D, self.opt_g, self.opt_d,
+                           precision=self.precision, G_train=G_train, D_train=D_train)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -210,81 +158,53 @@ class Trainer:
             self.sampler.set_epoch(epoch)
             # Interleave the processes' shares so that batch k of every process together is
             # batch k of a single process over the same permutation.
-            share = torch.tensor(list(self.sampler))
-            self._perm, self._perm_epoch = share, epoch
+            self._perm, self._perm_epoch = torch.tensor(list(self.sampler)), epoch
         idx = self._perm[k * cfg.batch_size: (k + 1) * cfg.batch_size]
         self.batches_drawn += 1
-        batch = self.images[idx].to(self.device, non_blocking=True)
-        x = imdata.to_float(batch)
-        return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+        x = imdata.to_float(self.images[idx].to(self.device, non_blocking=True))
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def _z(self, n: int) -> torch.Tensor:
         """This process's slice of latent vectors drawn for the global batch."""
         z = torch.randn(n * self.world, self.cfg.z_dim, generator=self.rng)
         return z[self.rank * n: (self.rank + 1) * n].to(self.device, non_blocking=True)
 
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+    @property
+    def epoch(self) -> float:
+        return self.batches_drawn / self.per_epoch
 
     # -- one step -------------------------------------------------------------------------------
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        cfg, G, D = self.cfg, self.G, self.D
-        G_train, D_train = self.G_train, self.D_train
-        B = cfg.batch_size
-
-        # Update critic.
-        D.requires_grad_(True)
-        for _ in range(cfg.n_critic):
-            real = self._real()
-            with torch.no_grad(), self._autocast():
-                fake = G(self._z(len(real)))
-            with self._autocast():
-                d_terms = self.obj.critic_loss(D_train, real, fake.float(), **self.hp)
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_terms["loss"]).backward()
-            self.scaler.step(self.opt_d)
-            self.scaler.update()
-            if cfg.clip is not None:
-                losses.clip_weights(D, cfg.clip)
-
-        # Update generator.
-        D.requires_grad_(False)
-        with self._autocast():
-            fake = G_train(self._z(B))
-            g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(g_terms["loss"]).backward()
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
-        D.requires_grad_(True)
+        cfg = self.cfg
+        terms = self.gan(self._real, self._z, cfg.batch_size)
         if cfg.ema > 0:
-            update_ema(self.G_ema, G, cfg.ema)
+            update_ema(self.G_ema, self.G, cfg.ema)
         else:
-            self.G_ema.load_state_dict(G.state_dict())
+            self.G_ema.load_state_dict(self.G.state_dict())
+        for sched in self.schedulers:
+            sched.step()
         self.step += 1
-        terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
-        terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
         return terms
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
-        with self._autocast():
+        with self.precision.autocast():
             return self.G_ema(z.to(self.device)).float().cpu()
 
     # -- checkpoints ----------------------------------------------------------------------------
 
     def state(self) -> dict:
         return {
-            "format": "imagegan-checkpoint-1",
+            "format": checkpoint.FORMAT,
             "config": dataclasses.asdict(self.cfg),
+            "data_fingerprint": self.data.fingerprint,
             "step": self.step,
             "batches_drawn": self.batches_drawn,
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "scaler": self.scaler.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "scaler": self.precision.scaler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "z": self.rng.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
         }
@@ -295,36 +215,14 @@ class Trainer:
         self.G_ema.load_state_dict(ckpt["G_ema"])
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
-        self.scaler.load_state_dict(ckpt["scaler"])
+        for s, sd in zip(self.schedulers, ckpt.get("schedulers", []), strict=False):
+            s.load_state_dict(sd)
+        self.precision.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.batches_drawn = ckpt["step"], ckpt["batches_drawn"]
         torch.set_rng_state(ckpt["rng"]["torch"])
         self.rng.set_state(ckpt["rng"]["z"])
         if ckpt["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-
-
-def load_checkpoint(run_dir: Path) -> dict:
-    path = Path(run_dir) / "checkpoint.pt"
-    if not path.exists():
-        raise UserError(f"no checkpoint in {run_dir} (expected {path.name})")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 — truncated or foreign file
-        raise UserError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "imagegan-checkpoint-1":
-        raise UserError(f"{path} is not an imagegan checkpoint")
-    return ckpt
-
-
-def check_compatible(saved: dict, cfg: TrainConfig) -> None:
-    """Refuse to resume a checkpoint written under another configuration."""
-    now = dataclasses.asdict(cfg.resolved())
-    diff = [k for k in now if k not in RESUMABLE and k in saved and
-            (list(saved[k]) if isinstance(saved[k], (list, tuple)) else saved[k]) !=
-            (list(now[k]) if isinstance(now[k], (list, tuple)) else now[k])]
-    if diff:
-        shown = ", ".join(f"{k}: checkpoint {saved[k]!r} vs now {now[k]!r}" for k in diff[:3])
-        raise UserError(f"checkpoint comes from another configuration ({shown})")
 
 
 def _target_steps(cfg: TrainConfig, trainer: Trainer) -> int:
@@ -333,134 +231,174 @@ def _target_steps(cfg: TrainConfig, trainer: Trainer) -> int:
     return cfg.steps
 
 
+class Records:
+    """What rank 0 writes into the run folder while training: stats, grids, GIF, checkpoints."""
+
+    def __init__(self, trainer: Trainer, out: Path, resume: bool):
+        self.t, self.out = trainer, out
+        cfg = trainer.cfg
+        self.samples = out / "samples"
+        self.samples.mkdir(parents=True, exist_ok=True)
+        files.write_json(out / "config.json", dataclasses.asdict(cfg))
+        stats = out / "stats.jsonl"
+        kept = []
+        if resume and stats.exists():  # drop records past the checkpoint
+            kept = [r for r in files.read_jsonl(stats, repair=True)
+                    if r.get("step", 0) <= trainer.step]
+        files.write_text(stats, "".join(json.dumps(r) + "\n" for r in kept))
+        self.history = kept
+        self.stats = open(stats, "a")
+        self.frames = [np.asarray(_read_png(p)) for p in sorted(self.samples.glob("step_*.png"))
+                       if int(p.stem[5:]) <= trainer.step]
+        for p in self.samples.glob("step_*.png"):
+            if int(p.stem[5:]) > trainer.step:
+                p.unlink()
+        self.last_ckpt = trainer.step
+        self.evaluator = self.z_eval = None
+        if cfg.eval_metrics:
+            self.evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir,
+                                       seed=cfg.seed)
+            self.z_eval = torch.randn(500, cfg.z_dim,
+                                      generator=torch.Generator().manual_seed(cfg.seed + 7))
+
+    def grid(self) -> None:
+        """The fixed latent batch's 8x8 grid: a PNG now, a GIF frame at the end."""
+        grid = imdata.grid_image(imdata.to_uint8(self.t.sample(self.t.z_fixed)))
+        imdata.save_image(self.samples / f"step_{self.t.step:06d}.png", grid)
+        self.frames.append(grid)
+
+    def evaluate(self) -> dict:
+        if self.evaluator is None:
+            return {}
+        fake = np.concatenate([imdata.to_uint8(self.t.sample(z)) for z in self.z_eval.split(250)])
+        return self.evaluator(fake, n_pairs=200)
+
+    def emit(self, rec: dict) -> None:
+        self.history.append(rec)
+        self.stats.write(json.dumps(rec) + "\n")
+        self.stats.flush()
+
+    def checkpoint(self) -> None:
+        if checkpoint.save(self.t.state(), self.out):
+            self.last_ckpt = self.t.step
+
+    def close(self) -> None:
+        self.stats.close()
+        if self.frames:
+            files.save_gif(self.out / "samples.gif", self.frames, fps=4)
+
+
+def _read_png(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, reduce) -> None:
+    """Train to ``total`` steps; only rank 0 (``rec`` given) writes."""
+    cfg = trainer.cfg
+    bar = tqdm(total=total, initial=trainer.step, desc=f"{cfg.loss} on {Path(cfg.data).name}",
+               disable=not (progress and rec is not None), file=sys.stderr, dynamic_ncols=True)
+    t_last, n_last = time.perf_counter(), 0
+    if rec is not None and trainer.step == 0:
+        rec.grid()
+        rec.checkpoint()  # a run folder always holds a checkpoint to resume from
+    while trainer.step < total:
+        terms = trainer.train_step()
+        step = trainer.step
+        n_last += cfg.batch_size * (cfg.n_critic + 1) * trainer.world
+        bad = [k for k, v in terms.items() if not torch.isfinite(v)]
+        if bad:
+            last = f"step {rec.last_ckpt}" if rec is not None else "the last"
+            raise Diverged(f"training diverged at step {step}: {', '.join(bad)} is NaN/Inf; the "
+                           f"last good checkpoint ({last}) is kept")
+        bar.update(1)
+        r = {"step": step}
+        if step % cfg.log_every == 0 or step == total:
+            vals = {k: float(v) for k, v in terms.items()}
+            r.update(reduce(vals) if reduce is not None else vals)
+            now = time.perf_counter()
+            r["images_per_s"] = n_last / (now - t_last)
+            t_last, n_last = now, 0
+        if rec is None:
+            continue
+        if step % cfg.eval_every == 0 or step == total:
+            rec.grid()
+            r.update(rec.evaluate())
+        if len(r) > 1:
+            r["epoch"] = round(trainer.epoch, 4)
+            rec.emit(r)
+            if "d_loss" in r:
+                bar.set_postfix(d=f"{r['d_loss']:.3f}", g=f"{r['g_loss']:.3f}",
+                                img_s=f"{r['images_per_s']:.0f}", refresh=False)
+        if step % cfg.ckpt_every == 0 or step == total:
+            rec.checkpoint()
+    bar.close()
+
+
 def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
           overwrite: bool = False, rank: int = 0, world: int = 1, reduce=None) -> Path:
     """Train into run folder ``out`` (only rank 0 writes); returns it."""
     out = Path(out)
     main_proc = rank == 0
-    ckpt = None
-    if resume:
-        ckpt = load_checkpoint(out)
-        check_compatible(ckpt["config"], cfg)
-    elif (out / "checkpoint.pt").exists() or (out / "stats.jsonl").exists():
-        if not overwrite:
-            raise UserError(f"{out} already holds a run; use --resume {out}, --overwrite, "
-                            "or another --out")
+    ckpt = checkpoint.load(out) if resume else None
+    hint = f"use --resume {out}, --overwrite, or another --out"
+    if not resume:
+        files.prepare_dir(out, overwrite, hint=hint, check_only=True)
     if world > 1:
         dist.barrier()  # every rank has checked the folder before rank 0 writes into it
     trainer = Trainer(cfg, progress, rank, world)
-    cfg = trainer.cfg
     if ckpt is not None:
+        checkpoint.check_compatible(ckpt, trainer.cfg, trainer.data.fingerprint)
         trainer.load_state(ckpt)
-    total = _target_steps(cfg, trainer)
-
-    stats_path, samples_dir = out / "stats.jsonl", out / "samples"
-    if main_proc:
-        try:
-            samples_dir.mkdir(parents=True, exist_ok=True)
-            (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-        except OSError as e:
-            raise UserError(f"cannot write to {out}: {e.strerror}") from None
-        kept = []
-        if resume and stats_path.exists():  # drop records past the checkpoint
-            kept = [line for line in stats_path.read_text().splitlines()
-                    if line.strip() and json.loads(line)["step"] <= trainer.step]
-        stats_path.write_text("".join(line + "\n" for line in kept))
-
-    def save_grid():
-        grid = grid_image(imdata.to_uint8(trainer.sample(trainer.z_fixed)))
-        import imageio.v2 as imageio
-
-        imageio.imwrite(samples_dir / f"step_{trainer.step:06d}.png", grid)
-        frames = [imageio.imread(p) for p in sorted(samples_dir.glob("step_*.png"))]
-        from toygan.render import save_gif
-
-        save_gif(out / "samples.gif", frames, fps=4)
-
-    last_ckpt = [trainer.step]
-
-    def save_ckpt():
-        save_atomic(trainer.state(), out / "checkpoint.pt")
-        last_ckpt[0] = trainer.step
-
-    evaluator, z_eval = None, None
-    if main_proc and cfg.eval_metrics:
-        from imagegan.evaluate import Evaluator
-
-        evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir, seed=cfg.seed)
-        z_eval = torch.randn(500, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 7))
-
-    def evaluate() -> dict:
-        if evaluator is None:
-            return {}
-        fake = np.concatenate([imdata.to_uint8(trainer.sample(z)) for z in z_eval.split(250)])
-        return evaluator(fake, n_pairs=200)
-
-    bar = tqdm(total=total, initial=trainer.step, desc=f"{cfg.loss} on {Path(cfg.data).name}",
-               disable=not (progress and main_proc), file=sys.stderr, dynamic_ncols=True)
-    t_last, n_last = time.perf_counter(), 0
-    with open(stats_path, "a") if main_proc else nullcontext() as stats:
-        if main_proc and trainer.step == 0:
-            save_grid()
-            save_ckpt()  # a run folder always holds a checkpoint to resume from
-        while trainer.step < total:
-            terms = trainer.train_step()
-            step = trainer.step
-            n_last += cfg.batch_size * (cfg.n_critic + 1) * world
-            if not all(torch.isfinite(v) for v in terms.values()):
-                bad = ", ".join(k for k, v in terms.items() if not torch.isfinite(v))
-                raise Diverged(f"training diverged at step {step}: {bad} is NaN/Inf; the last "
-                               f"good checkpoint (step {last_ckpt[0]}) is kept in {out}")
-            bar.update(1)
-            log = step % cfg.log_every == 0 or step == total
-            is_eval = step % cfg.eval_every == 0 or step == total
-            rec = {"step": step}
-            if log:
-                vals = {k: float(v) for k, v in terms.items()}
-                rec.update(reduce(vals) if reduce is not None else vals)
-                now = time.perf_counter()
-                rec["images_per_s"] = n_last / (now - t_last)
-                t_last, n_last = now, 0
-            if main_proc and is_eval:
-                save_grid()
-                rec.update(evaluate())
-            if main_proc and len(rec) > 1:
-                stats.write(json.dumps(rec) + "\n")
-                stats.flush()
-                if log:
-                    bar.set_postfix(d=f"{rec['d_loss']:.3f}", g=f"{rec['g_loss']:.3f}",
-                                    img_s=f"{rec['images_per_s']:.0f}", refresh=False)
-            if main_proc and (step % cfg.ckpt_every == 0 or step == total):
-                save_ckpt()
-    bar.close()
+    elif main_proc:
+        files.prepare_dir(out, overwrite, hint=hint)
+    rec = Records(trainer, out, resume) if main_proc else None
+    try:
+        _loop(trainer, rec, _target_steps(trainer.cfg, trainer), progress, reduce)
+    except KeyboardInterrupt:
+        if rec is not None:
+            rec.checkpoint()
+            print(f"interrupted at step {trainer.step}; checkpoint saved in {out} "
+                  f"(continue with --resume {out})", file=sys.stderr)
+        raise
+    finally:
+        if rec is not None:
+            rec.close()
     return out
 
 
 def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.train", description=__doc__.split("\n\n")[0])
-    add_config_flags(p, TrainConfig, choices={"loss": list(losses.OBJECTIVES)})
+    add_config_flags(p, TrainConfig)
     p.add_argument("--out", default=None, help="run folder (default runs/images-LOSS-DATA-seedS)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR (other flags than --steps/--epochs "
-                        "must match)")
+                   help="continue the run in RUN_DIR (flags other than --steps, --epochs, "
+                        "--data for the same images elsewhere, ... must match)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def config_for(ns) -> tuple[TrainConfig, Path]:
+    """The run's config and folder: a new run's, or (``--resume``) the checkpoint's with the
+    typed flags on top."""
     typed = given(ns, TrainConfig)
     if ns.resume:
         run = Path(ns.resume)
-        saved = load_checkpoint(run)["config"]
+        saved = checkpoint.load(run)["config"]
         base = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()}
-        base.update(typed)
-        cfg, out = TrainConfig(**base), run
-    else:
-        cfg = TrainConfig(**typed)
-        name = Path(cfg.data).name or "data"
-        out = Path(ns.out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
+        return build(TrainConfig, {**base, **typed}), run
+    cfg = build(TrainConfig, typed)
+    cfg.resolved()
+    name = Path(cfg.data).name or "data"
+    return cfg, Path(ns.out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    cfg, out = config_for(ns)
     rank, world, reduce = init_distributed(cfg)
     try:
         t0 = time.perf_counter()

@@ -4,7 +4,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from toygan.animate import write_animation
+from toygan.animate import AnimateConfig, write_animation
 from toygan.losses import OBJECTIVES
 from toygan.render import Run
 from toygan.train import TrainConfig, train
@@ -42,8 +42,8 @@ def test_cli_gif_has_requested_frames_and_size_and_moves(cli, tmp_path):
 def test_every_objective_renders(tmp_path, loss):
     run = record(tmp_path, loss)
     out = tmp_path / f"{loss}.gif"
-    result = write_animation([run], out, frames=6, fps=5, size=160, manifold=True, arrows=16,
-                             mp4=False, last_png=False, progress=False)
+    result = write_animation([run], out, AnimateConfig(frames=6, fps=5, size=160, manifold=True,
+                                                       arrows=16), progress=False)
     frames = gif_frames(out)
     assert result["frames"] == 6 and frames.shape[:3] == (6, 198, 160)
     assert frames[0].std() > 10  # not a blank image
@@ -82,8 +82,8 @@ def test_same_seed_same_initial_weights_across_losses(tmp_path):
     "args,needle",
     [
         (["--loss", "bce,nope"], "unknown loss 'nope'"),
-        (["--frames", "0"], "must be a positive integer"),
-        (["--fps", "-2"], "must be a positive integer"),
+        (["--frames", "0"], "--frames: must be >= 1, got 0"),
+        (["--fps", "-2"], "--fps: must be >= 1, got -2"),
         (["--out", "/proc/forbidden/x.gif"], "cannot"),
         (["--out", "x.png"], "must end in .gif"),
         (["--run", "/no/such/run"], "not a toygan run folder"),

@@ -69,7 +69,10 @@ def test_table_means_and_standard_errors_match_results_csv(quick):
 
 def test_variant_specs():
     assert parse_variant("bce") == {"loss": "bce"}
-    assert parse_variant("wgan-gp+unroll=3+pack") == {"loss": "wgan-gp", "unroll": 3, "pack": 2}
+    assert parse_variant("wgan-gp+unroll=3+pack") == {"loss": "wgan-gp", "unroll": 3, "pack": 2,
+                                                      "unroll_mode": "second-order"}
+    assert parse_variant("bce+unroll-fo=2") == {"loss": "bce", "unroll": 2,
+                                                "unroll_mode": "first-order"}
     assert parse_variant("bce+sn+mbstd+r1=0.5") == {"loss": "bce", "spectral_norm": True,
                                                    "mbstd": True, "r1_weight": 0.5}
     for bad in ("nope", "bce+dropout", "bce+unroll=x"):

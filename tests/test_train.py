@@ -113,11 +113,11 @@ def test_cli_run_writes_outputs(cli, tmp_path):
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--loss", "nope"], "invalid choice: 'nope'"),
+        (["--loss", "nope"], "--loss: must be one of bce,"),
         (["--data", "nope"], "unknown data 'nope'"),
         (["--data", "file:/no/such.npy"], "not found"),
-        (["--steps", "0"], "--steps must be >= 1"),
-        (["--preset", "nope"], "invalid choice"),
+        (["--steps", "0"], "--steps: must be >= 1, got 0"),
+        (["--preset", "nope"], "--preset: must be one of toy2d"),
         (["--steps", "many"], "invalid int value"),
     ],
 )

@@ -161,8 +161,7 @@ class BatchedTrainer(Trainer):
         self.runs = len(cfgs)
         self.G = stack_modules([t.G for t in self.singles])
         self.D = stack_modules([t.D for t in self.singles])
-        self._make_optimizers()
-        self.hp = dict(self.cfg.hparams(), runs=self.runs, rand=self._rand)
+        self._build_step(rand=self._rand)
 
     @property
     def cfgs(self) -> list[TrainConfig]:

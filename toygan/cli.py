@@ -1,28 +1,21 @@
-"""Command-line plumbing shared by every entry point.
+"""Command-line plumbing shared by every entry point of both packages.
 
 * :class:`Parser` prints a user mistake as one line ``prog: error: ...`` and exits with status 2.
-* :func:`add_config_flags` turns a config dataclass into flags (``--batch-size`` for
-  ``batch_size``) whose defaults are *suppressed*, so only the flags a user typed override a
-  preset or the dataclass defaults.
-* :func:`run_main` runs a ``main`` so that :class:`UserError` (and data errors) become one line on
-  stderr and exit status 2, a diverged run exits with status 1, and Ctrl-C exits quietly.
+* :func:`run_main` runs a ``main`` so that :class:`~toygan.errors.UserError` and
+  :class:`~toygan.errors.DataError` become one line on stderr and exit status 2, a diverged run
+  (:class:`~toygan.errors.Diverged`) exits with status 1, and Ctrl-C exits with status 130.
+
+Flags come from each program's config dataclass (``toygan.config.add_config_flags``); output
+paths are checked by ``toygan.files``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import signal
 import sys
-import types
-import typing
 
-
-class UserError(Exception):
-    """A mistake in what the user asked for: printed as one line, exit status 2."""
-
-
-class Diverged(Exception):
-    """Training produced a NaN/Inf loss: printed as one line, exit status 1."""
+from toygan.errors import DataError, Diverged, UserError
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,62 +23,42 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _flag_type(tp):
-    """argparse settings for a dataclass field type (``int | None`` -> int, tuple -> nargs)."""
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        tp = args[0]
-    if tp is bool:
-        return {"action": argparse.BooleanOptionalAction}
-    if typing.get_origin(tp) is tuple:
-        inner = typing.get_args(tp)
-        return {"type": inner[0], "nargs": len(inner)}
-    return {"type": tp}
-
-
-def add_config_flags(parser: argparse.ArgumentParser, cls, skip=(), choices=None):
-    """One ``--flag`` per field of dataclass ``cls`` (help from ``field(metadata={"help"})``)."""
-    hints = typing.get_type_hints(cls)
-    choices = choices or {}
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        kw = _flag_type(hints[f.name])
-        if f.name in choices:
-            kw["choices"] = choices[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else None
-        help_text = f.metadata.get("help", "")
-        help_text += f" (default: {default})" if default is not None else ""
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, default=argparse.SUPPRESS,
-            help=help_text, **kw,
-        )
-
-
-def given(ns: argparse.Namespace, cls) -> dict:
-    """The config fields the user typed (flags whose defaults were suppressed)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items() if k in names}
-
-
-def output_path(path, suffix: str):
-    """``path`` as a Path, checked to end in ``suffix``, its folder created; else a UserError."""
-    from pathlib import Path
-
-    out = Path(path)
-    if out.suffix.lower() != suffix:
-        raise UserError(f"--out must end in {suffix}, got {out.name}")
+def comma_list(text: str, kind=str, name: str = "value") -> list:
+    """``"a, b,c"`` -> ``["a", "b", "c"]`` (converted by ``kind``); a UserError on a bad item."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UserError(f"no {name} given")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {out.parent}: {e.strerror}") from None
-    return out
+        return [kind(t) for t in items]
+    except ValueError:
+        raise UserError(f"{name} list {text!r} holds a value that is not a "
+                        f"{kind.__name__}") from None
+
+
+_MAIN_RUNNING = False
+
+
+def _on_sigint(signum, frame):
+    if _MAIN_RUNNING:
+        raise KeyboardInterrupt  # run_main and the trainers (checkpoint on Ctrl-C) handle it
+    print("interrupted", file=sys.stderr)
+    sys.exit(128 + signal.SIGINT)  # before main runs (still importing): exit 130, no traceback
+
+
+def install_sigint() -> None:
+    """Make Ctrl-C exit with status 130 (not -2) at any point of a command's life.
+
+    Called by the packages' ``__init__`` only when Python runs one of their modules with ``-m``
+    (``sys.argv[0] == "-m"`` while the module is being located), so importing the packages as a
+    library (a notebook) leaves Ctrl-C alone.
+    """
+    signal.signal(signal.SIGINT, _on_sigint)
 
 
 def run_main(main, argv=None) -> None:
     """Run ``main(argv)``; turn user mistakes and divergence into one line and an exit status."""
-    from toygan.data import DataError  # local: keep cli import-light
-
+    global _MAIN_RUNNING
+    _MAIN_RUNNING = True
     try:
         code = main(argv)
     except (UserError, DataError) as e:
@@ -96,5 +69,7 @@ def run_main(main, argv=None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(128 + signal.SIGINT)
+    finally:
+        _MAIN_RUNNING = False
     sys.exit(code or 0)

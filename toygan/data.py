@@ -27,9 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
-class DataError(ValueError):
-    """A data spec or point file that cannot be used (a user mistake)."""
+from toygan.errors import DataError
 
 
 @dataclass
@@ -174,9 +172,10 @@ def from_file(path: str) -> Toy2D:
     if not p.is_file():
         raise DataError(f"point file not found: {path}")
     try:
-        if p.suffix == ".npy":
+        suffix = p.suffix.lower()
+        if suffix == ".npy":
             pts = np.load(p, allow_pickle=False)
-        elif p.suffix in (".csv", ".txt"):
+        elif suffix in (".csv", ".txt"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # an empty file becomes our one-line error
                 pts = np.loadtxt(p, delimiter=",", ndmin=2, dtype=np.float64)

@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from toygan.cli import Parser, UserError, add_config_flags, given, output_path, run_main
+from toygan import files
+from toygan.cli import Parser, run_main
+from toygan.config import add_config_flags, build, given, option
+from toygan.data import make_dataset
+from toygan.errors import UserError
 
 LAYER_TYPES = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -93,16 +97,16 @@ def critic_weights(critic: nn.Module) -> np.ndarray:
 class GradNormConfig:
     """Options of the Figure 1(b) experiment."""
 
-    steps: int = field(default=100, metadata={"help": "generator updates per setting"})
-    layers: int = field(default=12, metadata={"help": "linear layers in G and D"})
-    width: int = field(default=512, metadata={"help": "hidden units"})
-    batch_size: int = field(default=256, metadata={"help": "samples per batch"})
-    batches: int = field(default=10, metadata={"help": "batches averaged per measurement"})
-    gp_weight: float = field(default=10.0, metadata={"help": "penalty weight lambda"})
-    seed: int = field(default=0, metadata={"help": "random seed"})
-    data: str = field(default="swissroll", metadata={"help": "data spec"})
-    clips: tuple[float, float, float] = field(default=(0.1, 0.01, 0.001),
-                                              metadata={"help": "clipping bounds"})
+    steps: int = option(100, "generator updates per setting", ge=0, le=10**7)
+    layers: int = option(12, "linear layers in G and D", ge=2, le=64)
+    width: int = option(512, "hidden units", ge=1, le=65536)
+    batch_size: int = option(256, "samples per batch", ge=1, le=2**20)
+    batches: int = option(10, "batches averaged per measurement", ge=1, le=10_000)
+    gp_weight: float = option(10.0, "penalty weight lambda", ge=0, le=1e6)
+    seed: int = option(0, "random seed", ge=0, le=2**63 - 1)
+    data: str = option("swissroll", "data spec")
+    clips: tuple[float, float, float] = option((0.1, 0.01, 0.001), "clipping bounds", gt=0,
+                                               le=1e6)
 
 
 def _train_config(cfg: GradNormConfig, loss: str, clip: float | None):
@@ -111,8 +115,8 @@ def _train_config(cfg: GradNormConfig, loss: str, clip: float | None):
     return TrainConfig(
         loss=loss, data=cfg.data, steps=cfg.steps, batch_size=cfg.batch_size, z_dim=2,
         g_depth=cfg.layers - 1, g_width=cfg.width, d_depth=cfg.layers - 1, d_width=cfg.width,
-        lr=None, lr_decay="none", clip=clip, gp_weight=cfg.gp_weight if loss == "wgan-gp" else None,
-        seed=cfg.seed, eval_samples=cfg.batch_size, snapshot_points=8, grid_res=4,
+        preset="none", clip=clip, gp_weight=cfg.gp_weight if loss == "wgan-gp" else None,
+        seed=cfg.seed, eval_samples=max(cfg.batch_size, 2), snapshot_points=8, grid_res=4,
     )
 
 
@@ -185,7 +189,8 @@ def plot(results: dict, path: Path, formats=("png",)) -> list[Path]:
     written = []
     for fmt in formats:
         out = path.with_suffix("." + fmt)
-        fig.savefig(out, dpi=110)
+        with files.atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=110, format=fmt)
         written.append(out)
     plt.close(fig)
     return written
@@ -196,17 +201,18 @@ def main(argv=None) -> int:
     add_config_flags(p, GradNormConfig)
     p.add_argument("--out", default="figures/gradnorm.png", help="output PNG path")
     p.add_argument("--formats", default="png", help="comma-separated: png,svg,pdf")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true")
     ns = p.parse_args(argv)
-    cfg = GradNormConfig(**given(ns, GradNormConfig))
-    if cfg.layers < 2 or cfg.steps < 0 or cfg.batches < 1:
-        raise UserError("--layers must be >= 2, --steps >= 0 and --batches >= 1")
+    cfg = build(GradNormConfig, given(ns, GradNormConfig))
     formats = [f.strip().lower() for f in ns.formats.split(",") if f.strip()]
     if not set(formats) <= {"png", "svg", "pdf"} or "png" not in formats:
         raise UserError("--formats takes png plus optionally svg and pdf")
-    out = output_path(ns.out, ".png")
+    make_dataset(cfg.data)
+    out = files.output_file(ns.out, ".png", ns.overwrite,
+                            companions=[".json"] + [f".{f}" for f in formats if f != "png"])
     results = measure(cfg, progress=not ns.quiet)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    files.write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     for path in plot(results, out, formats):
         print(path)
     print(out.with_suffix(".json"))

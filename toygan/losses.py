@@ -297,10 +297,16 @@ def get_objective(name: str) -> Objective:
         ) from None
 
 
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
 def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float]):
-    """The optimiser an objective recommends ("adam" or "rmsprop")."""
+    """The optimiser an objective recommends: "adam" (with ``betas``), "rmsprop" (the WGAN
+    paper's) or plain "sgd"."""
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    raise ValueError(f"unknown optimizer {kind!r}; choose from adam, rmsprop")
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    raise ValueError(f"unknown optimizer {kind!r}; choose from {', '.join(OPTIMIZERS)}")

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist, jensenshannon
+from scipy.stats import entropy
 
 PACGAN_MIN_FRAC = 20 / 2500
 
@@ -29,12 +31,25 @@ def _np(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def kl_to_uniform(counts) -> float:
+    """KL(p || uniform) in nats of the histogram ``counts`` (p = counts / total): 0 when every
+    bin has an equal share, ln(bins) when everything sits in one bin; NaN for an empty one."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() == 0:
+        return float("nan")
+    return float(entropy(counts, np.ones_like(counts)))
+
+
+def js_divergence(p, q) -> float:
+    """Jensen-Shannon divergence in nats between two histograms (normalised here); <= ln 2."""
+    return float(jensenshannon(np.asarray(p, float), np.asarray(q, float)) ** 2)
+
+
 def mode_assignment(samples, centers, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode index of each sample and whether it is within 3 std of it (HQ)."""
-    x, c = _np(samples), _np(centers)
-    d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
-    nearest = d2.argmin(1)
-    hq = np.sqrt(d2[np.arange(len(x)), nearest]) <= 3 * std
+    d = cdist(_np(samples), _np(centers))
+    nearest = d.argmin(1)
+    hq = d[np.arange(len(d)), nearest] <= 3 * std
     return nearest, hq
 
 
@@ -59,12 +74,7 @@ def hq_frac(samples, centers, std: float) -> float:
 def reverse_kl(samples, centers, std: float) -> float:
     """KL(p || uniform) of the HQ samples' mode histogram p (PacGAN); 0 = all modes equal,
     ln M = everything on one mode. NaN when no sample is HQ."""
-    counts = mode_histogram(samples, centers, std).astype(np.float64)
-    if counts.sum() == 0:
-        return float("nan")
-    p = counts / counts.sum()
-    nz = p > 0
-    return float((p[nz] * np.log(p[nz] * len(p))).sum())
+    return kl_to_uniform(mode_histogram(samples, centers, std))
 
 
 def mode_metrics(samples, centers, std: float, min_frac: float = PACGAN_MIN_FRAC) -> dict:
@@ -94,7 +104,7 @@ def wasserstein1_exact(a, b) -> float:
     a, b = _np(a), _np(b)
     if len(a) != len(b):
         raise ValueError("wasserstein1_exact needs equal-size sets")
-    cost = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    cost = cdist(a, b)
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
 
@@ -109,11 +119,7 @@ def grid_divergence(real, fake, extent, bins: int = 32, eps: float = 1e-6) -> di
     rng = [[xmin, xmax], [ymin, ymax]]
     hr = np.histogram2d(*_np(real).T, bins=bins, range=rng)[0].ravel() + eps
     hf = np.histogram2d(*_np(fake).T, bins=bins, range=rng)[0].ravel() + eps
-    p, q = hr / hr.sum(), hf / hf.sum()
-    m = 0.5 * (p + q)
-    kl = float((p * np.log(p / q)).sum())
-    js = float(0.5 * (p * np.log(p / m)).sum() + 0.5 * (q * np.log(q / m)).sum())
-    return {"kl": kl, "js": js}
+    return {"kl": float(entropy(hr, hf)), "js": js_divergence(hr, hf)}
 
 
 def collapse_onset(history: Iterable[Mapping], n_modes: int, key: str = "modes_covered"):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+from toygan.mitigations import MinibatchStd, spectral_norm_all
 
 
 class Maxout(nn.Module):
@@ -51,13 +52,13 @@ def mlp(
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         hidden = i < len(sizes) - 2
         k = 5 if hidden and activation == "maxout" else 1
-        lin = nn.Linear(a, b * k)
-        layers.append(_sn(lin) if spectral_norm else lin)
+        layers.append(nn.Linear(a, b * k))
         if hidden:
             if batchnorm:
                 layers.append(nn.BatchNorm1d(b * k))
             layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
+    net = nn.Sequential(*layers)
+    return spectral_norm_all(net) if spectral_norm else net
 
 
 class Generator(nn.Module):
@@ -76,32 +77,26 @@ class Generator(nn.Module):
 class Critic(nn.Module):
     """x (N, in_dim) -> raw score (N,): a logit or an unbounded score, see ``toygan.losses``.
 
-    ``mbstd``: the minibatch standard-deviation feature (Karras et al. 2018): the mean over units
-    of the batch standard deviation of the last hidden layer is appended to every sample's
-    features before the output layer, so the critic can see a batch with too little variety.
-    ``runs`` (set by ``toygan.batched``) > 1 means the batch holds that many runs' samples
-    stacked run-major; the feature is then computed within each run.
+    ``mbstd`` appends the minibatch standard-deviation feature
+    (:class:`toygan.mitigations.MinibatchStd`) to the last hidden layer before the output layer;
+    ``spectral_norm`` normalises every layer (:func:`toygan.mitigations.spectral_norm_all`).
     """
-
-    runs = 1
 
     def __init__(self, depth=3, width=128, activation="relu", spectral_norm=False, in_dim=2,
                  mbstd=False):
         super().__init__()
-        self.mbstd = mbstd
-        net = mlp(in_dim, 1, depth, width, activation, spectral_norm)
+        net = mlp(in_dim, 1, depth, width, activation)
         self.body, self.head = net[:-1], net[-1]  # same layers, same initial weights
+        self.mbstd = MinibatchStd() if mbstd else None
         if mbstd:
-            head = nn.Linear(width + 1, 1)
-            self.head = _sn(head) if spectral_norm else head
+            self.head = nn.Linear(width + 1, 1)
+        if spectral_norm:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.body(x)
-        if self.mbstd:
-            # sqrt(var + eps) as in ProGAN: std's gradient is 0/0 where a unit does not vary.
-            g = h.unflatten(0, (self.runs, -1))
-            s = (g.var(1, unbiased=False) + 1e-8).sqrt().mean(-1)
-            h = torch.cat([h, s.repeat_interleave(g.shape[1]).unsqueeze(1)], 1)
+        if self.mbstd is not None:
+            h = self.mbstd(h)
         return self.head(h).squeeze(-1)
 
 

@@ -17,7 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from toygan import files  # noqa: E402
 from toygan.losses import OBJECTIVES  # noqa: E402
+from toygan.variants import variant_label  # noqa: E402
 
 REAL_COLOR = "#1b9e77"
 FAKE_COLOR = "#d95f02"
@@ -44,8 +46,7 @@ class Run:
         path = Path(path)
         try:
             config = json.loads((path / "config.json").read_text())
-            stats = [json.loads(line) for line in (path / "stats.jsonl").read_text().splitlines()
-                     if line.strip()]
+            stats = files.read_jsonl(path / "stats.jsonl")
             with np.load(path / "snapshots.npz") as z:
                 snap = {k: z[k] for k in z.files}
         except FileNotFoundError as e:
@@ -70,7 +71,7 @@ class Panel:
 
     def __init__(self, fig, gs_top, gs_bottom, run: Run, manifold: bool, arrows: int):
         self.run = run
-        cfg, snap = run.config, run.snap
+        snap = run.snap
         xmin, xmax, ymin, ymax = snap["extent"]
         self.extent = (xmin, xmax, ymin, ymax)
         self.values = run.critic_display()
@@ -80,8 +81,13 @@ class Panel:
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
+        self._landscape(fig, ax, run.output)
+        self._samples(ax, snap, manifold, arrows)
+        self._curves(fig.add_subplot(gs_bottom))
 
-        kind = run.output
+    def _landscape(self, fig, ax, kind: str) -> None:
+        """The critic's heat map with its labelled colour bar (contours are drawn per frame)."""
+        xmin, xmax, ymin, ymax = self.extent
         vmin, vmax = (0.0, 1.0) if kind == "probability" else self._limits(0)
         # 16 colour bands, two per contour interval: reads like a filled contour plot and keeps
         # the GIF palette small.
@@ -96,6 +102,9 @@ class Panel:
         gy = np.linspace(ymin, ymax, self.values.shape[1])
         self.grid = np.meshgrid(gx, gy)
 
+    def _samples(self, ax, snap, manifold: bool, arrows: int) -> None:
+        """Real and generated samples, the generator manifold and the gradient arrows."""
+        xmin, xmax = self.extent[:2]
         ax.scatter(*snap["real"].T, s=7, c=REAL_COLOR, alpha=0.55, lw=0, label="real", zorder=2)
         self.fake = ax.scatter(*snap["fake"][0].T, s=9, c=FAKE_COLOR, alpha=0.9, lw=0,
                                label="generated", zorder=3)
@@ -123,8 +132,10 @@ class Panel:
         ax.legend(loc="upper right", fontsize=8, framealpha=0.8, markerscale=1.6)
         self.title = ax.set_title("", fontsize=12)
 
-        # Curves below: losses (left axis) and modes covered (right axis).
-        cax = self.cax = fig.add_subplot(gs_bottom)
+    def _curves(self, cax) -> None:
+        """Below the landscape: losses (left axis) and modes covered (right axis)."""
+        run, cfg, snap = self.run, self.run.config, self.run.snap
+        self.cax = cax
         steps_l = [r["step"] for r in run.stats if "d_loss" in r]
         for key, color, label in (("d_loss", "#7570b3", "critic loss"),
                                   ("g_loss", FAKE_COLOR, "generator loss")):
@@ -183,7 +194,7 @@ class Panel:
                 self.manifold_lines[n + k].set_data(m[:, k, 0], m[:, k, 1])
         self.marker.set_xdata([step, step])
         cfg = self.run.config
-        text = f"{cfg['loss']} on {cfg['data']} — step {step}"
+        text = f"{variant_label(cfg)} on {cfg['data']} — step {step}"
         if self.cov is not None:
             j = np.searchsorted(self.cov_steps, step, side="right") - 1
             covered = self.cov[max(j, 0)]
@@ -219,27 +230,6 @@ class Animation:
 
     def close(self):
         plt.close(self.fig)
-
-
-def save_gif(path, images: list[np.ndarray], fps: float) -> None:
-    """A looping GIF with one shared 128-colour palette and no dithering.
-
-    Dithering the smooth heat maps makes every frame noisy and the file several times larger;
-    a shared palette (taken from the first, middle and last frames) keeps colours steady across
-    frames. Written to a temporary name, then renamed, so a partial file never stands at ``path``.
-    """
-    from PIL import Image
-
-    pick = [images[0], images[len(images) // 2], images[-1]]
-    palette_src = Image.fromarray(np.concatenate(pick, axis=0)).quantize(
-        128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    frames = [Image.fromarray(im).quantize(palette=palette_src, dither=Image.Dither.NONE)
-              for im in images]
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=int(round(1000 / fps)), loop=0, optimize=True)
-    tmp.replace(path)
 
 
 def frame_indices(n_snapshots: int, frames: int) -> list[int]:

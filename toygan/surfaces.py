@@ -16,14 +16,15 @@ norm of every critic, which the figure is drawn from).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from toygan import losses
-from toygan.cli import Parser, UserError, add_config_flags, given, output_path, run_main
+from toygan import files, losses
+from toygan.cli import Parser, run_main
+from toygan.config import add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.models import Critic
 
@@ -33,13 +34,13 @@ METHODS = ("clip", "gp")
 
 @dataclass
 class SurfacesConfig:
-    critic_steps: int = field(default=1000, metadata={"help": "critic updates per surface"})
-    width: int = field(default=512, metadata={"help": "critic hidden units"})
-    batch_size: int = field(default=256, metadata={"help": "samples per batch"})
-    clip: float = field(default=0.01, metadata={"help": "clipping bound c"})
-    gp_weight: float = field(default=10.0, metadata={"help": "penalty weight (paper: 10)"})
-    grid_res: int = field(default=96, metadata={"help": "surface resolution"})
-    seed: int = field(default=0, metadata={"help": "random seed"})
+    critic_steps: int = option(1000, "critic updates per surface", ge=1, le=10**7)
+    width: int = option(512, "critic hidden units", ge=1, le=65536)
+    batch_size: int = option(256, "samples per batch", ge=2, le=2**20)
+    clip: float = option(0.01, "clipping bound c", gt=0, le=1e6)
+    gp_weight: float = option(10.0, "penalty weight (paper: 10)", ge=0, le=1e6)
+    grid_res: int = option(96, "surface resolution", ge=2, le=2048)
+    seed: int = option(0, "random seed", ge=0, le=2**63 - 1)
 
 
 def train_critic(cfg: SurfacesConfig, data_name: str, method: str) -> tuple[Critic, object]:
@@ -112,7 +113,8 @@ def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
             fig.colorbar(cs, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
     fig.suptitle("Critic value surfaces, generator fixed at real data + N(0, I)", fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with files.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -121,14 +123,13 @@ def main(argv=None) -> int:
     p = Parser(prog="python -m toygan.surfaces", description=__doc__.split("\n\n")[0])
     add_config_flags(p, SurfacesConfig)
     p.add_argument("--out", default="figures/surfaces.png", help="output PNG path")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true")
     ns = p.parse_args(argv)
-    cfg = SurfacesConfig(**given(ns, SurfacesConfig))
-    if cfg.critic_steps < 1 or cfg.width < 1 or cfg.grid_res < 2:
-        raise UserError("--critic-steps and --width must be >= 1, --grid-res >= 2")
-    out = output_path(ns.out, ".png")
+    cfg = build(SurfacesConfig, given(ns, SurfacesConfig))
+    out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".npz"])
     arrays = compute(cfg, progress=not ns.quiet)
-    np.savez_compressed(out.with_suffix(".npz"), **arrays)
+    files.save_npz(out.with_suffix(".npz"), **arrays)
     print(plot(arrays, out))
     print(out.with_suffix(".npz"))
     return 0

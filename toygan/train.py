@@ -2,160 +2,99 @@
 
     python -m toygan.train --loss wgan-gp --data ring --steps 2000 --seed 0 --out runs/ring-wgan-gp
     python -m toygan.train --preset wgan-gp-toy --steps 5000 --out runs/ref
+    python -m toygan.train --resume runs/ref --steps 8000        # continue (and extend) a run
 
 writes into ``--out``:
 
-* ``config.json``  — the resolved :class:`TrainConfig` (objective defaults filled in),
+* ``config.json``  — the resolved :class:`TrainConfig` (preset and objective defaults filled in),
 * ``stats.jsonl``  — one JSON object per logged step: ``step``, the critic's and generator's named
   loss terms (``d_loss``, ``d_adv``, ``d_gp``, ``g_loss``, ...) and, every ``eval_every`` steps,
   ``modes_covered``, ``hq_frac``, ``reverse_kl`` (mixtures) and ``sliced_w1`` (any data),
 * ``snapshots.npz`` — at ``snapshots`` evenly spaced steps: generated samples from a fixed latent
   batch (``fake``), the generator's descent direction at them, -grad_x of its loss (``fake_grad``),
   critic values on a ``grid_res`` x ``grid_res`` grid (``critic``), the generator manifold
-  (``manifold``), plus ``real``, ``extent``, ``steps``.
+  (``manifold``), plus ``real``, ``extent``, ``steps``,
+* ``checkpoint.pt`` — everything needed to continue (models, optimisers, schedules, random
+  streams, the snapshots so far), written atomically every ``ckpt_every`` steps and on Ctrl-C.
 
 A step is one generator update preceded by ``n_critic`` critic updates. The same seed gives the
-same numbers.
+same numbers, and a resumed run the same numbers as an uninterrupted one.
+
+Configuration is layered: the dataclass defaults, then the preset (``toy2d`` unless
+``--preset`` says otherwise; ``--preset none`` for the objectives' published values), then the
+flags typed. Whatever the preset changes from the objective's published settings is printed.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from toygan import losses, metrics
-from toygan.cli import Diverged, Parser, UserError, add_config_flags, given, run_main
-from toygan.data import DataError, make_dataset
-from toygan.models import Generator, latent_grid, make_critic
+from toygan import files, losses, metrics
+from toygan.cli import Parser, run_main
+from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
+from toygan.data import make_dataset
+from toygan.device import DEVICES, resolve_device
+from toygan.errors import Diverged, UserError
+from toygan.mitigations import pack
+from toygan.models import ACTIVATIONS, Generator, latent_grid, make_critic
 from toygan.presets import PRESETS
+from toygan.step import GANStep
 
-
-def _h(text):
-    return field(default=None, metadata={"help": text})
+CHECKPOINT_FORMAT = "toygan-checkpoint-1"
 
 
 @dataclass
-class TrainConfig:
-    """Every option of a toy run. ``None`` means "the objective's recommended value".
+class TrainConfig(GANConfig):
+    """Every option of a toy run. ``None`` means "the preset's value, else the objective's"."""
 
-    2D defaults: the optimiser, betas, ``n_critic``, clip and margin come from the objective
-    (``toygan.losses``), but the papers' learning rates and penalty weight are tuned for images.
-    On 2D data toygan defaults to lr 1e-3 decayed linearly to 0 and lambda = 1 (measured on
-    8gaussians: lambda 10 at lr 1e-3 never puts samples within 3 std of a mode; lambda 10 at
-    lr 3e-4 reaches only ~50% high-quality samples in 3000 steps; see BENCHMARKS.md).
-    ``--lr`` / ``--gp-weight`` / ``--lr-decay none`` or a ``--preset`` restore published values.
-    """
-
-    loss: str = field(default="wgan-gp", metadata={"help": "objective (toygan.losses)"})
-    data: str = field(default="ring", metadata={"help": "data spec NAME[:k=v,...] or file:PATH"})
-    steps: int = field(default=3000, metadata={"help": "generator updates"})
-    batch_size: int = field(default=256, metadata={"help": "samples per batch"})
-    z_dim: int = field(default=2, metadata={"help": "latent dimension"})
-    g_depth: int = field(default=3, metadata={"help": "generator hidden layers"})
-    g_width: int = field(default=256, metadata={"help": "generator hidden units"})
-    d_depth: int = field(default=3, metadata={"help": "critic hidden layers"})
-    d_width: int = field(default=128, metadata={"help": "critic hidden units"})
-    activation: str = field(default="relu", metadata={"help": "hidden activation"})
-    d_activation: str | None = _h("critic activation if different (e.g. maxout)")
-    g_batchnorm: bool = field(default=False, metadata={"help": "BatchNorm in the generator"})
-    spectral_norm: bool = field(default=False, metadata={"help": "spectral norm in the critic"})
-    # Mode-collapse mitigations, usable with any objective.
-    unroll: int = field(default=0, metadata={
-        "help": "unrolled GAN: critic steps unrolled for each generator update (first order; "
-                "the critic is restored afterwards)"})
-    pack: int = field(default=1, metadata={
-        "help": "PacGAN packing: the critic sees this many samples concatenated"})
-    mbstd: bool = field(default=False, metadata={
-        "help": "minibatch standard-deviation feature in the critic"})
-    r1_weight: float = field(default=0.0, metadata={
-        "help": "R1: gamma/2 * E||grad D(real)||^2 added to the critic loss"})
-    optimizer: str | None = _h("adam or rmsprop (default: the objective's)")
-    lr: float | None = field(default=1e-3, metadata={
-        "help": "learning rate of both players"})
-    lr_d: float | None = _h("critic learning rate (overrides --lr)")
-    lr_g: float | None = _h("generator learning rate (overrides --lr)")
-    betas: tuple[float, float] | None = _h("Adam betas (default: the objective's)")
-    lr_decay: str = field(default="linear", metadata={
-        "help": "none, or linear: both learning rates fall linearly to 0 at --steps "
-                "(the WGAN-GP reference code's schedule)"})
-    n_critic: int | None = _h("critic updates per generator update (default: the objective's)")
-    gp_weight: float | None = field(default=1.0, metadata={
-        "help": "gradient-penalty weight lambda (wgan-gp, dragan)"})
-    clip: float | None = _h("weight-clipping bound c (wgan)")
-    margin: float | None = _h("EBGAN margin m")
-    pt_weight: float | None = _h("EBGAN pull-away weight")
-    seed: int = field(default=0, metadata={"help": "random seed: fixes everything"})
-    log_every: int = field(default=10, metadata={"help": "steps between loss records"})
-    eval_every: int = field(default=100, metadata={"help": "steps between metric evaluations"})
-    eval_samples: int = field(default=2500, metadata={"help": "samples per evaluation"})
-    snapshots: int = field(default=60, metadata={"help": "snapshot frames over the run"})
-    snapshot_points: int = field(default=512, metadata={"help": "samples per snapshot"})
-    grid_res: int = field(default=64, metadata={"help": "critic grid resolution"})
-    device: str = field(default="cpu", metadata={"help": "auto, cpu, cuda or mps"})
-    preset: str | None = _h("published configuration the other fields start from")
+    data: str = option("ring", "data spec NAME[:k=v,...] or file:PATH")
+    steps: int = option(3000, "generator updates", ge=1, le=BIG)
+    batch_size: int = option(256, "samples per batch", ge=1, le=2**20)
+    z_dim: int = option(2, "latent dimension", ge=1, le=4096)
+    g_depth: int = option(3, "generator hidden layers", ge=1, le=64)
+    g_width: int = option(256, "generator hidden units", ge=1, le=65536)
+    d_depth: int = option(3, "critic hidden layers", ge=1, le=64)
+    d_width: int = option(128, "critic hidden units", ge=1, le=65536)
+    activation: str = option("relu", "hidden activation", choices=list(ACTIVATIONS))
+    d_activation: str | None = option(None, "critic activation if different (e.g. maxout)",
+                                      choices=list(ACTIVATIONS))
+    g_batchnorm: bool = option(False, "BatchNorm in the generator")
+    log_every: int = option(10, "steps between loss records", ge=1, le=BIG)
+    eval_every: int = option(100, "steps between metric evaluations", ge=1, le=BIG)
+    eval_samples: int = option(2500, "samples per evaluation", ge=2, le=10**6)
+    snapshots: int = option(60, "snapshot frames over the run", ge=1, le=100_000)
+    snapshot_points: int = option(512, "samples per snapshot", ge=1, le=100_000)
+    grid_res: int = option(64, "critic grid resolution", ge=2, le=1024)
+    ckpt_every: int = option(500, "steps between checkpoints (also on Ctrl-C)", ge=1, le=BIG)
+    device: str = option("cpu", "auto, cpu, cuda or mps", choices=DEVICES)
+    preset: str | None = option("toy2d", "named configuration the unset fields start from "
+                                "(toygan.presets; none: the objective's published values)",
+                                choices=lambda: list(PRESETS) + ["none"])
 
     def resolved(self) -> TrainConfig:
-        """A copy with every ``None`` filled from the objective's recommendations, validated."""
-        try:
-            obj = losses.get_objective(self.loss)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+        """A copy with every ``None`` filled (preset, then objective) and every value checked."""
+        check(self)
         c = dataclasses.replace(self)
-        c.optimizer = c.optimizer or obj.optimizer
-        c.lr_d = c.lr_d or c.lr or obj.lr
-        c.lr_g = c.lr_g or c.lr or obj.lr
-        c.lr = None if c.lr_d != c.lr_g else c.lr_d
-        c.betas = tuple(c.betas or obj.betas)
-        c.n_critic = c.n_critic or obj.n_critic
-        for k in ("gp_weight", "clip", "margin", "pt_weight"):
-            if getattr(c, k) is None:
-                setattr(c, k, obj.hparams.get(k))
-        for k in ("steps", "batch_size", "z_dim", "n_critic", "log_every", "eval_every",
-                  "eval_samples", "snapshots", "snapshot_points", "grid_res", "g_width", "d_width"):
-            if getattr(c, k) < 1:
-                raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(c, k)}")
-        if c.unroll < 0 or c.pack < 1 or c.r1_weight < 0:
-            raise UserError("--unroll must be >= 0, --pack >= 1 and --r1-weight >= 0")
+        if c.preset not in (None, "none"):
+            for k, v in PRESETS[c.preset].items():
+                if getattr(c, k) is None:
+                    setattr(c, k, v)
+        c = c.resolve_objective()
         for k in ("batch_size", "snapshot_points"):
             if getattr(c, k) % c.pack:
                 raise UserError(f"--{k.replace('_', '-')} ({getattr(c, k)}) must be a multiple "
                                 f"of --pack ({c.pack})")
-        if c.mbstd and obj.output == "energy":
-            raise UserError("--mbstd is not available for ebgan's auto-encoder critic")
-        if c.lr_decay not in ("none", "linear"):
-            raise UserError(f"unknown --lr-decay {c.lr_decay!r}; choose from none, linear")
-        if c.optimizer not in ("adam", "rmsprop"):
-            raise UserError(f"unknown optimizer {c.optimizer!r}; choose from adam, rmsprop")
         return c
-
-    def hparams(self) -> dict:
-        return {k: getattr(self, k) for k in ("gp_weight", "margin", "pt_weight")
-                if getattr(self, k) is not None}
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda asked for, but no CUDA device is available")
-    if name not in ("cpu", "cuda", "mps"):
-        raise UserError(f"unknown device {name!r}; choose from auto, cpu, cuda, mps")
-    return torch.device(name)
 
 
 class Trainer:
@@ -169,19 +108,17 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg = cfg.resolved()
-        self.obj = losses.get_objective(cfg.loss)
+        self.obj = losses.OBJECTIVES[cfg.loss]
         self.device = resolve_device(cfg.device)
         self.data = make_dataset(cfg.data)
         torch.manual_seed(cfg.seed)
         self.G = Generator(cfg.z_dim, cfg.g_depth, cfg.g_width, cfg.activation,
                            batchnorm=cfg.g_batchnorm).to(self.device)
-        extra = {"mbstd": True} if cfg.mbstd else {}
         self.D = make_critic(self.obj.output, depth=cfg.d_depth, width=cfg.d_width,
                              activation=cfg.d_activation or cfg.activation,
-                             spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack, **extra
-                             ).to(self.device)
-        self._make_optimizers()
-        self.hp = cfg.hparams()
+                             spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack,
+                             **({"mbstd": True} if cfg.mbstd else {})).to(self.device)
+        self._build_step()
         # Training stream and evaluation stream are separate, so evaluating never changes training.
         self.rng = torch.Generator().manual_seed(cfg.seed)
         eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
@@ -190,15 +127,19 @@ class Trainer:
         self.z_vis = self.z_eval[: cfg.snapshot_points]
         self.real_vis = self.real_eval[: cfg.snapshot_points]
 
-    def _make_optimizers(self):
+    def _build_step(self, rand=None):
+        """Optimisers, learning-rate schedules and the update rule, for the current G and D."""
         cfg = self.cfg
         self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
         self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
-        self.step = 0
         self.schedulers = []
-        if cfg.lr_decay == "linear":
-            self.schedulers = [torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda s: max(0.0, 1.0 - s / cfg.steps)) for opt in (self.opt_g, self.opt_d)]
+        if cfg.lr_decay == "linear":  # to 0 at the last step, as the WGAN-GP reference code
+            self.schedulers = [torch.optim.lr_scheduler.LinearLR(
+                opt, start_factor=1.0, end_factor=0.0, total_iters=cfg.steps)
+                for opt in (self.opt_g, self.opt_d)]
+        self.gan = GANStep(cfg, self.obj, self.G, self.D, self.opt_g, self.opt_d,
+                           runs=self.runs, rand=rand)
+        self.step = 0
 
     @property
     def cfgs(self) -> list[TrainConfig]:
@@ -218,63 +159,39 @@ class Trainer:
     def _z(self, n):
         return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device, non_blocking=True)
 
-    def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """PacGAN: m consecutive samples concatenated into one critic input (N/m, 2m)."""
-        return x.reshape(-1, x.shape[1] * self.cfg.pack) if self.cfg.pack > 1 else x
-
-    def _critic_update(self) -> tuple[dict, torch.Tensor]:
-        """One critic step on a fresh batch; returns its loss terms and the (packed) real batch."""
-        cfg, D = self.cfg, self.D
-        real = self.pack(self._real(cfg.batch_size))
-        with torch.no_grad():
-            fake = self.pack(self.G(self._z(cfg.batch_size)))
-        d_terms = self.obj.critic_loss(D, real, fake, **self.hp)
-        if cfg.r1_weight:
-            r1 = losses.r1_penalty(D, real, runs=self.runs)
-            d_terms["loss"] = d_terms["loss"] + 0.5 * cfg.r1_weight * r1
-            d_terms["r1"] = r1.detach()
-        self.opt_d.zero_grad(set_to_none=True)
-        d_terms["loss"].sum().backward()  # a no-op sum for one run; see toygan.losses
-        self.opt_d.step()
-        if cfg.clip is not None:
-            losses.clip_weights(D, cfg.clip)
-        return d_terms, real
-
     def train_step(self) -> dict[str, torch.Tensor]:
         """n_critic critic updates, then one generator update. Returns the last loss terms."""
-        cfg, G, D = self.cfg, self.G, self.D
-        B = cfg.batch_size
-
-        # Update critic.
-        D.requires_grad_(True)
-        for _ in range(cfg.n_critic):
-            d_terms, real = self._critic_update()
-
-        # Unrolled GAN: look `unroll` critic steps ahead, then restore the critic after G's step.
-        saved = None
-        if cfg.unroll:
-            saved = (copy.deepcopy(D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
-            for _ in range(cfg.unroll):
-                self._critic_update()
-
-        # Update generator.
-        D.requires_grad_(False)
-        fake = self.pack(G(self._z(B)))
-        g_terms = self.obj.generator_loss(D, real, fake, **self.hp)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_terms["loss"].sum().backward()
-        self.opt_g.step()
-        D.requires_grad_(True)
-        if saved is not None:
-            D.load_state_dict(saved[0])
-            self.opt_d.load_state_dict(saved[1])
+        B = self.cfg.batch_size
+        terms = self.gan(lambda: self._real(B), self._z, B)
         for sched in self.schedulers:
             sched.step()
-
         self.step += 1
-        terms = {f"d_{k}": v.detach() for k, v in d_terms.items()}
-        terms.update({f"g_{k}": v.detach() for k, v in g_terms.items()})
         return terms
+
+    # -- checkpoints (single runs) ---------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.cfg),
+                "step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "schedulers": [s.state_dict() for s in self.schedulers],
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def load_state(self, ckpt: dict) -> None:
+        self.G.load_state_dict(ckpt["G"])
+        self.D.load_state_dict(ckpt["D"])
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        for s, sd in zip(self.schedulers, ckpt["schedulers"], strict=True):
+            s.load_state_dict(sd)
+        self.rng.set_state(ckpt["rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.step = ckpt["step"]
+
+    def weights_finite(self) -> bool:
+        return all(torch.isfinite(p).all() for m in (self.G, self.D) for p in m.parameters())
+
+    # -- what the records hold -------------------------------------------------------------------
 
     @torch.no_grad()
     def sample(self, z=None) -> torch.Tensor:
@@ -314,8 +231,8 @@ class Trainer:
         # Descent direction of the generator loss at each generated sample, per sample.
         D.requires_grad_(False)
         fake_req = fake.detach().requires_grad_(True)
-        g_loss = self.obj.generator_loss(D, self.pack(real_vis.to(self.device)),
-                                         self.pack(fake_req), **self.hp)
+        g_loss = self.obj.generator_loss(D, pack(real_vis.to(self.device), cfg.pack),
+                                         pack(fake_req, cfg.pack), **self.gan.hp)
         (grad,) = torch.autograd.grad(g_loss["loss"].sum(), fake_req)
         D.requires_grad_(True)
         return {
@@ -336,43 +253,38 @@ class Trainer:
         return [self.snapshot()]
 
 
-def _record(terms: dict) -> dict:
-    return {k: float(v) for k, v in terms.items()}
-
-
 def _json_safe(rec: dict) -> dict:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in rec.items()}
 
 
-def save_npz_atomic(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
-
-
 class Recorder:
     """One run's records: ``config.json``, ``stats.jsonl`` and ``snapshots.npz`` under ``out``
-    (when given) and the stats in memory (``history``)."""
+    (when given) and the stats in memory (``history``).
 
-    def __init__(self, cfg: TrainConfig, out: str | Path | None, overwrite: bool = False):
+    A new run needs an empty folder (``--overwrite`` empties one of ours first); ``resume_step``
+    reopens a run's records, keeping what was recorded up to that step.
+    """
+
+    def __init__(self, cfg: TrainConfig, out: str | Path | None, overwrite: bool = False,
+                 resume_step: int | None = None):
         self.out = Path(out) if out is not None else None
         self.history: list[dict] = []
         self.frames: dict[str, list] = {}
         self.diverged_at: int | None = None
         self.file = None
-        if self.out is not None:
-            if (self.out / "stats.jsonl").exists() and not overwrite:
-                raise UserError(f"{self.out} already holds a run; pass --overwrite or choose "
-                                "another --out")
-            try:
-                self.out.mkdir(parents=True, exist_ok=True)
-                (self.out / "config.json").write_text(
-                    json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-                self.file = open(self.out / "stats.jsonl", "w")
-            except OSError as e:
-                raise UserError(f"cannot write to {self.out}: {e.strerror}") from None
+        if self.out is None:
+            return
+        stats = self.out / "stats.jsonl"
+        if resume_step is None:
+            files.prepare_dir(self.out, overwrite, hint="pass --resume to continue it, "
+                              "--overwrite to start again, or another --out")
+        elif stats.exists():
+            self.history = [r for r in files.read_jsonl(stats, repair=True)
+                            if r.get("step", 0) <= resume_step]
+        files.write_json(self.out / "config.json", dataclasses.asdict(cfg))
+        files.write_text(stats, "".join(json.dumps(r) + "\n" for r in self.history))
+        self.file = open(stats, "a")
 
     def emit(self, rec: dict) -> None:
         rec = _json_safe(rec)  # an undefined metric (reverse KL with no HQ sample) is null
@@ -388,71 +300,121 @@ class Recorder:
 
     def close(self, real_vis: torch.Tensor, data) -> None:
         if self.out is not None and self.frames:
-            save_npz_atomic(self.out / "snapshots.npz",
-                            **{k: np.stack(v) for k, v in self.frames.items()},
-                            real=real_vis.numpy(), extent=np.array(data.extent, dtype=np.float64),
-                            centers=(data.centers if data.centers is not None
-                                     else np.zeros((0, 2))))
+            files.save_npz(self.out / "snapshots.npz",
+                           **{k: np.stack(v) for k, v in self.frames.items()},
+                           real=real_vis.numpy(), extent=np.array(data.extent, dtype=np.float64),
+                           centers=(data.centers if data.centers is not None
+                                    else np.zeros((0, 2))))
         if self.file is not None:
             self.file.close()
+            self.file = None
+
+
+def load_checkpoint(run_dir) -> dict:
+    """A toy run's checkpoint, or a one-line error saying why it cannot be used."""
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.exists():
+        raise UserError(f"no checkpoint in {run_dir} (expected {path.name}); cannot resume")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 — truncated or foreign file
+        raise UserError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} is not a toygan checkpoint")
+    return ckpt
+
+
+class _Loop:
+    """The recording loop of :func:`run_training` (observing, divergence, checkpoints)."""
+
+    def __init__(self, trainer: Trainer, recs: list[Recorder], stop_on_nan: bool):
+        self.t, self.recs, self.stop_on_nan = trainer, recs, stop_on_nan
+        cfg = trainer.cfg
+        self.snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots,
+                                                                      cfg.steps + 1)))
+                              .round().astype(int).tolist())
+        self.single_out = recs[0].out if len(recs) == 1 else None
+
+    def observe(self, step, terms=None):
+        t, K, cfg = self.t, self.t.runs, self.t.cfg
+        per_run = t.run_terms(terms) if terms is not None else [{}] * K
+        evals = (t.evaluate_runs() if step % cfg.eval_every == 0 or step == cfg.steps
+                 else [{}] * K)
+        snaps = t.snapshot_runs() if step in self.snap_steps else [None] * K
+        for rec, tm, e, snap in zip(self.recs, per_run, evals, snaps, strict=True):
+            if rec.diverged_at is not None:
+                continue
+            if tm or e:
+                rec.emit({"step": step, **tm, **e})
+            if snap is not None:
+                rec.frame(step, snap)
+
+    def check_finite(self, terms) -> bool:
+        """Mark runs whose loss turned NaN/Inf; True while any run is still going."""
+        step = self.t.step
+        for rec, tm in zip(self.recs, self.t.run_terms(terms), strict=True):
+            bad = [k for k, v in tm.items() if not math.isfinite(v)]
+            if bad and rec.diverged_at is None:
+                msg = (f"training diverged at step {step}: {', '.join(bad)} is NaN/Inf "
+                       f"(records up to step {step - 1} are kept)")
+                if self.stop_on_nan:
+                    raise Diverged(msg)
+                rec.diverged_at = step
+        return any(r.diverged_at is None for r in self.recs)
+
+    def checkpoint(self) -> None:
+        """Save a single run's state, if its weights are finite (a NaN step is never "good")."""
+        if self.single_out is None or not self.t.weights_finite():
+            return
+        state = self.t.state()
+        state["frames"] = self.recs[0].frames
+        files.save_torch(state, self.single_out / "checkpoint.pt")
 
 
 def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool = False,
-                 stop_on_nan: bool = True) -> list[Recorder]:
+                 stop_on_nan: bool = True, resume: dict | None = None) -> list[Recorder]:
     """Train ``trainer`` to its last step, recording each of its runs (``outs``: one folder or
     None per run). A NaN/Inf loss raises :class:`Diverged` (``stop_on_nan``) or ends that run's
-    records and sets its ``diverged_at`` while the other runs go on."""
+    records and sets its ``diverged_at`` while the other runs go on. ``resume``: a checkpoint of
+    this (single) run to continue from. Ctrl-C saves a checkpoint before it stops."""
     cfg, K = trainer.cfg, trainer.runs
     recs: list[Recorder] = []
     try:
         for c, out in zip(trainer.cfgs, outs, strict=True):
-            recs.append(Recorder(c, out, overwrite))
+            recs.append(Recorder(c, out, overwrite, resume["step"] if resume else None))
     except BaseException:
         for r in recs:
             r.file and r.file.close()
         raise
-    snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots, cfg.steps + 1))
-                               .round().astype(int)).tolist())
-
-    def observe(step, terms=None):
-        per_run = trainer.run_terms(terms) if terms is not None else [{}] * K
-        evals = (trainer.evaluate_runs() if step % cfg.eval_every == 0 or step == cfg.steps
-                 else [{}] * K)
-        snaps = trainer.snapshot_runs() if step in snap_steps else [None] * K
-        for rec, t, e, snap in zip(recs, per_run, evals, snaps, strict=True):
-            if rec.diverged_at is not None:
-                continue
-            if t or e:
-                rec.emit({"step": step, **t, **e})
-            if snap is not None:
-                rec.frame(step, snap)
-
+    loop = _Loop(trainer, recs, stop_on_nan)
+    if resume is not None:
+        trainer.load_state(resume)
+        recs[0].frames = resume.get("frames", {})
+    desc = f"{cfg.loss} on {cfg.data}" if K == 1 else f"{K} runs of {cfg.loss}"
+    bar = tqdm(total=cfg.steps, initial=trainer.step, desc=desc, disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
     try:
-        observe(0)
-        desc = f"{cfg.loss} on {cfg.data}" if K == 1 else f"{K} runs of {cfg.loss}"
-        bar = tqdm(total=cfg.steps, desc=desc, disable=not progress, file=sys.stderr,
-                   dynamic_ncols=True)
+        if trainer.step == 0:
+            loop.observe(0)
+            loop.checkpoint()
         while trainer.step < cfg.steps:
             terms = trainer.train_step()
-            step = trainer.step
-            for rec, t in zip(recs, trainer.run_terms(terms), strict=True):
-                bad = [k for k, v in t.items() if not math.isfinite(v)]
-                if bad and rec.diverged_at is None:
-                    msg = (f"training diverged at step {step}: {', '.join(bad)} is NaN/Inf "
-                           f"(records up to step {step - 1} are kept)")
-                    if stop_on_nan:
-                        raise Diverged(msg)
-                    rec.diverged_at = step
-            if all(r.diverged_at is not None for r in recs):
+            if not loop.check_finite(terms):
                 break
+            step = trainer.step
             log = step % cfg.log_every == 0 or step == cfg.steps
-            observe(step, terms if log else None)
+            loop.observe(step, terms if log else None)
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                loop.checkpoint()
             bar.update(1)
             if log and progress and K == 1:
                 bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
                                 g=f"{float(terms['g_loss']):.3f}", refresh=False)
-        bar.close()
+    except KeyboardInterrupt:
+        loop.checkpoint()
+        raise
     finally:
+        bar.close()
         for rec, real_vis, data in zip(recs, trainer.real_vis_runs, trainer.data_runs,
                                        strict=True):
             rec.close(real_vis, data)
@@ -460,16 +422,20 @@ def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool 
 
 
 def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
-          overwrite: bool = False) -> list[dict]:
-    """Train and record. Returns the stats records; writes them under ``out`` when given."""
-    return run_training(Trainer(cfg), [out], progress, overwrite)[0].history
+          overwrite: bool = False, resume: bool = False) -> list[dict]:
+    """Train and record. Returns the stats records; writes them under ``out`` when given.
+    ``resume``: continue the run in ``out`` from its checkpoint (``cfg`` may raise ``steps``)."""
+    ckpt = load_checkpoint(out) if resume else None
+    return run_training(Trainer(cfg), [out], progress, overwrite, resume=ckpt)[0].history
 
 
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.train", description=__doc__.split("\n\n")[0])
-    add_config_flags(p, TrainConfig, choices={"loss": list(losses.OBJECTIVES),
-                                               "preset": list(PRESETS)})
+    add_config_flags(p, TrainConfig)
     p.add_argument("--out", default=None, help="run folder (default: runs/LOSS-DATA-seedS)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR from its checkpoint (only --steps, "
+                        "--log-every, --eval-every, --ckpt-every and --device may change)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -477,25 +443,42 @@ def build_parser() -> Parser:
 
 def config_from_args(ns, cls=TrainConfig, presets=PRESETS):
     """Dataclass defaults, then the preset, then the flags the user typed."""
-    typed = given(ns, cls)
-    base = dict(presets[typed["preset"]]) if typed.get("preset") else {}
-    base.update(typed)
-    try:
-        return cls(**base)
-    except TypeError as e:
-        raise UserError(str(e)) from None
+    return build(cls, given(ns, cls), presets)
+
+
+RESUMABLE = ("steps", "log_every", "eval_every", "ckpt_every", "device")
+
+
+def _resume_config(run: Path, typed: dict) -> TrainConfig:
+    saved = load_checkpoint(run)["config"]
+    changed = sorted(k for k in typed if k not in RESUMABLE and typed[k] != (
+        tuple(saved[k]) if isinstance(saved.get(k), list) else saved.get(k)))
+    if changed:
+        raise UserError(f"--resume keeps the run's configuration; these flags would change it: "
+                        f"{', '.join('--' + k.replace('_', '-') for k in changed)}")
+    base = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()}
+    return build(TrainConfig, {**base, **typed})
 
 
 def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
-    cfg = config_from_args(ns)
-    try:
-        make_dataset(cfg.data)
-    except DataError as e:
-        raise UserError(str(e)) from None
-    out = ns.out or f"runs/{cfg.loss}-{cfg.data.replace(':', '_').replace('/', '_')}-seed{cfg.seed}"
+    typed = given(ns, TrainConfig)
+    if ns.resume:
+        out = Path(ns.resume)
+        cfg = _resume_config(out, typed)
+    else:
+        cfg = config_from_args(ns)
+        out = Path(ns.out or f"runs/{cfg.loss}-{cfg.data.replace(':', '_').replace('/', '_')}"
+                             f"-seed{cfg.seed}")
+    make_dataset(cfg.data)
+    resolved = cfg.resolved()
+    note = resolved.objective_note()
+    if note and resolved.preset not in (None, "none") and not ns.quiet:
+        print(f"preset {resolved.preset}: {note}; --preset none for the published values",
+              file=sys.stderr)
     t0 = time.perf_counter()
-    history = train(cfg, out, progress=not ns.quiet, overwrite=ns.overwrite)
+    history = train(cfg, out, progress=not ns.quiet, overwrite=ns.overwrite,
+                    resume=bool(ns.resume))
     last = next((r for r in reversed(history) if "sliced_w1" in r), {})
     summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in last.items() if k in ("modes_covered", "hq_frac", "reverse_kl",

@@ -1,0 +1,201 @@
+"""One GAN update — ``n_critic`` critic steps, then one generator step — for any objective,
+mitigation and data shape. ``toygan.train``, ``toygan.batched`` and ``imagegan.train`` all
+train through :class:`GANStep`.
+
+Unrolled GAN (Metz et al. 2017), ``unroll=K``:
+
+* ``second-order`` (the paper, Eq. 12): from the critic's current parameters, K more critic
+  updates are computed *as functions* of the generator — on the last critic batch of real samples
+  and a fresh batch of fake samples that keeps its graph (every unrolled step sees that same
+  batch, as in the authors' code), with the critic's own optimiser rule (Adam, RMSProp or SGD,
+  its state carried through the K steps) written out differentiably (``create_graph``). The
+  generator's loss on those fake samples is taken against the K-step critic
+  (``torch.func.functional_call`` over the unrolled parameters) and its gradient flows back through
+  all K updates. The real critic is not changed by the look-ahead.
+* ``first-order`` (cheaper; what many re-implementations do): the critic takes K ordinary
+  steps, the generator steps against it, then the critic and its optimiser are restored. No
+  gradient flows through the unrolled updates.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from toygan import losses
+from toygan.mitigations import pack
+
+
+class FunctionalCritic:
+    """A critic evaluated with substituted parameters (and private copies of its buffers)."""
+
+    def __init__(self, critic: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor]):
+        self.critic, self.params, self.buffers = critic, params, buffers
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return functional_call(self.critic, {**self.params, **self.buffers}, (x,))
+
+    def embed(self, x: Tensor) -> Tensor:  # EBGAN's pull-away term
+        prefixed = {f"critic.{k}": v for k, v in {**self.params, **self.buffers}.items()}
+        return functional_call(_Embed(self.critic), prefixed, (x,))
+
+
+class _Embed(nn.Module):
+    def __init__(self, critic: nn.Module):
+        super().__init__()
+        self.critic = critic
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.critic.embed(x)
+
+
+def _group(opt: torch.optim.Optimizer, param: nn.Parameter) -> dict:
+    return next(gr for gr in opt.param_groups if any(q is param for q in gr["params"]))
+
+
+def _optimizer_update(opt: torch.optim.Optimizer, param: nn.Parameter, p: Tensor, g: Tensor,
+                      state: dict) -> tuple[Tensor, dict]:
+    """One step of ``opt``'s rule on ``p`` with gradient ``g`` from ``state`` (``opt``'s own
+    state for the first unrolled step, then the returned one): the new parameter and state,
+    both differentiable functions of ``p`` and ``g``."""
+    group = _group(opt, param)
+    lr = group["lr"]
+    if isinstance(opt, torch.optim.Adam):
+        b1, b2 = group["betas"]
+        t = int(state.get("step", 0)) + 1
+        m = b1 * state["exp_avg"] + (1 - b1) * g if "exp_avg" in state else (1 - b1) * g
+        v = (b2 * state["exp_avg_sq"] + (1 - b2) * g * g if "exp_avg_sq" in state
+             else (1 - b2) * g * g)
+        # clamp: sqrt's derivative at an exact 0 (a parameter with no gradient yet) is inf.
+        denom = (v / (1 - b2**t)).clamp_min(1e-30).sqrt() + group["eps"]
+        return p - lr * (m / (1 - b1**t)) / denom, {"step": t, "exp_avg": m, "exp_avg_sq": v}
+    if isinstance(opt, torch.optim.RMSprop):
+        alpha = group["alpha"]
+        sq = state.get("square_avg")
+        v = alpha * sq + (1 - alpha) * g * g if sq is not None else (1 - alpha) * g * g
+        return p - lr * g / (v.clamp_min(1e-30).sqrt() + group["eps"]), {"square_avg": v}
+    if isinstance(opt, torch.optim.SGD):
+        return p - lr * g, {}
+    raise ValueError(f"second-order unrolling does not know {type(opt).__name__}")
+
+
+class GANStep:
+    """``step(draw_real, draw_z, n)``: one generator update of a GAN; returns its loss terms.
+
+    ``G``/``D`` are the plain modules; ``G_train``/``D_train`` may wrap them (DDP) for the passes
+    whose gradients must be synchronised. ``draw_real()`` returns the next real batch (unpacked),
+    ``draw_z(n)`` the latent vectors of a batch of ``n`` samples (per run). ``runs`` > 1: the
+    batch holds several stacked runs (``toygan.batched``), and every loss is a per-run vector
+    whose sum is minimised.
+    """
+
+    def __init__(self, cfg, obj, G: nn.Module, D: nn.Module, opt_g, opt_d, *, runs: int = 1,
+                 rand: Callable | None = None, precision=None, G_train=None, D_train=None):
+        self.cfg, self.obj, self.G, self.D = cfg, obj, G, D
+        self.G_train, self.D_train = G_train or G, D_train or D
+        self.opt_g, self.opt_d, self.runs, self.precision = opt_g, opt_d, runs, precision
+        self.hp = dict(cfg.hparams())
+        if runs > 1:
+            self.hp["runs"] = runs
+        if rand is not None:
+            self.hp["rand"] = rand
+
+    def _autocast(self):
+        from contextlib import nullcontext
+
+        return self.precision.autocast() if self.precision is not None else nullcontext()
+
+    def _minimise(self, loss: Tensor, opt) -> None:
+        opt.zero_grad(set_to_none=True)
+        if self.precision is not None:
+            self.precision.backward_step(loss.sum(), opt)
+        else:
+            loss.sum().backward()  # a no-op sum for one run; see toygan.losses
+            opt.step()
+
+    def critic_loss(self, critic, real: Tensor, fake: Tensor) -> dict:
+        """The objective's critic terms plus R1 (if asked), on packed batches."""
+        with self._autocast():
+            terms = self.obj.critic_loss(critic, real, fake.float(), **self.hp)
+        if self.cfg.r1_weight:
+            r1 = losses.r1_penalty(critic, real, runs=self.runs)
+            terms["loss"] = terms["loss"] + 0.5 * self.cfg.r1_weight * r1
+            terms["r1"] = r1.detach()
+        return terms
+
+    def critic_update(self, draw_real, draw_z, n: int) -> tuple[dict, Tensor]:
+        """One critic step on a fresh batch; returns its terms and the packed real batch."""
+        m = self.cfg.pack
+        real = draw_real()
+        with torch.no_grad(), self._autocast():
+            fake = self.G(draw_z(n))
+        real, fake = pack(real, m), pack(fake, m)
+        terms = self.critic_loss(self.D_train, real, fake)
+        self._minimise(terms["loss"], self.opt_d)
+        if self.cfg.clip is not None:
+            losses.clip_weights(self.D, self.cfg.clip)
+        return terms, real
+
+    def unrolled_critic(self, real: Tensor, fake: Tensor) -> FunctionalCritic:
+        """The critic after ``unroll`` more updates on the packed batch (``real``, ``fake``),
+        as a differentiable function of the generator that made ``fake`` (the reference code's
+        unrolling: every unrolled step sees the same batch, the optimiser's state evolves)."""
+        cfg, D = self.cfg, self.D
+        named = [(k, p) for k, p in D.named_parameters() if p.requires_grad]
+        params = {k: p.detach().requires_grad_(True) for k, p in named}
+        state = {k: dict(self.opt_d.state.get(p, {})) for k, p in named}
+        buffers = {k: b.clone() for k, b in D.named_buffers()}
+        for _ in range(cfg.unroll):
+            critic = FunctionalCritic(D, params, buffers)
+            loss = self.critic_loss(critic, real, fake)["loss"].sum()
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+            new = {}
+            for (k, param), g in zip(named, grads, strict=True):
+                p, state[k] = _optimizer_update(self.opt_d, param, params[k], g, state[k])
+                new[k] = p.clamp(-cfg.clip, cfg.clip) if cfg.clip is not None else p
+            params = new
+        return FunctionalCritic(D, params, buffers)
+
+    def generator_update(self, critic, real: Tensor, draw_z, n: int) -> dict:
+        with self._autocast():
+            fake = pack(self.G_train(draw_z(n)), self.cfg.pack)
+            terms = self.obj.generator_loss(critic, real, fake, **self.hp)
+        self._minimise(terms["loss"], self.opt_g)
+        return terms
+
+    def __call__(self, draw_real, draw_z, batch_size: int) -> dict[str, Tensor]:
+        cfg, D = self.cfg, self.D
+
+        # Update critic.
+        D.requires_grad_(True)
+        for _ in range(cfg.n_critic):
+            d_terms, real = self.critic_update(draw_real, draw_z, batch_size)
+
+        # Update generator (against the critic as it is, or as it will be after `unroll` steps).
+        if cfg.unroll and cfg.unroll_mode == "second-order":
+            with self._autocast():
+                fake = pack(self.G_train(draw_z(batch_size)), cfg.pack)
+            critic = self.unrolled_critic(real, fake)
+            D.requires_grad_(False)
+            with self._autocast():
+                g_terms = self.obj.generator_loss(critic, real, fake, **self.hp)
+            self._minimise(g_terms["loss"], self.opt_g)
+        else:
+            saved = None
+            if cfg.unroll:  # first order: look ahead with real steps, restore afterwards
+                saved = (copy.deepcopy(D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
+                for _ in range(cfg.unroll):
+                    self.critic_update(draw_real, draw_z, batch_size)
+            D.requires_grad_(False)
+            g_terms = self.generator_update(D, real, draw_z, batch_size)
+            if saved is not None:
+                D.load_state_dict(saved[0])
+                self.opt_d.load_state_dict(saved[1])
+        D.requires_grad_(True)
+        terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
+        terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
+        return terms

@@ -1,0 +1,119 @@
+"""What every study shares (``toygan.compare`` on points, ``imagegan.compare`` on images):
+standard errors, the results table and CSV, resumable run bookkeeping and the curve plot.
+
+A study trains many runs, each in its own folder under ``OUT/runs``. A run that finished writes
+``done.json`` last; ``--resume`` skips every run that has one and trains the others again from
+scratch, so an interrupted study ends with the same ``results.csv`` as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from toygan import files
+
+STATUSES = ("kept", "lost", "never", "diverged")
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error of the mean (ddof 1) of the finite values; (nan, nan) if none."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(stats.sem(v)) if len(v) > 1 else 0.0
+
+
+def median_iqr(values) -> tuple[float, float, float]:
+    """Median and the 25th / 75th percentiles of the finite values."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    q25, q50, q75 = np.percentile(v, [25, 50, 75])
+    return float(q50), float(q25), float(q75)
+
+
+def fmt(m: float, se: float, digits: int = 2, scale: float = 1.0) -> str:
+    if not np.isfinite(m):
+        return "—"
+    return f"{m * scale:.{digits}f} ± {se * scale:.{digits}f}"
+
+
+def write_csv(rows: list[dict], path) -> None:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in keys})
+    files.write_text(path, buf.getvalue())
+
+
+def status_counts(group: list[dict]) -> dict[str, int]:
+    return {k: sum(r["status"] == k for r in group) for k in STATUSES}
+
+
+def counts_text(count: dict[str, int]) -> str:
+    text = f"{count['kept']} / {count['lost']} / {count['never']}"
+    return text + (f" ({count['diverged']} diverged)" if count["diverged"] else "")
+
+
+def groups(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
+    """Rows grouped by the values of ``keys``, in order of first appearance."""
+    out: dict[tuple, list[dict]] = {}
+    for r in rows:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
+
+
+def mark_done(run_dir, info: dict) -> None:
+    """Written last by a finished run of a study: ``--resume`` skips it."""
+    files.write_json(Path(run_dir) / "done.json", info)
+
+
+def read_done(run_dir) -> dict | None:
+    path = Path(run_dir) / "done.json"
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (json.JSONDecodeError, OSError):
+        return None  # torn: train the run again
+
+
+def plot_curves(ax, curves: list[dict], y_label: str, title: str) -> None:
+    """Mean ± 1 s.e. band over seeds of a metric against step, one line per variant.
+
+    ``curves``: long-form records ``{"variant", "step", "value", "seed"}``.
+    """
+    import pandas as pd
+    import seaborn as sns
+
+    if not curves:
+        ax.set_title(title + " (no data)")
+        return
+    df = pd.DataFrame(curves)
+    sns.lineplot(data=df, x="step", y="value", hue="variant", errorbar=("se", 1), ax=ax,
+                 palette=palette(df["variant"].nunique()), lw=1.6)
+    ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{y_label} (mean ± s.e. over seeds)")
+    ax.legend(fontsize=7, ncol=2, loc="best")
+
+
+def palette(n: int) -> list:
+    """``n`` distinct colours: the ten dark hues of tab20 first, then the light ones."""
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab20")
+    return [cmap((2 * i) % 20 + (2 * i) // 20 % 2) for i in range(n)]
+
+
+def theme() -> None:
+    """The look every study figure shares."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
