@@ -45,17 +45,7 @@ def save(state: dict, run_dir, which: str = "latest") -> bool:
 
 def load(run_dir, which: str = "latest") -> dict:
     """A run's checkpoint, or a one-line error saying why it cannot be used."""
-    path = path_of(run_dir, which)
-    if not path.exists():
-        raise UserError(f"no {'best ' if which == 'best' else ''}checkpoint in {run_dir} "
-                        f"(expected {path.name})")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 — truncated or foreign file
-        raise UserError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise UserError(f"{path} is not an imagegan checkpoint")
-    return ckpt
+    return files.load_torch(path_of(run_dir, which), FORMAT, "an imagegan checkpoint")
 
 
 def _norm(v):

@@ -24,7 +24,7 @@ import torch
 from imagegan.data import SIZES
 from imagegan.train import TrainConfig, Trainer
 from toygan import files
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.gradnorm import layer_grad_norms, wasserstein_loss
 
@@ -88,18 +88,13 @@ def plot(results: dict, path: Path) -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
-    with files.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return files.save_figure(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:
     p = Parser(prog="python -m imagegan.gradnorm", description=__doc__.split("\n\n")[0])
     add_config_flags(p, ImageGradNormConfig)
-    p.add_argument("--out", default="gradnorm.png", help="output PNG (JSON beside it)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--quiet", action="store_true")
+    add_output_flags(p, "gradnorm.png", "output PNG (JSON beside it)")
     ns = p.parse_args(argv)
     cfg = build(ImageGradNormConfig, given(ns, ImageGradNormConfig))
     out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".json"])

@@ -47,7 +47,7 @@ from imagegan import data as imdata
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
 from toygan import files, losses
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
 from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
 from toygan.device import use_channels_last as _use_channels_last
@@ -372,12 +372,9 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
 def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.train", description=__doc__.split("\n\n")[0])
     add_config_flags(p, TrainConfig)
-    p.add_argument("--out", default=None, help="run folder (default runs/images-LOSS-DATA-seedS)")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR (flags other than --steps, --epochs, "
-                        "--data for the same images elsewhere, ... must match)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_run_flags(p, "run folder (default runs/images-LOSS-DATA-seedS)",
+                  "continue the run in RUN_DIR (flags other than --steps, --epochs, --data for "
+                  "the same images elsewhere, ... must match)")
     return p
 
 

@@ -23,6 +23,21 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def add_run_flags(p: argparse.ArgumentParser, out_help: str, resume_help: str) -> None:
+    """``--out``, ``--resume``, ``--overwrite`` and ``--quiet`` of a training command."""
+    p.add_argument("--out", default=None, help=out_help)
+    p.add_argument("--resume", default=None, metavar="RUN_DIR", help=resume_help)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_output_flags(p: argparse.ArgumentParser, default_out: str, out_help: str) -> None:
+    """``--out``, ``--overwrite`` and ``--quiet`` of a command that writes a figure."""
+    p.add_argument("--out", default=default_out, help=out_help)
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def comma_list(text: str, kind=str, name: str = "value") -> list:
     """``"a, b,c"`` -> ``["a", "b", "c"]`` (converted by ``kind``); a UserError on a bad item."""
     items = [t.strip() for t in text.split(",") if t.strip()]

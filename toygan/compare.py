@@ -261,7 +261,7 @@ def plot(rows, out: Path) -> None:
                   if s.get(key) is not None]
         plot_curves(ax, curves, label, f"{label} — {data}")
     fig.tight_layout()
-    _save_figure(fig, out / "coverage.png")
+    files.save_figure(fig, out / "coverage.png")
 
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     fig, axes = plt.subplots(len(datas), len(variants),
@@ -284,7 +284,7 @@ def plot(rows, out: Path) -> None:
                      else "diverged")
             ax.set_title(f"{v}\n{data}: {score}", fontsize=8)
     fig.tight_layout()
-    _save_figure(fig, out / "final.png")
+    files.save_figure(fig, out / "final.png")
 
 
 def _final_samples(ax, run) -> None:
@@ -296,14 +296,6 @@ def _final_samples(ax, run) -> None:
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
-
-
-def _save_figure(fig, path: Path, dpi: int = 100) -> None:
-    import matplotlib.pyplot as plt
-
-    with files.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix[1:])
-    plt.close(fig)
 
 
 def main(argv=None) -> int:

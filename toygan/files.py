@@ -93,6 +93,34 @@ def save_torch(obj, path) -> None:
         torch.save(obj, f)
 
 
+def load_torch(path, fmt: str, what: str) -> dict:
+    """A checkpoint written by :func:`save_torch` whose ``"format"`` is ``fmt``, or a one-line
+    error saying why it cannot be used (missing, truncated, foreign)."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"no checkpoint in {path.parent} (expected {path.name})")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 — truncated or foreign file
+        raise UserError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        raise UserError(f"{path} is not {what}")
+    return ckpt
+
+
+def save_figure(fig, path, dpi: int = 100) -> Path:
+    """A matplotlib figure written atomically (format from the suffix), then closed."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix[1:].lower())
+    plt.close(fig)
+    return path
+
+
 def save_gif(path, images: list[np.ndarray], fps: float) -> None:
     """A looping GIF with one shared 128-colour palette and no dithering.
 

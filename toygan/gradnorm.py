@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from toygan import files
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
@@ -192,17 +192,15 @@ def plot(results: dict, path: Path, formats=("png",)) -> list[Path]:
         with files.atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=110, format=fmt)
         written.append(out)
-    plt.close(fig)
+    plt.close(fig)  # several formats from one figure: closed once all are written
     return written
 
 
 def main(argv=None) -> int:
     p = Parser(prog="python -m toygan.gradnorm", description=__doc__.split("\n\n")[0])
     add_config_flags(p, GradNormConfig)
-    p.add_argument("--out", default="figures/gradnorm.png", help="output PNG path")
+    add_output_flags(p, "figures/gradnorm.png", "output PNG path")
     p.add_argument("--formats", default="png", help="comma-separated: png,svg,pdf")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--quiet", action="store_true")
     ns = p.parse_args(argv)
     cfg = build(GradNormConfig, given(ns, GradNormConfig))
     formats = [f.strip().lower() for f in ns.formats.split(",") if f.strip()]

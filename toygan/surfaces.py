@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from toygan import files, losses
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.models import Critic
@@ -113,18 +113,13 @@ def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
             fig.colorbar(cs, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
     fig.suptitle("Critic value surfaces, generator fixed at real data + N(0, I)", fontsize=12)
     fig.tight_layout()
-    with files.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return files.save_figure(fig, path, dpi=100)
 
 
 def main(argv=None) -> int:
     p = Parser(prog="python -m toygan.surfaces", description=__doc__.split("\n\n")[0])
     add_config_flags(p, SurfacesConfig)
-    p.add_argument("--out", default="figures/surfaces.png", help="output PNG path")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--quiet", action="store_true")
+    add_output_flags(p, "figures/surfaces.png", "output PNG path")
     ns = p.parse_args(argv)
     cfg = build(SurfacesConfig, given(ns, SurfacesConfig))
     out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".npz"])

@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from toygan import files, losses, metrics
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.device import DEVICES, resolve_device
@@ -312,16 +312,8 @@ class Recorder:
 
 def load_checkpoint(run_dir) -> dict:
     """A toy run's checkpoint, or a one-line error saying why it cannot be used."""
-    path = Path(run_dir) / "checkpoint.pt"
-    if not path.exists():
-        raise UserError(f"no checkpoint in {run_dir} (expected {path.name}); cannot resume")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 — truncated or foreign file
-        raise UserError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise UserError(f"{path} is not a toygan checkpoint")
-    return ckpt
+    return files.load_torch(Path(run_dir) / "checkpoint.pt", CHECKPOINT_FORMAT,
+                            "a toygan checkpoint")
 
 
 class _Loop:
@@ -432,12 +424,9 @@ def train(cfg: TrainConfig, out: str | Path | None, progress: bool = True,
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.train", description=__doc__.split("\n\n")[0])
     add_config_flags(p, TrainConfig)
-    p.add_argument("--out", default=None, help="run folder (default: runs/LOSS-DATA-seedS)")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR from its checkpoint (only --steps, "
-                        "--log-every, --eval-every, --ckpt-every and --device may change)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_run_flags(p, "run folder (default: runs/LOSS-DATA-seedS)",
+                  "continue the run in RUN_DIR from its checkpoint (only --steps, --log-every, "
+                  "--eval-every, --ckpt-every and --device may change)")
     return p
 
 
