@@ -37,11 +37,15 @@ class EvalConfig:
                              choices=tuple(checkpoint.NAMES))
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="run folder with checkpoint.pt")
     add_config_flags(p, EvalConfig)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     ec = build(EvalConfig, given(args, EvalConfig))
     G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint)
     out = Path(args.run) / "eval.json"

@@ -91,11 +91,15 @@ def plot(results: dict, path: Path) -> Path:
     return files.save_figure(fig, path, dpi=110)
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.gradnorm", description=__doc__.split("\n\n")[0])
     add_config_flags(p, ImageGradNormConfig)
     add_output_flags(p, "gradnorm.png", "output PNG (JSON beside it)")
-    ns = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
     cfg = build(ImageGradNormConfig, given(ns, ImageGradNormConfig))
     out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".json"])
     results = measure(cfg, progress=not ns.quiet)

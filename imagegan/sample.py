@@ -47,13 +47,17 @@ def prepare_submission(out: Path, overwrite: bool) -> None:
         p.unlink()
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.sample", description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="run folder with checkpoint.pt")
     add_config_flags(p, SampleConfig)
     p.add_argument("--out", default=None, help="output folder (default RUN/generated)")
     p.add_argument("--overwrite", action="store_true", help="replace earlier generated images")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     sc = build(SampleConfig, given(args, SampleConfig))
     out = Path(args.out or Path(args.run) / "generated")
     G, _, _ = checkpoint.generator_from_run(args.run, sc.checkpoint)

@@ -298,7 +298,7 @@ def _final_samples(ax, run) -> None:
     ax.set_aspect("equal")
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, StudyConfig)
     p.add_argument("--out", default="runs/compare", help="output folder")
@@ -306,7 +306,11 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true",
                    help="continue the study in --out: skip its finished runs")
     p.add_argument("--quiet", action="store_true")
-    ns = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
     sc = StudyConfig(**given(ns, StudyConfig))
     variants, data_sets, seeds, base = sc.plan()
     for v in variants:  # every config checked before a folder is made

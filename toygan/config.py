@@ -96,6 +96,7 @@ def _parser_for(kind, meta):
         return value
 
     parse.__name__ = kind.__name__
+    parse.kind, parse.meta = kind, meta  # what the option accepts (tests read it)
     return parse
 
 

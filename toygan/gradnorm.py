@@ -196,12 +196,16 @@ def plot(results: dict, path: Path, formats=("png",)) -> list[Path]:
     return written
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.gradnorm", description=__doc__.split("\n\n")[0])
     add_config_flags(p, GradNormConfig)
     add_output_flags(p, "figures/gradnorm.png", "output PNG path")
     p.add_argument("--formats", default="png", help="comma-separated: png,svg,pdf")
-    ns = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
     cfg = build(GradNormConfig, given(ns, GradNormConfig))
     formats = [f.strip().lower() for f in ns.formats.split(",") if f.strip()]
     if not set(formats) <= {"png", "svg", "pdf"} or "png" not in formats:

@@ -116,11 +116,15 @@ def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
     return files.save_figure(fig, path, dpi=100)
 
 
-def main(argv=None) -> int:
+def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.surfaces", description=__doc__.split("\n\n")[0])
     add_config_flags(p, SurfacesConfig)
     add_output_flags(p, "figures/surfaces.png", "output PNG path")
-    ns = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
     cfg = build(SurfacesConfig, given(ns, SurfacesConfig))
     out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".npz"])
     arrays = compute(cfg, progress=not ns.quiet)
