@@ -90,6 +90,8 @@ class TrainConfig(GANConfig):
     def resolved(self) -> TrainConfig:
         check(self)
         c = self.resolve_objective()
+        if c.bug == "batchnorm-critic":  # the zoo's BatchNorm inside a penalised critic
+            c.d_norm = "batch"
         if c.d_norm == "auto":
             c.d_norm = "layer" if c.loss in PENALISED else "batch"
         return c

@@ -147,15 +147,19 @@ def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
             "collapse_onset": collapse_onset(history, n_modes) if status == "lost" else None}
 
 
-def study(variants, data_sets, seeds, out: Path, base: dict, progress=True) -> list[dict]:
+def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
+          overrides: dict[str, dict] | None = None) -> list[dict]:
     """Train every run not yet done (records under out/runs) and return one row per run.
 
     The runs of one variant share an architecture, so they are trained together as one stacked
     computation (``toygan.batched``). A variant whose runs all hold ``done.json`` is skipped.
+    ``overrides``: config fields of particular variants (PacGAN's batch of 100 packs).
     """
     from tqdm import tqdm
 
-    plan = [(v, run_configs(v, data_sets, seeds, base)) for v in variants]
+    overrides = overrides or {}
+    plan = [(v, run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {}))))
+            for v in variants]
     rows = []
     bar = tqdm(total=sum(len(c) for _, c in plan), desc="runs", unit="run", disable=not progress,
                dynamic_ncols=True)

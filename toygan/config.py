@@ -163,6 +163,12 @@ def _objectives():
     return list(OBJECTIVES)
 
 
+def _bugs():
+    from toygan.bugs import BUGS
+
+    return list(BUGS)
+
+
 UNROLL_MODES = ("second-order", "first-order")
 
 
@@ -206,6 +212,8 @@ class GANConfig:
     spectral_norm: bool = option(False, "spectral normalisation of the critic's layers")
     r1_weight: float = option(0.0, "R1: gamma/2 * E||grad D(real)||^2 added to the critic loss",
                               ge=0, le=1e6)
+    bug: str = option("none", "train with a classic implementation bug (toygan.bugs) to see its "
+                      "symptom", choices=_bugs)
     seed: int = option(0, "random seed: fixes everything", ge=0, le=2**63 - 1)
 
     def resolve_objective(self):
@@ -230,6 +238,11 @@ class GANConfig:
                 setattr(c, k, obj.hparams.get(k))
         if c.mbstd and obj.output == "energy":
             raise UserError("--mbstd is not available for ebgan's auto-encoder critic")
+        from toygan.bugs import check_applicable
+
+        why = check_applicable(c.loss, c.bug)
+        if why:
+            raise UserError(why)
         return c
 
     def hparams(self) -> dict:

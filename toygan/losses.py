@@ -18,6 +18,10 @@ and whose other entries (``"adv"``, ``"gp"``, ``"pt"``, ...) are the named terms
 logging. Gradient norms are per sample (``flatten(1)``), so the same code serves ``(N, 2)`` points
 and ``(N, 3, H, W)`` images.
 
+A critic loss never sends gradient into the generator: it detaches ``fake`` itself (the caller
+need not remember to), unless ``keep_fake_graph=True`` — what second-order unrolling needs, where
+the critic's look-ahead updates are functions of the generator.
+
 Several runs at once (``toygan.batched``): every loss also accepts ``runs=K`` for a batch that
 holds K independent runs' samples stacked run-major (K blocks of N/K); then every term is a
 per-run mean of shape ``(K,)`` and the caller minimises ``loss.sum()``, which gives each run
@@ -138,8 +142,9 @@ def pull_away(embedding: Tensor, runs: int = 1) -> Tensor:
 # (most ignore real). Unused hyper-parameters are accepted and ignored (**_).
 
 
-def bce_critic(critic, real, fake, runs=1, **_):
+def bce_critic(critic, real, fake, runs=1, keep_fake_graph=False, **_):
     """min_D  -E[log D(real)] - E[log(1 - D(fake))],  D = sigmoid(critic)."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = (_mean(F.softplus(-_out(critic, real)), runs)
            + _mean(F.softplus(_out(critic, fake)), runs))
     return _terms(adv, adv=adv)
@@ -157,8 +162,9 @@ def minimax_generator(critic, real, fake, runs=1, **_):
     return _terms(adv, adv=adv)
 
 
-def lsgan_critic(critic, real, fake, runs=1, **_):
+def lsgan_critic(critic, real, fake, runs=1, keep_fake_graph=False, **_):
     """min_D  1/2 E[(D(real) - 1)^2] + 1/2 E[D(fake)^2]  (Mao et al., a=0, b=c=1)."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = (0.5 * _mean((_out(critic, real) - 1) ** 2, runs)
            + 0.5 * _mean(_out(critic, fake) ** 2, runs))
     return _terms(adv, adv=adv)
@@ -170,8 +176,9 @@ def lsgan_generator(critic, real, fake, runs=1, **_):
     return _terms(adv, adv=adv)
 
 
-def hinge_critic(critic, real, fake, runs=1, **_):
+def hinge_critic(critic, real, fake, runs=1, keep_fake_graph=False, **_):
     """min_D  E[relu(1 - D(real))] + E[relu(1 + D(fake))]."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = (_mean(F.relu(1 - _out(critic, real)), runs)
            + _mean(F.relu(1 + _out(critic, fake)), runs))
     return _terms(adv, adv=adv)
@@ -183,32 +190,38 @@ def wasserstein_generator(critic, real, fake, runs=1, **_):
     return _terms(adv, adv=adv)
 
 
-def wgan_critic(critic, real, fake, runs=1, **_):
+def wgan_critic(critic, real, fake, runs=1, keep_fake_graph=False, **_):
     """min_D  E[D(fake)] - E[D(real)]; Lipschitz by weight clipping after each step.
 
     ``adv`` is the negated estimate of the Wasserstein-1 distance (critic loss = -W).
     """
+    fake = fake if keep_fake_graph else fake.detach()
     adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
     return _terms(adv, adv=adv)
 
 
-def wgan_gp_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+def wgan_gp_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, keep_fake_graph=False,
+                   **_):
     """min_D  E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
     gp = gradient_penalty(critic, interpolates(real, fake, rand), runs=runs)
     return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
 
 
-def dragan_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+def dragan_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, keep_fake_graph=False,
+                  **_):
     """BCE critic loss + lambda E[(||grad D(x_p)|| - 1)^2] on perturbed real samples (DRAGAN)."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = (_mean(F.softplus(-_out(critic, real)), runs)
            + _mean(F.softplus(_out(critic, fake)), runs))
     gp = gradient_penalty(critic, perturbed_real(real, runs, rand), runs=runs)
     return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
 
 
-def ebgan_critic(critic, real, fake, margin=1.0, runs=1, **_):
+def ebgan_critic(critic, real, fake, margin=1.0, runs=1, keep_fake_graph=False, **_):
     """min_D  E[E(real)] + E[relu(m - E(fake))];  E = the auto-encoder's reconstruction energy."""
+    fake = fake if keep_fake_graph else fake.detach()
     adv = _mean(_out(critic, real), runs) + _mean(F.relu(margin - _out(critic, fake)), runs)
     return _terms(adv, adv=adv)
 

@@ -129,6 +129,31 @@ def make_critic(output: str, **kwargs) -> nn.Module:
     return AutoEncoderCritic(**kwargs) if output == "energy" else Critic(**kwargs)
 
 
+INITS = ("default", "normal-0.02", "orthogonal-1.4", "orthogonal-0.8")
+
+
+@torch.no_grad()
+def initialize(module: nn.Module, scheme: str) -> nn.Module:
+    """Re-initialise every linear layer of ``module``: ``default`` keeps PyTorch's (Kaiming
+    uniform); ``normal-0.02`` draws weights from N(0, 0.02) with zero biases (PacGAN's and
+    DCGAN's reference code); ``orthogonal-G`` uses orthogonal weights scaled by gain G with zero
+    biases (the Unrolled-GAN authors' notebook: 1.4; their paper: 0.8)."""
+    if scheme == "default":
+        return module
+    if scheme not in INITS:
+        raise ValueError(f"unknown init {scheme!r}; choose from {', '.join(INITS)}")
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            if scheme == "normal-0.02":
+                nn.init.normal_(w, 0.0, 0.02)
+            else:
+                nn.init.orthogonal_(w, gain=float(scheme.split("-")[1]))
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
 def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

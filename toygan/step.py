@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from toygan import losses
+from toygan import bugs, losses
 from toygan.mitigations import pack
 
 
@@ -98,6 +98,8 @@ class GANStep:
         self.cfg, self.obj, self.G, self.D = cfg, obj, G, D
         self.G_train, self.D_train = G_train or G, D_train or D
         self.opt_g, self.opt_d, self.runs, self.precision = opt_g, opt_d, runs, precision
+        self.obj_critic_loss = bugs.critic_loss(obj, cfg.bug)  # the objective's, or a zoo bug
+        self.leak = cfg.bug == "no-detach"  # the critic's loss also reaches the generator
         self.hp = dict(cfg.hparams())
         if runs > 1:
             self.hp["runs"] = runs
@@ -109,18 +111,20 @@ class GANStep:
 
         return self.precision.autocast() if self.precision is not None else nullcontext()
 
-    def _minimise(self, loss: Tensor, opt) -> None:
-        opt.zero_grad(set_to_none=True)
+    def _minimise(self, loss: Tensor, opt, zero: bool = True) -> None:
+        if zero:
+            opt.zero_grad(set_to_none=True)
         if self.precision is not None:
             self.precision.backward_step(loss.sum(), opt)
         else:
             loss.sum().backward()  # a no-op sum for one run; see toygan.losses
             opt.step()
 
-    def critic_loss(self, critic, real: Tensor, fake: Tensor) -> dict:
+    def critic_loss(self, critic, real: Tensor, fake: Tensor, keep_fake_graph=False) -> dict:
         """The objective's critic terms plus R1 (if asked), on packed batches."""
         with self._autocast():
-            terms = self.obj.critic_loss(critic, real, fake.float(), **self.hp)
+            terms = self.obj_critic_loss(critic, real, fake.float(),
+                                         keep_fake_graph=keep_fake_graph, **self.hp)
         if self.cfg.r1_weight:
             r1 = losses.r1_penalty(critic, real, runs=self.runs)
             terms["loss"] = terms["loss"] + 0.5 * self.cfg.r1_weight * r1
@@ -131,7 +135,7 @@ class GANStep:
         """One critic step on a fresh batch; returns its terms and the packed real batch."""
         m = self.cfg.pack
         real = draw_real()
-        with torch.no_grad(), self._autocast():
+        with torch.set_grad_enabled(self.leak), self._autocast():
             fake = self.G(draw_z(n))
         real, fake = pack(real, m), pack(fake, m)
         terms = self.critic_loss(self.D_train, real, fake)
@@ -151,7 +155,7 @@ class GANStep:
         buffers = {k: b.clone() for k, b in D.named_buffers()}
         for _ in range(cfg.unroll):
             critic = FunctionalCritic(D, params, buffers)
-            loss = self.critic_loss(critic, real, fake)["loss"].sum()
+            loss = self.critic_loss(critic, real, fake, keep_fake_graph=True)["loss"].sum()
             grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
             new = {}
             for (k, param), g in zip(named, grads, strict=True):
@@ -164,7 +168,7 @@ class GANStep:
         with self._autocast():
             fake = pack(self.G_train(draw_z(n)), self.cfg.pack)
             terms = self.obj.generator_loss(critic, real, fake, **self.hp)
-        self._minimise(terms["loss"], self.opt_g)
+        self._minimise(terms["loss"], self.opt_g, zero=not self.leak)
         return terms
 
     def __call__(self, draw_real, draw_z, batch_size: int) -> dict[str, Tensor]:
@@ -172,6 +176,8 @@ class GANStep:
 
         # Update critic.
         D.requires_grad_(True)
+        if self.leak:  # bug no-detach: what the critic steps leak into G reaches G's step
+            self.opt_g.zero_grad(set_to_none=True)
         for _ in range(cfg.n_critic):
             d_terms, real = self.critic_update(draw_real, draw_z, batch_size)
 

@@ -39,14 +39,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from toygan import files, losses, metrics
+from toygan import bugs, files, losses, metrics
 from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
 from toygan.mitigations import pack
-from toygan.models import ACTIVATIONS, Generator, latent_grid, make_critic
+from toygan.models import ACTIVATIONS, INITS, Generator, initialize, latent_grid, make_critic
 from toygan.presets import PRESETS
 from toygan.step import GANStep
 
@@ -69,9 +69,14 @@ class TrainConfig(GANConfig):
     d_activation: str | None = option(None, "critic activation if different (e.g. maxout)",
                                       choices=list(ACTIVATIONS))
     g_batchnorm: bool = option(False, "BatchNorm in the generator")
+    init: str = option("default", "weight initialisation of G and D: default (PyTorch's), "
+                       "normal-0.02, orthogonal-1.4, orthogonal-0.8", choices=INITS)
     log_every: int = option(10, "steps between loss records", ge=1, le=BIG)
     eval_every: int = option(100, "steps between metric evaluations", ge=1, le=BIG)
     eval_samples: int = option(2500, "samples per evaluation", ge=2, le=10**6)
+    cover_frac: float = option(0.008, "share of the evaluated samples a mode must receive as "
+                               "high-quality samples to count as covered (PacGAN: 20 of 2500 = "
+                               "0.008; VEEGAN: any, 0)", ge=0, le=1)
     snapshots: int = option(60, "snapshot frames over the run", ge=1, le=100_000)
     snapshot_points: int = option(512, "samples per snapshot", ge=1, le=100_000)
     grid_res: int = option(64, "critic grid resolution", ge=2, le=1024)
@@ -118,6 +123,10 @@ class Trainer:
                              activation=cfg.d_activation or cfg.activation,
                              spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack,
                              **({"mbstd": True} if cfg.mbstd else {})).to(self.device)
+        if cfg.bug == "batchnorm-critic":  # the zoo's BatchNorm inside a penalised critic
+            self.D = bugs.batchnorm_critic(cfg.d_depth, cfg.d_width, 2 * cfg.pack).to(self.device)
+        initialize(self.G, cfg.init)
+        initialize(self.D, cfg.init)
         self._build_step()
         # Training stream and evaluation stream are separate, so evaluating never changes training.
         self.rng = torch.Generator().manual_seed(cfg.seed)
@@ -203,7 +212,8 @@ class Trainer:
         fake = (self.sample() if fake is None else fake).numpy()
         out = {}
         if self.data.centers is not None:
-            out.update(metrics.mode_metrics(fake, self.data.centers, self.data.std))
+            out.update(metrics.mode_metrics(fake, self.data.centers, self.data.std,
+                                            self.cfg.cover_frac))
         out["sliced_w1"] = metrics.sliced_w1(self.real_eval.numpy(), fake)
         return out
 

@@ -18,10 +18,17 @@ MITIGATIONS: dict[str, tuple] = {
     "mbstd": ("mbstd", bool, True, {}),
     "sn": ("spectral_norm", bool, True, {}),
     "r1": ("r1_weight", float, 1.0, {}),
+    "bug": ("bug", str, None, {}),  # toygan.bugs: the zoo of classic implementation bugs
 }
 
 
 def _value(kind, text: str, name: str, spec: str):
+    if kind is str:
+        from toygan.bugs import BUGS
+
+        if text not in BUGS:
+            raise UserError(f"unknown {name} {text!r} in {spec!r}; choose from {', '.join(BUGS)}")
+        return text
     if kind is bool:
         if text.lower() in ("1", "true", "yes", "on"):
             return True
@@ -50,6 +57,8 @@ def parse_variant(spec: str) -> dict:
             raise UserError(f"unknown mitigation {name!r} in {spec!r}; choose from "
                             f"{', '.join(MITIGATIONS)}")
         field_name, kind, bare, extra = MITIGATIONS[name]
+        if not eq and bare is None:
+            raise UserError(f"{name} needs a value in {spec!r}, e.g. {name}=NAME")
         out[field_name] = _value(kind, text, name, spec) if eq else bare
         out.update(extra)
     return out
@@ -85,4 +94,6 @@ def variant_label(config: dict) -> str:
         parts.append("sn")
     if config.get("r1_weight"):
         parts.append(f"r1={config['r1_weight']:g}")
+    if config.get("bug", "none") != "none":
+        parts.append(f"bug={config['bug']}")
     return "+".join(parts)

@@ -1,0 +1,106 @@
+"""toygan.check: every project objective passes, every zoo bug is caught (mutation-style), and a
+student's broken file gives one line, never our traceback."""
+
+import json
+
+import pytest
+
+from toygan import bugs, losses
+from toygan.check import Checks
+
+
+@pytest.mark.parametrize("name", list(losses.OBJECTIVES))
+@pytest.mark.parametrize("generator", [False, True])
+def test_every_project_objective_passes_every_check(name, generator):
+    obj = losses.OBJECTIVES[name]
+    fn = obj.generator_loss if generator else obj.critic_loss
+    results = Checks(fn, name, generator).run()
+    assert len(results) >= 2
+    assert [r for r in results if not r[1]] == []
+
+
+def test_bare_penalty_and_unrolled_references_pass():
+    gp = lambda c, r, f: losses.gradient_penalty(c, losses.interpolates(r, f))  # noqa: E731
+    assert all(ok for _, ok, _ in Checks(gp, "gp").run())
+    assert all(ok for _, ok, _ in Checks(bugs.unrolled_loss, "unrolled").run())
+
+
+CAUGHT = {  # zoo bug -> (function, check that fails, words of its fix)
+    "per-pixel-eps": (bugs.per_pixel_eps, "interpolation weights", "one per sample"),
+    "batch-gradnorm": (bugs.batch_gradnorm, "value equals", "over the whole batch"),
+    "flipped-sign": (bugs.flipped_sign, "sign", "sign is flipped"),
+    "sqrt-nan": (bugs.sqrt_nan, "finite value", "sqrt(sum(g**2))"),
+    "no-create-graph": (bugs.no_create_graph, "reaches the critic's weights", "create_graph=True"),
+    "no-detach": (bugs.no_detach, "no gradient reaches the generator", "fake.detach()"),
+}
+
+
+@pytest.mark.parametrize("bug", list(CAUGHT))
+def test_every_zoo_bug_is_caught_with_the_right_message(bug):
+    fn, check, fix = CAUGHT[bug]
+    failed = [(n, f) for n, ok, f in Checks(fn, "wgan-gp").run() if not ok]
+    assert any(check in n and fix in f for n, f in failed), failed
+
+
+def test_batchnorm_critic_and_first_order_unrolling_are_caught():
+    results = Checks(losses.wgan_gp_critic, "wgan-gp").run(bugs.batchnorm_critic)
+    assert [n for n, ok, _ in results if not ok] == [
+        "the critic judges each sample alone (no batch statistics)"]
+    failed = [f for _, ok, f in Checks(bugs.first_order_unrolled_loss, "unrolled").run() if not ok]
+    assert len(failed) == 1 and "not differentiated (first order)" in failed[0]
+    assert set(bugs.BUGS) - {"none"} == set(CAUGHT) | {"batchnorm-critic"}
+
+
+def test_saturating_generator_is_identified():
+    msgs = [n for n, ok, _ in Checks(losses.minimax_generator, "bce", True).run() if not ok]
+    assert any("is saturating (minimax)" in m for m in msgs)
+
+
+STUDENT = '''
+import torch
+
+def good(critic, real, fake, gp_weight=10.0, **_):
+    fake = fake.detach()
+    eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1))
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    gp = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    return critic(fake).mean() - critic(real).mean() + gp_weight * gp
+
+def per_pixel(critic, real, fake, gp_weight=10.0, **_):
+    fake = fake.detach()
+    eps = torch.rand(real.shape)
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    gp = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    return critic(fake).mean() - critic(real).mean() + gp_weight * gp
+
+def two_args(critic, real):
+    return critic(real).mean()
+
+def raises(critic, real, fake):
+    raise ValueError("oops")
+'''
+
+
+def test_cli_on_a_students_file(cli, tmp_path):
+    f = tmp_path / "hw.py"
+    f.write_text(STUDENT)
+    r = cli("toygan.check", f"{f}:good", "--as", "wgan-gp")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("✔") == 7 and "7/7 checks passed" in r.stdout
+    r = cli("toygan.check", f"{f}:per_pixel", "--as", "wgan-gp", "--json")
+    assert r.returncode == 1
+    report = json.loads(r.stdout)
+    assert report["passed"] is False
+    assert [c["check"] for c in report["checks"] if not c["ok"]] == [
+        "interpolation weights are one per sample, on the real-fake segments"]
+    bad = tmp_path / "broken.py"
+    bad.write_text("def f(:\n")
+    for spec, words in ((f"{bad}:f", "syntax error"), (f"{f}:nope", "has no function 'nope'"),
+                        (f"{f}:two_args", "does not take the expected arguments"),
+                        (f"{f}:raises", "raised ValueError: oops"),
+                        (f"{tmp_path}/missing.py:f", "not found")):
+        r = cli("toygan.check", spec, "--as", "wgan-gp")
+        assert r.returncode == 2, (spec, r.stderr)
+        assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -1,0 +1,182 @@
+"""The bug zoo: the classic ways a GAN loss is written wrong, as named switches.
+
+Each bug is a deliberately wrong piece of code, kept here so that a lecturer can train the correct
+objective and the buggy one side by side (``--loss wgan-gp,wgan-gp+bug=per-pixel-eps`` in
+``toygan.animate``, ``+bug=NAME`` in any study), and so that ``toygan.check`` is tested against
+every one of them (it must catch each). Counted in public issue threads of the most used GAN code
+bases (see ``../shared/USERS.md``):
+
+``per-pixel-eps``  one random interpolation weight per pixel/coordinate instead of per sample: the
+                   penalty is taken off the real-fake segments.
+``batch-gradnorm`` the gradient norm over the whole batch instead of per sample: the penalty
+                   pushes the batch's norm, sqrt(N) times a sample's, to 1.
+``flipped-sign``   the critic's adversarial term with the wrong sign (``backward(mone)``
+                   confusion): the critic learns to call fakes real.
+``batchnorm-critic`` BatchNorm inside a gradient-penalised critic: each sample's score depends on
+                   the others, so a per-sample input gradient is not the critic's gradient.
+``sqrt-nan``       the norm as ``sqrt(sum(g**2))``: its derivative at an exactly zero gradient
+                   (a dead-ReLU region) is 0/0, and NaN spreads into the weights.
+``no-create-graph`` the penalty's ``autograd.grad`` without ``create_graph=True``: the penalty has
+                   a value but no gradient, so it never constrains the critic.
+``no-detach``      the fake batch not detached in the critic step, and the generator's gradients
+                   not cleared before its own step: the critic's loss also trains the generator
+                   (towards fakes the critic rejects).
+An "unrolled" GAN that does not differentiate through the unrolled steps is the variant
+``unroll-fo=K`` (first order) against ``unroll=K`` (the paper's second order).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from toygan import losses
+from toygan.losses import _mean, _out, _terms, _uniform
+
+BUGS = {
+    "none": "the correct implementation",
+    "per-pixel-eps": "one interpolation weight per pixel instead of per sample",
+    "batch-gradnorm": "gradient norm over the whole batch instead of per sample",
+    "flipped-sign": "the critic's adversarial term with the wrong sign",
+    "batchnorm-critic": "BatchNorm inside the penalised critic",
+    "sqrt-nan": "the norm as sqrt(sum(g**2)), NaN at a zero gradient",
+    "no-create-graph": "the penalty's gradient computed without create_graph",
+    "no-detach": "the fake batch not detached in the critic step",
+}
+PENALTY_BUGS = ("per-pixel-eps", "batch-gradnorm", "sqrt-nan", "no-create-graph")
+
+
+def _input_grad(critic, x: Tensor, create_graph: bool = True) -> Tensor:
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(_out(critic, x).sum(), x, create_graph=create_graph)
+    return g.flatten(1)
+
+
+def _gp_loss(critic, real, fake, gp_weight, runs, points, penalty):
+    adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
+    gp = penalty(points)
+    return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
+
+
+def per_pixel_eps(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+    """BUG: eps has the shape of the samples, not (N, 1, ...)."""
+    fake = fake.detach()
+    eps = _uniform(real.shape, real.device, rand)
+    x = eps * real.detach() + (1 - eps) * fake
+    return _gp_loss(critic, real, fake, gp_weight, runs, x,
+                    lambda p: losses.gradient_penalty(critic, p, runs=runs))
+
+
+def batch_gradnorm(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+    """BUG: one norm over the whole batch's gradient."""
+    fake = fake.detach()
+    x = losses.interpolates(real, fake, rand)
+    return _gp_loss(critic, real, fake, gp_weight, runs, x,
+                    lambda p: (_input_grad(critic, p).norm() - 1) ** 2)
+
+
+def sqrt_nan(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+    """BUG: sqrt of the sum of squares, whose derivative at 0 is 0/0."""
+    fake = fake.detach()
+    x = losses.interpolates(real, fake, rand)
+    return _gp_loss(critic, real, fake, gp_weight, runs, x,
+                    lambda p: _mean((_input_grad(critic, p).pow(2).sum(1).sqrt() - 1) ** 2, runs))
+
+
+def no_create_graph(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+    """BUG: the penalty's input gradient without create_graph: a constant to the optimiser."""
+    fake = fake.detach()
+    x = losses.interpolates(real, fake, rand)
+    return _gp_loss(critic, real, fake, gp_weight, runs, x,
+                    lambda p: _mean((_input_grad(critic, p, False).norm(dim=1) - 1) ** 2, runs))
+
+
+def flipped(critic_loss):
+    """BUG: the adversarial term of ``critic_loss`` with the wrong sign (penalties kept)."""
+
+    def loss(critic, real, fake, **hp):
+        terms = critic_loss(critic, real, fake, **hp)
+        adv = terms["adv"]
+        out = dict(terms, loss=terms["loss"] - 2 * adv)
+        out["adv"] = -adv
+        return out
+
+    return loss
+
+
+def not_detached(critic_loss):
+    """BUG: the critic loss keeps the fake batch's graph."""
+
+    def loss(critic, real, fake, **hp):
+        return critic_loss(critic, real, fake, **dict(hp, keep_fake_graph=True))
+
+    return loss
+
+
+# The zoo's wrong functions with the project's loss signature (toygan.check's test subjects).
+flipped_sign = flipped(losses.wgan_gp_critic)
+no_detach = not_detached(losses.wgan_gp_critic)
+BUGGY_GP = {"per-pixel-eps": per_pixel_eps, "batch-gradnorm": batch_gradnorm,
+            "sqrt-nan": sqrt_nan, "no-create-graph": no_create_graph}
+
+
+def check_applicable(loss: str, bug: str) -> str | None:
+    """Why ``bug`` cannot be shown with objective ``loss``, or None."""
+    if bug in PENALTY_BUGS and loss != "wgan-gp":
+        return f"bug {bug} is a wrong gradient penalty: use it with wgan-gp"
+    if bug == "batchnorm-critic" and losses.OBJECTIVES[loss].output == "energy":
+        return "bug batchnorm-critic needs a critic that is not ebgan's auto-encoder"
+    return None
+
+
+def critic_loss(obj: losses.Objective, bug: str):
+    """The critic loss the (buggy) variant trains with."""
+    if bug in BUGGY_GP:
+        return BUGGY_GP[bug]
+    if bug == "flipped-sign":
+        return flipped(obj.critic_loss)
+    if bug == "no-detach":
+        return not_detached(obj.critic_loss)
+    return obj.critic_loss
+
+
+def batchnorm_critic(depth: int = 3, width: int = 128, in_dim: int = 2) -> nn.Module:
+    """BUG: an MLP critic with BatchNorm after every hidden layer."""
+    from toygan.models import Critic
+
+    critic = Critic(depth=depth, width=width, in_dim=in_dim)
+    layers = []
+    for m in critic.body:
+        layers.append(m)
+        if isinstance(m, nn.Linear):
+            layers.append(nn.BatchNorm1d(m.out_features))
+    critic.body = nn.Sequential(*layers)
+    return critic
+
+
+def first_order_unrolled_loss(critic, real, fake, steps, lr):
+    """BUG (for ``toygan.check --as unrolled``): K SGD steps of the WGAN critic on copies of its
+    weights that are *detached*, then the generator's loss: no gradient through the steps."""
+    from torch.func import functional_call
+
+    params = {k: p.detach().clone().requires_grad_(True) for k, p in critic.named_parameters()}
+    for _ in range(steps):
+        loss = (functional_call(critic, params, (fake.detach(),)).mean()
+                - functional_call(critic, params, (real,)).mean())
+        grads = torch.autograd.grad(loss, list(params.values()))
+        params = {k: (p - lr * g).detach().requires_grad_(True)
+                  for (k, p), g in zip(params.items(), grads, strict=True)}
+    return -functional_call(critic, params, (fake,)).mean()
+
+
+def unrolled_loss(critic, real, fake, steps, lr):
+    """The correct version: the same K SGD steps, differentiable in ``fake``."""
+    from torch.func import functional_call
+
+    params = {k: p.detach().clone().requires_grad_(True) for k, p in critic.named_parameters()}
+    for _ in range(steps):
+        loss = (functional_call(critic, params, (fake,)).mean()
+                - functional_call(critic, params, (real,)).mean())
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        params = {k: p - lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
+    return -functional_call(critic, params, (fake,)).mean()
