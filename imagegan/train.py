@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from imagegan import checkpoint
 from imagegan import data as imdata
+from imagegan.collapse import BEST_METRICS, default_best_metric, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
 from toygan import files, losses
@@ -78,7 +79,10 @@ class TrainConfig(GANConfig):
     log_every: int = option(50, "steps between loss records", ge=1, le=BIG)
     eval_every: int = option(500, "steps between sample grids and metrics", ge=1, le=BIG)
     eval_metrics: bool = option(True, "log NDB, MS-SSIM (and stacked-digit modes) at "
-                                      "evaluations")
+                                      "evaluations, warn when they say the run collapses")
+    keep_best: str = option("auto", "keep best.pt, the checkpoint with the best value of this "
+                            "metric (auto: stacked_modes on stacked-digits, else ndb_js; none: "
+                            "off)", choices=("auto", "none") + tuple(BEST_METRICS))
     ckpt_every: int = option(500, "steps between checkpoints (also on Ctrl-C)", ge=1, le=BIG)
     device: str = option("auto", "auto, cpu, cuda or mps", choices=DEVICES)
     amp: str = option("auto", "mixed precision: auto (bf16 on CUDA, off elsewhere), bf16, fp16, "
@@ -236,8 +240,8 @@ def _target_steps(cfg: TrainConfig, trainer: Trainer) -> int:
 class Records:
     """What rank 0 writes into the run folder while training: stats, grids, GIF, checkpoints."""
 
-    def __init__(self, trainer: Trainer, out: Path, resume: bool):
-        self.t, self.out = trainer, out
+    def __init__(self, trainer: Trainer, out: Path, resume: bool, alarm: bool = True):
+        self.t, self.out, self.alarm = trainer, out, alarm
         cfg = trainer.cfg
         self.samples = out / "samples"
         self.samples.mkdir(parents=True, exist_ok=True)
@@ -257,11 +261,20 @@ class Records:
                 p.unlink()
         self.last_ckpt = trainer.step
         self.evaluator = self.z_eval = None
+        self.ref: dict = {}
+        self.best_metric = None
+        self.best = None
+        self.collapsed = False
         if cfg.eval_metrics:
             self.evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir,
                                        seed=cfg.seed)
             self.z_eval = torch.randn(500, cfg.z_dim,
                                       generator=torch.Generator().manual_seed(cfg.seed + 7))
+            self.ref = self.evaluator.reference(n=len(self.z_eval), n_pairs=200)
+            if cfg.keep_best != "none":
+                self.best_metric = (default_best_metric(cfg.data) if cfg.keep_best == "auto"
+                                    else cfg.keep_best)
+                self.best = _best_so_far(self.history, self.best_metric)
 
     def grid(self) -> None:
         """The fixed latent batch's 8x8 grid: a PNG now, a GIF frame at the end."""
@@ -270,10 +283,28 @@ class Records:
         self.frames.append(grid)
 
     def evaluate(self) -> dict:
+        """Metrics of the fixed evaluation latents; a warning line when the collapse rule
+        (``imagegan.collapse``) fires; ``best.pt`` when the watched metric improves."""
         if self.evaluator is None:
             return {}
         fake = np.concatenate([imdata.to_uint8(self.t.sample(z)) for z in self.z_eval.split(250)])
-        return self.evaluator(fake, n_pairs=200)
+        m = self.evaluator(fake, n_pairs=200)
+        if self.t.step == 0:
+            return {**m, **self.ref}
+        v = verdict(m, self.ref)
+        if v is not None and v[0] and not self.collapsed and self.alarm:
+            _, name, value, limit = v
+            print(f"warning: step {self.t.step} (epoch {self.t.epoch:.2f}): the collapse rule "
+                  f"fires, {name} {value:.4g} vs threshold {limit:.4g} (real data "
+                  f"{self.ref.get(name + '_real', float('nan')):.4g}); best.pt keeps the best "
+                  "generator so far", file=sys.stderr)
+        self.collapsed = bool(v and v[0])
+        if self.best_metric in m:
+            sign = BEST_METRICS[self.best_metric]
+            if self.best is None or sign * (m[self.best_metric] - self.best) > 0:
+                if checkpoint.save(self.t.state(), self.out, "best"):
+                    self.best = m[self.best_metric]
+        return m
 
     def emit(self, rec: dict) -> None:
         self.history.append(rec)
@@ -288,6 +319,14 @@ class Records:
         self.stats.close()
         if self.frames:
             files.save_gif(self.out / "samples.gif", self.frames, fps=4)
+
+
+def _best_so_far(history: list[dict], metric: str):
+    """The best value of ``metric`` in the records so far (a resumed run keeps its best)."""
+    vals = [r[metric] for r in history if r.get("step", 0) > 0 and r.get(metric) is not None]
+    if not vals:
+        return None
+    return max(vals) if BEST_METRICS[metric] > 0 else min(vals)
 
 
 def _read_png(path: Path) -> np.ndarray:
@@ -305,6 +344,9 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
     t_last, n_last = time.perf_counter(), 0
     if rec is not None and trainer.step == 0:
         rec.grid()
+        first = rec.evaluate()
+        if first:
+            rec.emit({"step": 0, **first, "epoch": 0.0})
         rec.checkpoint()  # a run folder always holds a checkpoint to resume from
     while trainer.step < total:
         terms = trainer.train_step()
@@ -356,7 +398,7 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
         trainer.load_state(ckpt)
     elif main_proc:
         files.prepare_dir(out, overwrite, hint=hint)
-    rec = Records(trainer, out, resume) if main_proc else None
+    rec = Records(trainer, out, resume, alarm=progress) if main_proc else None
     try:
         _loop(trainer, rec, _target_steps(trainer.cfg, trainer), progress, reduce)
     except KeyboardInterrupt:

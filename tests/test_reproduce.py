@@ -3,7 +3,6 @@ and Figure 1(a)'s critics at optimality."""
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

@@ -1,0 +1,308 @@
+"""The homework's image experiments as one command: collapse across objectives, collapse induced
+and mitigated, learning-rate sensitivity.
+
+    python -m imagegan.compare --quick --out runs/img-quick          # ~90 s
+    python -m imagegan.compare --out runs/img-study                  # the default study, ~20 min
+    python -m imagegan.compare --variants bce,wgan-gp --lr 1e-4,1e-3 --seeds 3
+    python -m imagegan.compare --data ~/faces --size 64 --width 64 --steps 20000 --out runs/faces
+    python -m imagegan.compare --out runs/img-study --resume          # continue after a stop
+
+Variants use ``toygan.compare``'s syntax (``bce+pack=2``, ``bce+mbstd``, ``bce+sn``, ``bce+r1=1``,
+``bce+unroll=3``, ``wgan-gp+bug=per-pixel-eps``). Every run is an ``imagegan.train`` run under
+``OUT/runs/`` (runs of one variant and seed share their initial weights and evaluation latents,
+whatever the learning rate); a run that diverges ends alone and is reported. Then, read from the
+runs' records:
+
+* ``results.csv`` — one row per run: its config, final metrics with their real-data references,
+  the collapse status (``imagegan.collapse``: kept / lost / never / diverged) and its onset step
+  and epoch;
+* ``table.md`` — the homework's layout (model · generator · discriminator · loss · optimizer ·
+  step and epoch at which collapse started), then mean ± s.e. over seeds of the final metrics;
+* ``curves.png`` — every metric over training, mean ± s.e. band per variant (seaborn);
+* ``grids/VARIANT-seedS.png`` — 64 images of each final EMA generator;
+* ``collapsed-vs-mitigated.png`` — the baseline (first variant) beside each mitigation of it, same
+  seed, same learning rate;
+* ``study.json`` — what was run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from imagegan import checkpoint, collapse
+from imagegan import data as imdata
+from imagegan.models import count_params, generate, make_critic
+from imagegan.train import TrainConfig, train
+from toygan import files
+from toygan.cli import Parser, comma_list, run_main
+from toygan.config import BIG, add_config_flags, build, given, option
+from toygan.errors import Diverged, UserError
+from toygan.study import (
+    counts_text,
+    fmt,
+    groups,
+    mark_done,
+    mean_se,
+    plot_curves,
+    read_done,
+    theme,
+    write_csv,
+)
+from toygan.variants import parse_variant, parse_variants, run_name
+
+DEFAULT_VARIANTS = ["bce", "lsgan", "wgan", "wgan-gp", "dragan", "ebgan", "bce+unroll=3",
+                    "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
+METRICS = ("stacked_modes", "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
+QUICK = dict(variants="bce,wgan-gp,bce+pack=2", seeds=1, steps=60, eval_every=20)
+
+
+@dataclass
+class ImageStudyConfig:
+    """What the image study trains (defaults: the 20-minute study on 2 CPU cores)."""
+
+    variants: str = option(",".join(DEFAULT_VARIANTS), "comma-separated variants")
+    data: str = option("stacked-digits", "stacked-digits (1000 known modes), digits, or a folder")
+    size: int = option(32, "image size", choices=imdata.SIZES)
+    width: int = option(16, "channel multiplier of G and D (64 = the homework baseline)",
+                        ge=1, le=4096)
+    batch_size: int = option(64, "images per batch", ge=2, le=65536)
+    steps: int = option(300, "generator updates per run", ge=1, le=BIG)
+    eval_every: int = option(50, "steps between evaluations", ge=1, le=BIG)
+    seeds: int = option(2, "seeds 0..N-1", ge=1, le=1000)
+    lr: str | None = option(None, "comma-separated learning rates, each variant at each "
+                                  "(default: each objective's own)")
+    cache_dir: str | None = option(None, "image cache folder")
+    quick: bool = option(False, "smoke version: bce, wgan-gp, bce+pack=2, one seed, 60 steps")
+
+    def plan(self) -> list[tuple[str, float | None, int, TrainConfig]]:
+        """(variant, lr, seed, config) of every run, each config checked."""
+        c = dataclasses.replace(self, **{k: v for k, v in QUICK.items()}) if self.quick else self
+        variants = parse_variants(c.variants)
+        lrs = comma_list(c.lr, float, "--lr") if c.lr else [None]
+        for lr in lrs:
+            if lr is not None and not 0 < lr <= 10:
+                raise UserError(f"--lr values must be in (0, 10], got {lr:g}")
+        runs = []
+        for v in variants:
+            for lr in lrs:
+                for s in range(c.seeds):
+                    cfg = build(TrainConfig, dict(
+                        data=c.data, size=c.size, width=c.width, batch_size=c.batch_size,
+                        steps=c.steps, eval_every=c.eval_every, log_every=max(c.eval_every // 5,
+                                                                              1),
+                        ckpt_every=c.steps, seed=s, lr=lr, cache_dir=c.cache_dir,
+                        device="cpu", **parse_variant(v)))
+                    cfg.resolved()
+                    runs.append((v, lr, s, cfg))
+        return runs
+
+
+def _run_dir(out: Path, variant: str, lr, seed: int, data: str) -> Path:
+    extra = f"-lr{lr:g}" if lr is not None else ""
+    return out / "runs" / run_name(variant, Path(data).name or "data", seed, extra)
+
+
+def _train_one(cfg: TrainConfig, run_dir: Path) -> dict:
+    """Train (or skip, when done) one run; returns its done.json info."""
+    info = read_done(run_dir)
+    if info is not None:
+        return info
+    t0 = time.time()
+    try:
+        train(cfg, run_dir, progress=False, overwrite=True)
+        diverged = None
+    except Diverged as e:
+        diverged = str(e)
+    info = {"diverged": diverged, "wall_s": round(time.time() - t0, 1)}
+    mark_done(run_dir, info)
+    return info
+
+
+def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
+    cfg = json.loads((run_dir / "config.json").read_text())
+    history = files.read_jsonl(run_dir / "stats.jsonl")
+    ref = next((r for r in history if "ms_ssim_real" in r), {})
+    ref = {k: v for k, v in ref.items() if k.endswith("_real")}
+    last = next((r for r in reversed(history) if "ms_ssim" in r), {})
+    diverged_at = None
+    if info.get("diverged"):
+        diverged_at = int(info["diverged"].split("step ")[1].split(":")[0])
+    st = collapse.status(history, ref, diverged_at)
+    return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg,
+            **{m: last.get(m) for m in METRICS}, **ref,
+            "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
+            "wall_s": info.get("wall_s")}
+
+
+def write_table(rows: list[dict], path: Path) -> None:
+    lines = ["| model | generator | discriminator | loss | optimizer | collapse started at "
+             "(step / epoch) |", "|---|---|---|---|---|---|"]
+    for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
+        c = group[0]
+        g_params, d_params = _param_counts(c)
+        gen = f"DCGAN, {c['size']} px, width {c['width']}, z {c['z_dim']} ({g_params:,} params)"
+        disc = (f"DCGAN conv, {c['d_norm']} norm{', spectral norm' if c['spectral_norm'] else ''}"
+                f"{', pack ' + str(c['pack']) if c['pack'] > 1 else ''}"
+                f"{', minibatch std' if c['mbstd'] else ''} ({d_params:,} params)")
+        loss = c["loss"] + (f" + R1 {c['r1_weight']:g}" if c["r1_weight"] else "")
+        loss += f", unrolled {c['unroll']}" if c["unroll"] else ""
+        loss += f", bug {c['bug']}" if c["bug"] != "none" else ""
+        opt = f"{c['optimizer']} lr {c['lr_d']:g}, n_critic {c['n_critic']}"
+        if c["optimizer"] == "adam":
+            opt += f", betas ({c['betas'][0]:g}, {c['betas'][1]:g})"
+        lines.append(f"| {variant}{f' @ lr {lr:g}' if lr else ''} | {gen} | {disc} | {loss} | "
+                     f"{opt} | {_onset_text(group)} |")
+    lines += ["", "| variant | runs kept / lost / never | " + " | ".join(METRICS) + " |",
+              "|---|---|" + "---|" * len(METRICS)]
+    for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
+        counts = {k: sum(r["status"] == k for r in group) for k in
+                  ("kept", "lost", "never", "diverged")}
+        cells = [fmt(*mean_se([r[m] for r in group]), 3) for m in METRICS]
+        lines.append(f"| {variant}{f' @ lr {lr:g}' if lr else ''} | {counts_text(counts)} | "
+                     + " | ".join(cells) + " |")
+    ref = rows[0]
+    refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in METRICS if ref.get(m + "_real")
+                     is not None)
+    lines += ["", f"Mean ± s.e. over seeds at the last evaluation. Real data: {refs}. Collapse "
+              "rule (imagegan.collapse): an evaluation is collapsed when stacked_modes < 0.25 × "
+              "real (stacked-digits) or ms_ssim > real + 0.10 (other data); *lost* = healthy, "
+              "then collapsed to the end (onset: the first collapsed evaluation of that final "
+              "stretch); *never* = no healthy evaluation after step 0."]
+    files.write_text(path, "\n".join(lines) + "\n")
+
+
+def _param_counts(c: dict) -> tuple[int, int]:
+    from imagegan.models import Generator
+    from toygan.losses import OBJECTIVES
+
+    G = Generator(c["size"], c["width"], c["z_dim"])
+    D = make_critic(OBJECTIVES[c["loss"]].output, c["size"], c["width"], c["d_norm"],
+                    c["spectral_norm"], pack=c["pack"], mbstd=c["mbstd"])
+    return count_params(G), count_params(D)
+
+
+def _onset_text(group: list[dict]) -> str:
+    n = len(group)
+    lost = [r for r in group if r["status"] == "lost"]
+    parts = []
+    if lost:
+        s, e = mean_se([r["onset_step"] for r in lost]), mean_se([r["onset_epoch"] for r in lost])
+        parts.append(f"step {s[0]:.0f} / epoch {e[0]:.2f} (mean of the {len(lost)}/{n} runs "
+                     "that collapsed)")
+    never = [r for r in group if r["status"] == "never"]
+    if never:
+        parts.append(f"{len(never)}/{n} runs never escaped collapse")
+    div = [r for r in group if r["status"] == "diverged"]
+    if div:
+        parts.append(f"{len(div)}/{n} runs diverged")
+    kept = sum(r["status"] == "kept" for r in group)
+    return "; ".join(parts) or f"no collapse ({kept}/{n} runs kept their variety)"
+
+
+def write_figures(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    theme()
+    metrics = [m for m in METRICS if rows[0].get(m) is not None]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 4), squeeze=False)
+    for ax, m in zip(axes[0], metrics, strict=True):
+        curves = [{"variant": r["variant"] + (f" @ {r['lr_asked']:g}" if r["lr_asked"] else ""),
+                   "seed": r["seed"], "step": s["step"], "value": s[m]}
+                  for r in rows for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
+                  if s.get(m) is not None]
+        plot_curves(ax, curves, m, m)
+        ref = rows[0].get(m + "_real")
+        if ref is not None:
+            ax.axhline(ref, color="k", ls="--", lw=1, label="real data")
+    fig.tight_layout()
+    files.save_figure(fig, out / "curves.png")
+    (out / "grids").mkdir(exist_ok=True)
+    for r in rows:
+        G, _, _ = checkpoint.generator_from_run(out / "runs" / r["run"])
+        imdata.save_image(out / "grids" / f"{r['run']}.png",
+                          imdata.grid_image(generate(G, 64, seed=0)))
+    _collapsed_vs_mitigated(rows, out)
+
+
+def _collapsed_vs_mitigated(rows: list[dict], out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    base = rows[0]["variant"]
+    pick = [r for r in rows if r["seed"] == rows[0]["seed"] and r["lr_asked"] == rows[0]["lr_asked"]
+            and (r["variant"] == base or r["variant"].startswith(base + "+"))]
+    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.6), squeeze=False)
+    for ax, r in zip(axes[0], pick, strict=True):
+        ax.imshow(imdata_read(out / "grids" / f"{r['run']}.png"))
+        ax.axis("off")
+        score = next((f"{m} {r[m]:.3g}" for m in ("stacked_modes", "ms_ssim") if r.get(m)
+                      is not None), "")
+        ax.set_title(f"{r['variant']}\n{r['status']}; {score}", fontsize=9)
+    fig.suptitle(f"{base} and its mitigations, seed {rows[0]['seed']}, same optimiser and steps",
+                 fontsize=10)
+    fig.tight_layout()
+    files.save_figure(fig, out / "collapsed-vs-mitigated.png")
+
+
+def imdata_read(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m imagegan.compare", description=__doc__.split("\n\n")[0])
+    add_config_flags(p, ImageStudyConfig)
+    p.add_argument("--out", default="runs/imagegan-compare", help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue: skip finished runs")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing study")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv=None) -> int:
+    from tqdm import tqdm
+
+    ns = build_parser().parse_args(argv)
+    sc = build(ImageStudyConfig, given(ns, ImageStudyConfig))
+    plan = sc.plan()
+    imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir, progress=not ns.quiet)
+    out = Path(ns.out)
+    if ns.resume:
+        files.ensure_writable_dir(out)
+    else:
+        files.prepare_dir(out, ns.overwrite, what="study",
+                          hint="pass --resume to continue it, --overwrite, or another --out")
+    rows, t0 = [], time.time()
+    # Weighted by (n_critic + 1) updates per step, so the ETA is honest across objectives.
+    cost = [cfg.steps * (cfg.resolved().n_critic + 1) for *_, cfg in plan]
+    bar = tqdm(total=sum(cost), desc="image study", unit="update", disable=ns.quiet,
+               dynamic_ncols=True)
+    for (variant, lr, seed, cfg), c in zip(plan, cost, strict=True):
+        run_dir = _run_dir(out, variant, lr, seed, cfg.data)
+        bar.set_postfix_str(run_dir.name)
+        info = _train_one(cfg, run_dir)
+        rows.append(result_row(variant, lr, run_dir, info))
+        bar.update(c)
+    bar.close()
+    write_csv(rows, out / "results.csv")
+    write_table(rows, out / "table.md")
+    write_figures(rows, out)
+    files.write_json(out / "study.json", {"study_config": dataclasses.asdict(sc),
+                                          "runs": len(rows), "wall_s": round(time.time() - t0)})
+    for name in ("results.csv", "table.md", "curves.png", "collapsed-vs-mitigated.png"):
+        print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,152 @@
+"""The homework's image experiments: the collapse rule, mitigations on image shapes, the best
+checkpoint, and python -m imagegan.compare."""
+
+import csv
+import json
+import re
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from imagegan import collapse
+from imagegan.models import Critic
+from imagegan.train import TrainConfig, Trainer, train
+from toygan.mitigations import MinibatchStd, pack
+
+REF = {"stacked_modes_real": 400, "ms_ssim_real": 0.28}
+
+
+def trace(values, key="stacked_modes"):
+    return [{"step": 100 * i, "epoch": 0.5 * i, key: v} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("values,status,onset", [
+    ([1, 150, 200, 180], "kept", None),         # healthy at the end
+    ([1, 150, 200, 40, 20], "lost", (300, 1.5)),  # healthy, then below 100 to the end
+    ([1, 150, 20, 160, 30, 10], "lost", (400, 2.0)),  # the onset is of the final stretch
+    ([1, 20, 30, 10], "never", (100, 0.5)),     # never healthy after step 0
+    ([1, 99, 100], "kept", None),               # 100 = 0.25 x 400 is not below the line
+])
+def test_collapse_rule_on_constructed_stacked_traces(values, status, onset):
+    st = collapse.status(trace(values), REF)
+    assert st["status"] == status
+    assert (st["onset_step"], st["onset_epoch"]) == (onset or (None, None))
+
+
+def test_collapse_rule_on_ms_ssim_and_divergence():
+    st = collapse.status(trace([0.9, 0.3, 0.35, 0.5, 0.6], "ms_ssim"), REF)
+    assert (st["status"], st["onset_step"]) == ("lost", 300)  # 0.5 > 0.28 + 0.10
+    assert collapse.status(trace([0.9, 0.3, 0.37], "ms_ssim"), REF)["status"] == "kept"
+    assert collapse.status(trace([1, 200]), REF, diverged_at=150)["status"] == "diverged"
+
+
+def test_mitigations_keep_their_shape_contract_on_images():
+    x = torch.randn(8, 3, 32, 32)
+    assert pack(x, 2).shape == (4, 6, 32, 32)
+    assert_close(pack(x, 2)[1, 3:], x[3])  # consecutive samples side by side in channels
+    assert pack(torch.randn(8, 2), 4).shape == (2, 8)
+    h = torch.randn(6, 16, 4, 4)
+    out = MinibatchStd()(h)
+    assert out.shape == (6, 17, 4, 4)
+    assert_close(out[:, 16], torch.full((6, 4, 4), float(h.var(0, unbiased=False).add(1e-8)
+                                                          .sqrt().mean())))
+    assert MinibatchStd()(torch.randn(6, 5)).shape == (6, 6)
+    critic = Critic(32, 8, in_channels=6, mbstd=True, spectral_norm=True)
+    assert critic(pack(x, 2)).shape == (4,)
+    seen = []
+    critic.head.register_forward_hook(lambda m, i, o: seen.append(i[0].shape))
+    critic(pack(x, 2))
+    assert seen == [(4, 8 * 4 + 1, 4, 4)]  # the minibatch-std map before the last layer
+
+
+TINY = dict(size=32, width=4, batch_size=8, log_every=1, eval_every=2, ckpt_every=2,
+            device="cpu", eval_metrics=False)
+
+
+@pytest.mark.parametrize("variant", [dict(pack=2), dict(mbstd=True), dict(spectral_norm=True),
+                                     dict(r1_weight=1.0), dict(unroll=2),
+                                     dict(unroll=2, unroll_mode="first-order")])
+def test_every_mitigation_trains_on_images(variant):
+    t = Trainer(TrainConfig(loss="bce", steps=2, **TINY, **variant), progress=False)
+    for _ in range(2):
+        terms = t.train_step()
+    assert all(torch.isfinite(v) for v in terms.values())
+    if "r1_weight" in variant:
+        assert terms["d_r1"] > 0
+
+
+def test_best_checkpoint_is_the_best_evaluation_not_the_latest(tmp_path, monkeypatch, cli):
+    import imagegan.train as it
+
+    scripted = iter([5, 150, 220, 60, 30])  # steps 0, 2, 4, 6, 8: the best is step 4
+
+    class Scripted:
+        def __init__(self, *a, **k):
+            pass
+
+        def reference(self, **_):
+            return {"stacked_modes_real": 400, "ms_ssim_real": 0.3}
+
+        def __call__(self, fake, n_pairs=200):
+            return {"stacked_modes": next(scripted), "ms_ssim": 0.3}
+
+    monkeypatch.setattr(it, "Evaluator", Scripted)
+    cfg = TrainConfig(loss="bce", steps=8, keep_best="stacked_modes",
+                      **dict(TINY, eval_metrics=True))
+    run = train(cfg, tmp_path / "r", progress=False)
+    best = torch.load(run / "best.pt", weights_only=False)
+    latest = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert (best["step"], latest["step"]) == (4, 8)
+    assert any(not torch.equal(best["G_ema"][k], latest["G_ema"][k]) for k in best["G_ema"])
+    r = cli("imagegan.sample", run, "--checkpoint", "best", "--n", "4", "--out", tmp_path / "s")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "1.jpg", "2.jpg", "3.jpg", "4.jpg", "grid.png"]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    from imagegan.compare import main
+
+    out = tmp_path_factory.mktemp("imgstudy")
+    cache = tmp_path_factory.mktemp("cache")
+    assert main(["--quick", "--out", str(out), "--cache-dir", str(cache), "--quiet"]) == 0
+    return out
+
+
+def test_quick_image_study_writes_every_output(quick):
+    for name in ("results.csv", "table.md", "curves.png", "collapsed-vs-mitigated.png",
+                 "study.json"):
+        assert (quick / name).stat().st_size > 0, name
+    rows = list(csv.DictReader(open(quick / "results.csv")))
+    assert [r["variant"] for r in rows] == ["bce", "wgan-gp", "bce+pack=2"]
+    for r in rows:
+        assert (quick / "grids" / f"{r['run']}.png").exists()
+        assert r["status"] in ("kept", "lost", "never", "diverged")
+    # The table's means agree with results.csv.
+    table = (quick / "table.md").read_text()
+    for r in rows:
+        line = next(x for x in table.splitlines() if x.startswith(f"| {r['variant']} | 0 /") or
+                    x.startswith(f"| {r['variant']} | 1 /"))
+        modes = float(re.findall(r"\| ([\d.]+) ± ", line)[0])
+        assert_close(modes, float(r["stacked_modes"]), rtol=0, atol=5e-4)
+    assert json.loads((quick / "study.json").read_text())["runs"] == 3
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--variants", "bce+dropout"], "unknown mitigation"),
+    (["--variants", "bce+bug=nope"], "unknown bug"),
+    (["--lr", "1e-4,fast"], "--lr list"),
+    (["--lr", "0"], "--lr values must be in"),
+])
+def test_bad_study_requests_are_one_line(cli, tmp_path, args, words):
+    r = cli("imagegan.compare", *args, "--out", tmp_path / "s", "--quiet")
+    assert r.returncode == 2 and words in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
+
+
+def test_unknown_keep_best_metric_is_one_line(cli, tmp_path):
+    r = cli("imagegan.train", "--keep-best", "fid", "--out", tmp_path / "r", "--quiet")
+    assert r.returncode == 2 and "--keep-best" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
