@@ -1,12 +1,15 @@
 """Regenerate every file in figures/ from scratch (deterministic seeds).
 
-    python figures/make.py            # about 9 minutes on 2 CPU cores
+    python figures/make.py                         # everything, about 25 minutes on 2 CPU cores
+    python figures/make.py --only concepts,bugs    # a part
 
 Writes, for the 8-mode ring under toygan.animate's slide configuration (seed 0):
 ``ring-OBJECTIVE.gif`` for every registered objective and ``ring-comparison.gif`` (bce, lsgan,
 wgan, wgan-gp side by side; the same records as the single GIFs, so they agree frame for frame);
 and the WGAN-GP paper's Figure 1: ``gradnorm.png``/``.json`` (toygan.gradnorm defaults) and
-``surfaces.png``/``.npz`` (toygan.surfaces defaults).
+``surfaces.png``/``.npz`` (toygan.surfaces defaults); the course's concept figures in
+``concepts/`` (toygan.concepts) and the bug zoo's gallery in ``bugs/`` (wgan-gp beside each
+``wgan-gp+bug=NAME``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from toygan import gradnorm, surfaces
+from toygan import animate, concepts, gradnorm, surfaces
 from toygan.animate import ANIMATE_BASE, AnimateConfig, write_animation
+from toygan.bugs import BUGS
 from toygan.losses import OBJECTIVES
 from toygan.render import Run
 from toygan.train import TrainConfig, train
@@ -46,15 +50,46 @@ def ring_gifs(out: Path, seed: int = 0) -> list[Path]:
     return written
 
 
+def bug_gallery(out: Path) -> list[Path]:
+    """One side-by-side GIF per zoo bug: wgan-gp as it should be, and with the bug."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for bug in BUGS:
+        if bug == "none":
+            continue
+        path = out / f"bug-{bug}.gif"
+        animate.main(["--loss", f"wgan-gp,wgan-gp+bug={bug}", "--frames", "24", "--size", "400",
+                      "--arrows", "48", "--out", str(path), "--overwrite", "--quiet"])
+        written.append(path)
+    return written
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(HERE), help="folder to write (default: figures/)")
+    p.add_argument("--only", default=None, help="comma-separated parts: ring, gradnorm, "
+                   "surfaces, concepts, bugs (default: all)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    only = set(args.only.split(",")) if args.only else None
+    if only is not None:  # regenerate a part: --only surfaces,concepts,bugs,ring,gradnorm
+        for name, fn in (("ring", lambda: ring_gifs(out)),
+                         ("gradnorm", lambda: gradnorm.main(["--out", str(out / "gradnorm.png"),
+                                                             "--quiet", "--overwrite"])),
+                         ("surfaces", lambda: surfaces.main(["--out", str(out / "surfaces.png"),
+                                                             "--quiet", "--overwrite"])),
+                         ("concepts", lambda: concepts.main(["--out", str(out / "concepts"),
+                                                             "--quiet", "--overwrite"])),
+                         ("bugs", lambda: bug_gallery(out / "bugs"))):
+            if name in only:
+                fn()
+        return
     ring_gifs(out)
     gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet", "--overwrite"])
     surfaces.main(["--out", str(out / "surfaces.png"), "--quiet", "--overwrite"])
+    concepts.main(["--out", str(out / "concepts"), "--quiet", "--overwrite"])
+    bug_gallery(out / "bugs")
 
 
 if __name__ == "__main__":

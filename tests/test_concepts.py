@@ -1,0 +1,39 @@
+"""The numbers behind the concept figures (toygan.concepts), not the pictures."""
+
+import math
+
+import numpy as np
+from torch.testing import assert_close
+
+from toygan import concepts
+
+
+def test_js_is_flat_at_log_2_while_w1_is_the_offset():
+    res = concepts.js_vs_emd(thetas=[-1.0, -0.3, -0.05, 0.0, 0.05, 0.3, 1.0], n=200)
+    for t, js, w1 in zip(res["theta"], res["js"], res["w1"], strict=True):
+        assert_close(js, 0.0 if t == 0 else math.log(2), rtol=0, atol=1e-12)
+        assert_close(w1, abs(t), rtol=0, atol=1e-9)
+
+
+def test_saturating_gradient_vanishes_with_distance_wasserstein_does_not():
+    res = concepts.vanishing(distances=(0.5, 8), steps=300)
+    sat, ns, w = res["minimax (saturating)"], res["non-saturating BCE"], \
+        res["WGAN (Lipschitz critic)"]
+    assert sat[1] < 1e-3 * sat[0]  # orders of magnitude (measured: 1.7 -> 0)
+    assert ns[1] > 0.1  # the non-saturating loss still pushes the generator
+    for g in w:
+        assert 0.7 < g < 1.6  # a 1-Lipschitz critic's slope, whatever the distance
+
+
+def test_penalised_critic_has_unit_gradient_norm_on_interpolates():
+    res = concepts.interpolates_figure(steps=300)
+    assert 0.8 < np.mean(res["norm_gp"]) < 1.25
+    assert np.mean(res["norm_none"]) > 5  # unconstrained: the norm runs away
+
+
+def test_lipschitz_maps():
+    res = concepts.lipschitz(steps=300, res=16)
+    assert np.max(res["clip"]) < 0.1  # clipping: far below 1 everywhere
+    assert np.max(res["sn"]) <= 1.05  # spectral norm: a product of norms <= 1
+    gp = np.array(res["gp"])
+    assert gp.max() > 0.8 and gp.min() < gp.max()
