@@ -1,0 +1,118 @@
+"""python -m toygan.view: the self-contained page, driven in headless Chromium, and the live
+server with its validation."""
+
+import threading
+
+import pytest
+
+from toygan.errors import UserError
+from toygan.train import TrainConfig, train
+
+SMALL = dict(preset="slides", steps=60, g_width=32, d_width=32, batch_size=64, eval_every=10,
+             snapshots=13, snapshot_points=64, grid_res=24)
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    from toygan.view import main
+
+    root = tmp_path_factory.mktemp("view")
+    for loss in ("bce", "wgan-gp"):
+        train(TrainConfig(loss=loss, **SMALL), root / loss, progress=False)
+    out = root / "view.html"
+    assert main([str(root / "bce"), str(root / "wgan-gp"), "--out", str(out)]) == 0
+    return out
+
+
+def test_page_is_self_contained(view):
+    html = view.read_text()
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    assert "<script src" not in html and '"mode":"static"' in html
+    assert html.count("\"step\":") >= 2 * 13
+
+
+def _pixels(pg, canvas="#land0"):
+    return pg.eval_on_selector(canvas, "c => Array.from(c.getContext('2d').getImageData("
+                                       "0, 0, c.width, c.height).data).join(',')")
+
+
+def test_page_plays_scrubs_and_toggles_in_chromium(view, tmp_path):
+    from browser import page
+
+    with page() as pg:
+        errors = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(view.as_uri())
+        assert pg.inner_text("#frame") == "step 0 (frame 1/13)"
+        assert pg.locator("h3.title").all_inner_texts() == ["bce on ring — step 0",
+                                                             "wgan-gp on ring — step 0"]
+        before = _pixels(pg)
+        pg.click("#play")
+        pg.wait_for_function("!document.getElementById('frame').textContent.startsWith('step 0 ')")
+        pg.click("#play")  # pause
+        assert _pixels(pg) != before
+        pg.fill("#slider", "12")  # scrub to the last frame
+        assert pg.inner_text("#frame") == "step 60 (frame 13/13)"
+        pg.keyboard.press("ArrowLeft")
+        assert pg.inner_text("#frame") == "step 55 (frame 12/13)"
+        shown = _pixels(pg)
+        pg.uncheck("#layer-heat")
+        assert _pixels(pg) != shown  # the heat map is gone
+        pg.check("#layer-heat")
+        assert _pixels(pg) == shown
+        pg.hover("#land1", position={"x": 200, "y": 200})
+        assert "critic D(x) ≈" in pg.inner_text(".panel:nth-child(2) .hover")
+        pg.screenshot(path=str(tmp_path / "view.png"))
+        assert errors == []
+    assert (tmp_path / "view.png").stat().st_size > 20_000
+
+
+def test_live_validation_uses_the_registries(tmp_path):
+    from toygan.view import validate
+
+    cfg = validate({"data": "ring", "variant": "bce+pack=2", "lr_d": "3e-4"}, tmp_path)
+    assert (cfg.loss, cfg.pack, cfg.lr_d) == ("bce", 2, 3e-4)
+    drawn = validate({"data": "draw", "points": [[i / 10, -i / 10] for i in range(20)]}, tmp_path)
+    assert drawn.data.startswith("file:")
+    for bad, words in (({"data": "nope"}, "unknown data"), ({"variant": "bce+oops"},
+                                                            "unknown mitigation"),
+                       ({"lr_d": "fast"}, "lr_d must be a number"), ({"lr_g": "5"}, "between"),
+                       ({"data": "draw", "points": [[0, 0]]}, "draw between")):
+        with pytest.raises(UserError, match=words):
+            validate(bad, tmp_path)
+
+
+def test_live_server_trains_and_streams_to_the_page(tmp_path):
+    from browser import page, why_no_browser
+
+    from toygan.view import serve
+
+    if why_no_browser():
+        pytest.skip(why_no_browser())
+    server, session = serve(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with page() as pg:
+            pg.goto(url)
+            pg.fill("#lr_d", "fast")
+            pg.click("#start")
+            pg.wait_for_function("document.getElementById('message').textContent.length > 0")
+            assert "lr_d must be a number" in pg.inner_text("#message")
+            pg.fill("#lr_d", "2e-4")
+            pg.select_option("#data", "ring")
+            pg.click("#start")
+            pg.wait_for_function("document.querySelectorAll('.panel .title').length == 1")
+            pg.wait_for_function(
+                "parseInt(document.getElementById('frame').textContent.match(/\\/(\\d+)/)[1]) >= 3",
+                timeout=60_000)
+            pg.click("#lpause")
+            assert session.state(0)["running"] is False
+            assert "bce on ring" in pg.inner_text(".panel .title")
+    finally:
+        server.shutdown()
+        server.server_close()
+        session.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive()

@@ -1,0 +1,427 @@
+"""A GAN Lab-style page: play, scrub and compare recorded runs, or train live, in the browser.
+
+    python -m toygan.view runs/ring-bce runs/ring-wgan-gp --out view.html   # recorded runs
+    python -m toygan.view runs/study --out study.html                      # a compare study
+    python -m toygan.view --live                                           # train in the page
+
+**Recorded runs → one self-contained HTML file** (data and script inline, no network: it opens
+offline by double-click or from a course page): play / pause / step / speed and a timeline over
+every snapshot the runs recorded (space, ← →), layer toggles (critic heat map, contours, real
+samples, generated samples, generator gradient arrows, manifold), several runs side by side on the
+same step, each titled with its variant, its loss and modes-covered curves below with a cursor,
+and the critic's value under the mouse. Record what the page needs with ``toygan.train``'s
+``--snapshots``, ``--snapshot-points`` and ``--grid-res`` (``--preset slides --snapshots 150`` is
+a good start). Snapshots are stored quantised (samples as int16, the landscape as uint8 per frame)
+so that 4 runs of 150 snapshots stay a few MB.
+
+**Live** (``--live``): a local server on 127.0.0.1 (the standard library's ``http.server``) serves
+the page and trains in a background thread with ``toygan.train.Trainer``, streaming snapshots:
+start / pause / step / reset; data set, objective, mitigation and learning rates chosen in the
+page; or **draw your own data points** on the canvas. Every request is validated against the same
+registries the commands use (a bad value is a message in the page); Ctrl-C stops the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+import tempfile
+import threading
+import webbrowser
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from toygan import files
+from toygan.cli import Parser, run_main
+from toygan.config import add_config_flags, build, given, option
+from toygan.errors import DataError, UserError
+from toygan.variants import variant_label
+
+Q_POINTS = 16383  # int16 steps per half-extent (samples may lie up to 2 extents out)
+Q_GRAD = 8191
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()
+
+
+def _lut(name: str) -> list[int]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps[name]
+    return (np.array([cmap(i / 255)[:3] for i in range(256)]) * 255).round().astype(int) \
+        .ravel().tolist()
+
+
+class Encoder:
+    """Quantises one run's snapshots for the page (the same code serves the live mode)."""
+
+    def __init__(self, extent, output: str, grad_scale: float):
+        self.extent = [float(v) for v in extent]
+        xmin, xmax, ymin, ymax = self.extent
+        self.center = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
+        self.half = max(xmax - xmin, ymax - ymin) / 2
+        self.output, self.grad_scale = output, max(grad_scale, 1e-12)
+
+    def points(self, x: np.ndarray) -> str:
+        q = np.clip(np.round((x - self.center) / self.half * Q_POINTS), -32767, 32767)
+        return _b64(q.astype(np.int16))
+
+    def frame(self, step: int, snap: dict) -> dict:
+        c = snap["critic"].astype(np.float64)
+        if self.output == "probability":
+            c = 1 / (1 + np.exp(-np.clip(c, -60, 60)))
+            lo, hi = 0.0, 1.0
+        else:
+            lo, hi = (float(v) for v in np.percentile(c, [1, 99]))
+            hi = hi if hi > lo else lo + 1e-9
+        q = np.clip(np.round((c - lo) / (hi - lo) * 255), 0, 255).astype(np.uint8)
+        g = np.clip(np.round(snap["fake_grad"] / self.grad_scale * Q_GRAD), -32767, 32767)
+        out = {"step": int(step), "fake": self.points(snap["fake"]),
+               "grad": _b64(g.astype(np.int16)), "critic": _b64(q), "lo": lo, "hi": hi}
+        if "manifold" in snap:
+            out["manifold"] = self.points(snap["manifold"])
+        return out
+
+
+def _grad_scale(grads: np.ndarray) -> float:
+    norms = np.linalg.norm(grads.reshape(-1, 2), axis=1)
+    return float(np.percentile(norms, 95)) if norms.size else 1.0
+
+
+def _clean(v):
+    return None if v is None or not math.isfinite(v) else round(float(v), 5)
+
+
+def _curves(stats: list[dict]) -> dict:
+    losses = [r for r in stats if "d_loss" in r]
+    evals = [r for r in stats if r.get("modes_covered") is not None]
+    clean = _clean
+    return {"loss_step": [r["step"] for r in losses],
+            "d_loss": [clean(r["d_loss"]) for r in losses],
+            "g_loss": [clean(r["g_loss"]) for r in losses],
+            "eval_step": [r["step"] for r in evals],
+            "modes": [r["modes_covered"] for r in evals]}
+
+
+def encode_run(run, max_points: int | None = None) -> dict:
+    """One recorded run (``toygan.render.Run``) as the page's JSON."""
+    snap, cfg = run.snap, run.config
+    n = snap["fake"].shape[1]
+    pick = slice(None) if not max_points or n <= max_points else \
+        np.linspace(0, n - 1, max_points).round().astype(int)
+    enc = Encoder(snap["extent"], run.output, _grad_scale(snap["fake_grad"][:, pick]))
+    frames = [enc.frame(int(s), {"critic": snap["critic"][i], "fake": snap["fake"][i][pick],
+                                 "fake_grad": snap["fake_grad"][i][pick],
+                                 "manifold": snap["manifold"][i]})
+              for i, s in enumerate(snap["steps"])]
+    return {"label": f"{variant_label(cfg)} on {cfg['data']}", "output": run.output,
+            "extent": enc.extent, "center": enc.center.tolist(), "half": enc.half,
+            "res": int(snap["critic"].shape[-1]), "grad_scale": enc.grad_scale,
+            "real": enc.points(snap["real"]), "centers": snap["centers"].tolist(),
+            "n_modes": int(len(snap["centers"])), "steps_total": int(cfg["steps"]),
+            "frames": frames, "curves": _curves(run.stats)}
+
+
+def run_folders(paths: list[str]) -> list[Path]:
+    """Run folders from the arguments: run folders themselves, or a study's ``runs/``."""
+    out = []
+    for p in map(Path, paths):
+        if (p / "snapshots.npz").exists():
+            out.append(p)
+        elif (p / "runs").is_dir():
+            out += sorted(q for q in (p / "runs").iterdir() if (q / "snapshots.npz").exists())
+        else:
+            raise UserError(f"{p} is neither a toygan run folder nor a toygan.compare study")
+    if not out:
+        raise UserError("no run with snapshots found")
+    return out
+
+
+def page(data: dict) -> str:
+    """The page: the template with its data inline."""
+    template = resources.files("toygan").joinpath("view.html").read_text()
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return template.replace("/*DATA*/null", payload)
+
+
+def static_page(paths: list[str], max_points: int | None = None) -> str:
+    from toygan.render import Run
+
+    runs = []
+    for p in run_folders(paths):
+        try:
+            runs.append(Run.load(p))
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    return page({"mode": "static", "runs": [encode_run(r, max_points) for r in runs],
+                 "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+
+
+# ----------------------------------------------------------------------------- live mode
+
+
+LIVE_LIMITS = {"lr": (1e-6, 1.0), "points": (10, 5000), "steps": (1, 100_000)}
+
+
+class LiveSession:
+    """A toy run trained in a background thread; the page polls its encoded snapshots."""
+
+    def __init__(self, snapshot_every: int = 10, keep: int = 600):
+        self.lock = threading.Lock()
+        self.snapshot_every, self.keep = snapshot_every, keep
+        self.trainer = self.encoder = None
+        self.running, self.pending_steps = False, 0
+        self.frames: list[dict] = []
+        self.first_index = 0
+        self.stats: list[dict] = []
+        self.meta: dict = {}
+        self.error = None
+        self.stop = threading.Event()
+        self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def configure(self, params: dict) -> dict:
+        """Build a trainer from the page's parameters (validated), replacing the current one."""
+        cfg = validate(params, Path(self.tmp.name))
+        from toygan.train import Trainer
+
+        trainer = Trainer(cfg)
+        with self.lock:
+            self.trainer, self.running, self.pending_steps = trainer, False, 0
+            self.frames, self.first_index, self.stats = [], 0, []
+            self.encoder = Encoder(trainer.data.extent, trainer.obj.output, 1.0)
+            snap = trainer.snapshot()
+            self.encoder.grad_scale = max(_grad_scale(snap["fake_grad"]), 1e-9)
+            self.meta = {"label": f"{variant_label(vars(trainer.cfg))} on {trainer.cfg.data}",
+                         "output": trainer.obj.output, "extent": self.encoder.extent,
+                         "center": self.encoder.center.tolist(), "half": self.encoder.half,
+                         "res": trainer.cfg.grid_res, "grad_scale": self.encoder.grad_scale,
+                         "real": self.encoder.points(trainer.real_vis.numpy()),
+                         "centers": ([] if trainer.data.centers is None
+                                     else trainer.data.centers.tolist()),
+                         "n_modes": trainer.data.n_modes or 0,
+                         "steps_total": trainer.cfg.steps}
+            self._record(snap, evaluate=True)
+        return self.meta
+
+    def _record(self, snap=None, evaluate=False):
+        t = self.trainer
+        snap = snap if snap is not None else t.snapshot()
+        self.frames.append(self.encoder.frame(t.step, snap))
+        if len(self.frames) > self.keep:
+            self.frames.pop(0)
+            self.first_index += 1
+        if evaluate:
+            self.stats.append({"step": t.step, **t.evaluate()})
+
+    def _loop(self):
+        while not self.stop.is_set():
+            with self.lock:
+                t = self.trainer
+                go = t is not None and (self.running or self.pending_steps > 0) and \
+                    t.step < t.cfg.steps
+                if go:
+                    terms = t.train_step()
+                    self.pending_steps = max(self.pending_steps - 1, 0)
+                    rec = {"step": t.step, **{k: float(v) for k, v in terms.items()}}
+                    if not all(math.isfinite(v) for v in rec.values()):
+                        self.running, self.error = False, f"diverged at step {t.step}"
+                    if t.step % self.snapshot_every == 0 or self.pending_steps == 0:
+                        self._record(evaluate=t.step % (5 * self.snapshot_every) == 0)
+                    self.stats.append(rec)
+            if not go:
+                self.stop.wait(0.05)
+
+    def control(self, action: str, steps: int = 1) -> None:
+        with self.lock:
+            if self.trainer is None:
+                raise UserError("press start first")
+            if action == "play":
+                self.running = True
+            elif action == "pause":
+                self.running = False
+            elif action == "step":
+                self.running, self.pending_steps = False, self.pending_steps + steps
+
+    def state(self, since: int) -> dict:
+        with self.lock:
+            start = max(since - self.first_index, 0)
+            return {"meta": self.meta, "first": self.first_index + start,
+                    "frames": self.frames[start:], "total": self.first_index + len(self.frames),
+                    "curves": _curves(self.stats), "running": self.running,
+                    "step": self.trainer.step if self.trainer else 0, "error": self.error}
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.tmp.cleanup()
+
+
+def validate(params: dict, tmp: Path):
+    """A ``TrainConfig`` from the page's request, checked like the command-line flags."""
+    from toygan.data import DATASETS
+    from toygan.presets import PRESETS
+    from toygan.train import TrainConfig
+    from toygan.variants import parse_variant
+
+    if not isinstance(params, dict):
+        raise UserError("the request must be a JSON object")
+    data = str(params.get("data", "ring"))
+    if data == "draw":
+        pts = np.asarray(params.get("points", []), dtype=np.float64)
+        lo, hi = LIVE_LIMITS["points"]
+        if pts.ndim != 2 or pts.shape[1:] != (2,) or not lo <= len(pts) <= hi or \
+                not np.isfinite(pts).all() or np.abs(pts).max() > 100:
+            raise UserError(f"draw between {lo} and {hi} points on the canvas first")
+        path = tmp / "drawn.npy"
+        np.save(path, pts)
+        data = f"file:{path}"
+    elif data not in DATASETS:
+        raise UserError(f"unknown data {data!r}; choose from {', '.join(DATASETS)} or draw")
+    fields = parse_variant(str(params.get("variant", "wgan-gp")))
+    for k in ("lr_d", "lr_g"):
+        if params.get(k) not in (None, ""):
+            try:
+                v = float(params[k])
+            except (TypeError, ValueError):
+                raise UserError(f"{k} must be a number") from None
+            lo, hi = LIVE_LIMITS["lr"]
+            if not (math.isfinite(v) and lo <= v <= hi):
+                raise UserError(f"{k} must be between {lo:g} and {hi:g}")
+            fields[k] = v
+    base = dict(PRESETS["slides"], preset="slides", steps=100_000, lr_decay="none",
+                snapshot_points=256, grid_res=48, eval_samples=1000)
+    cfg = build(TrainConfig, {**base, "data": data, **fields})
+    cfg.resolved()
+    return cfg
+
+
+class Handler(BaseHTTPRequestHandler):
+    session: LiveSession
+    html: str
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _send(self, code: int, body: bytes, kind: str = "application/json"):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, code: int, obj) -> None:
+        self._send(code, json.dumps(obj).encode())
+
+    def do_GET(self):
+        from urllib.parse import parse_qs, urlparse
+
+        url = urlparse(self.path)
+        if url.path in ("/", "/index.html"):
+            self._send(200, self.html.encode(), "text/html; charset=utf-8")
+        elif url.path == "/api/state":
+            try:
+                since = int(parse_qs(url.query).get("since", ["0"])[0])
+            except ValueError:
+                return self._json(400, {"error": "since must be an integer"})
+            self._json(200, self.session.state(max(since, 0)))
+        else:
+            self._json(404, {"error": f"no such page: {url.path}"})
+
+    def do_POST(self):
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+            if n > 1_000_000:
+                raise UserError("request too large")
+            body = json.loads(self.rfile.read(n) or b"{}")
+            if self.path == "/api/start":
+                self._json(200, {"meta": self.session.configure(body)})
+            elif self.path in ("/api/play", "/api/pause", "/api/step"):
+                steps = body.get("steps", 1) if isinstance(body, dict) else 1
+                if not isinstance(steps, int) or not 1 <= steps <= 10_000:
+                    raise UserError("steps must be an integer between 1 and 10000")
+                self.session.control(self.path.rsplit("/", 1)[1], steps)
+                self._json(200, {"ok": True})
+            else:
+                self._json(404, {"error": f"no such action: {self.path}"})
+        except (UserError, DataError) as e:
+            self._json(400, {"error": str(e)})
+        except json.JSONDecodeError:
+            self._json(400, {"error": "the request body must be JSON"})
+        except Exception as e:  # noqa: BLE001 — never a traceback in the page: one message
+            self._json(500, {"error": f"{type(e).__name__}: {e}"})
+
+
+def serve(port: int = 0) -> tuple[ThreadingHTTPServer, LiveSession]:
+    """A live server on 127.0.0.1 (``port`` 0: a free one); call ``serve_forever`` on it."""
+    from toygan.data import DATASETS
+    from toygan.losses import OBJECTIVES
+    from toygan.variants import MITIGATIONS
+
+    session = LiveSession()
+    html = page({"mode": "live", "runs": [], "datasets": list(DATASETS),
+                 "losses": list(OBJECTIVES),
+                 "mitigations": ["none"] + [m for m in MITIGATIONS if m != "bug"],
+                 "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+    handler = type("LiveHandler", (Handler,), {"session": session, "html": html})
+    return ThreadingHTTPServer(("127.0.0.1", port), handler), session
+
+
+@dataclass
+class ViewConfig:
+    points: int = option(256, "generated samples per frame kept in the page", ge=1, le=100_000)
+    port: int = option(8765, "port of the live server on 127.0.0.1 (0: any free one)", ge=0,
+                       le=65535)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m toygan.view", description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="*", help="run folders or toygan.compare study folders")
+    p.add_argument("--live", action="store_true", help="train live in the page")
+    add_config_flags(p, ViewConfig)
+    p.add_argument("--out", default="view.html", help="output HTML file (recorded runs)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    vc = build(ViewConfig, given(ns, ViewConfig))
+    if ns.live:
+        if ns.runs:
+            raise UserError("--live trains in the page: give no run folders")
+        try:
+            server, session = serve(vc.port)
+        except OSError as e:
+            raise UserError(f"cannot listen on 127.0.0.1:{vc.port}: {e.strerror}") from None
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        print(f"serving {url} (Ctrl-C stops)", flush=True)
+        if not ns.no_browser:
+            webbrowser.open(url)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+            session.close()
+        return 0
+    if not ns.runs:
+        raise UserError("give run folders to view, or --live")
+    out = files.output_file(ns.out, ".html", ns.overwrite)
+    text = static_page(ns.runs, vc.points)
+    files.write_text(out, text)
+    print(f"{out} ({len(text.encode()) / 1e6:.1f} MB)", file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
