@@ -64,7 +64,7 @@ PRESET_DATA = {"pacgan": ["ring-pacgan", "grid-pacgan"], "unrolled": ["ring-unro
 STUDY_BASE = dict(PRESETS["study"], preset="study")
 # --quick: small enough for ~30 s, and it shows what the full study shows (BCE collapses,
 # unrolling restores modes, WGAN-GP keeps them all): see tests/test_compare.py.
-QUICK = dict(variants=["bce", "bce+unroll=5", "wgan-gp"], data=["ring"], seeds=2, steps=600)
+QUICK = dict(variants=["bce", "bce+unroll-fo=5", "wgan-gp"], data=["ring"], seeds=2, steps=1000)
 
 
 @dataclass
