@@ -72,8 +72,9 @@ class ImageStudyConfig:
     width: int = option(16, "channel multiplier of G and D (64 = the homework baseline)",
                         ge=1, le=4096)
     batch_size: int = option(64, "images per batch", ge=2, le=65536)
-    steps: int = option(300, "generator updates per run", ge=1, le=BIG)
-    eval_every: int = option(50, "steps between evaluations", ge=1, le=BIG)
+    steps: int = option(500, "generator updates per run (about one epoch of stacked-digits)",
+                        ge=1, le=BIG)
+    eval_every: int = option(100, "steps between evaluations", ge=1, le=BIG)
     seeds: int = option(2, "seeds 0..N-1", ge=1, le=1000)
     lr: str | None = option(None, "comma-separated learning rates, each variant at each "
                                   "(default: each objective's own)")

@@ -146,11 +146,12 @@ def _gaussian_window(size: int = 7, sigma: float = 1.5) -> torch.Tensor:
 
 def ms_ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
     """MS-SSIM of paired images (N, 3, H, W) in [0, 1]; one value per pair."""
-    a, b = a.double(), b.double()
-    w = _gaussian_window(window)
+    dtype = a.dtype if a.is_floating_point() else torch.float64
+    a, b = a.to(dtype), b.to(dtype)
+    w = _gaussian_window(window).to(dtype)
     c1, c2 = (0.01) ** 2, (0.03) ** 2
     scales = max(1, min(5, int(math.log2(min(a.shape[-2:]) / window)) + 1))
-    weights = torch.tensor(MSSSIM_WEIGHTS[:scales], dtype=torch.float64)
+    weights = torch.tensor(MSSSIM_WEIGHTS[:scales], dtype=dtype)
     weights = weights / weights.sum()
     vals = []
     for s in range(scales):
@@ -172,7 +173,7 @@ def ms_ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
 def ms_ssim_diversity(images, n_pairs: int = 500, seed: int = 0) -> float:
     """Mean MS-SSIM over ``n_pairs`` random pairs of distinct images (lower = more diverse)."""
     u8 = _uint8(images)
-    x = torch.from_numpy(u8).permute(0, 3, 1, 2).double() / 255.0
+    x = torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0  # float32: 2x faster
     rng = np.random.default_rng(seed)
     i = rng.integers(0, len(x), n_pairs)
     j = (i + rng.integers(1, len(x), n_pairs)) % len(x)
