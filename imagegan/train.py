@@ -74,7 +74,8 @@ class TrainConfig(GANConfig):
                              "needs at least 2", ge=2, le=65536)
     d_norm: str = option("auto", "critic norm: auto (batch, or layer with a penalty), batch, "
                          "layer, instance, none", choices=("auto",) + NORMS)
-    ema: float = option(0.999, "EMA decay of the generator weights used for samples (0: off)",
+    ema: float = option(0.999, "EMA decay of the generator weights used for samples (0: off; "
+                        "warmed up as min(ema, (1 + step) / (10 + step)))",
                         ge=0, lt=1)
     log_every: int = option(50, "steps between loss records", ge=1, le=BIG)
     eval_every: int = option(500, "steps between sample grids and metrics", ge=1, le=BIG)
@@ -185,7 +186,9 @@ class Trainer:
         cfg = self.cfg
         terms = self.gan(self._real, self._z, cfg.batch_size)
         if cfg.ema > 0:
-            update_ema(self.G_ema, self.G, cfg.ema)
+            # Warm-up as TensorFlow's ExponentialMovingAverage: early on the average follows
+            # the generator closely, later it settles at --ema (0.999 lags ~1000 steps).
+            update_ema(self.G_ema, self.G, min(cfg.ema, (1 + self.step) / (10 + self.step)))
         else:
             self.G_ema.load_state_dict(self.G.state_dict())
         for sched in self.schedulers:
