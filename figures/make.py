@@ -64,11 +64,43 @@ def bug_gallery(out: Path) -> list[Path]:
     return written
 
 
+def view_page(out: Path) -> list[Path]:
+    """figures/view-example.html (bce and wgan-gp on the ring, 150 snapshots each) and its
+    screenshot figures/view.png, taken in headless Chromium when one is installed."""
+    from toygan import view
+
+    with tempfile.TemporaryDirectory(prefix="toygan-view-") as tmp:
+        for loss in ("bce", "wgan-gp"):
+            train(TrainConfig(**dict(ANIMATE_BASE, loss=loss, snapshots=150)), Path(tmp) / loss,
+                  progress=False)
+        html = out / "view-example.html"
+        view.main([str(Path(tmp) / "bce"), str(Path(tmp) / "wgan-gp"), "--out", str(html),
+                   "--overwrite"])
+    import shutil
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("no chromium: figures/view.png not regenerated")
+        return [html]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 920, "height": 700})
+        page.goto(html.resolve().as_uri())
+        page.fill("#slider", "60")
+        page.check("#layer-manifold")
+        page.screenshot(path=str(out / "view.png"))
+        browser.close()
+    return [html, out / "view.png"]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(HERE), help="folder to write (default: figures/)")
     p.add_argument("--only", default=None, help="comma-separated parts: ring, gradnorm, "
-                   "surfaces, concepts, bugs (default: all)")
+                   "surfaces, concepts, bugs, view (default: all)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +113,8 @@ def main():
                                                              "--quiet", "--overwrite"])),
                          ("concepts", lambda: concepts.main(["--out", str(out / "concepts"),
                                                              "--quiet", "--overwrite"])),
-                         ("bugs", lambda: bug_gallery(out / "bugs"))):
+                         ("bugs", lambda: bug_gallery(out / "bugs")),
+                         ("view", lambda: view_page(out))):
             if name in only:
                 fn()
         return
@@ -90,6 +123,7 @@ def main():
     surfaces.main(["--out", str(out / "surfaces.png"), "--quiet", "--overwrite"])
     concepts.main(["--out", str(out / "concepts"), "--quiet", "--overwrite"])
     bug_gallery(out / "bugs")
+    view_page(out)
 
 
 if __name__ == "__main__":
