@@ -44,11 +44,13 @@ from toygan.cli import Parser, comma_list, run_main
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import Diverged, UserError
 from toygan.study import (
+    add_study_flags,
     counts_text,
     fmt,
     groups,
     mark_done,
     mean_se,
+    open_study,
     plot_curves,
     read_done,
     theme,
@@ -265,10 +267,7 @@ def imdata_read(path: Path) -> np.ndarray:
 def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, ImageStudyConfig)
-    p.add_argument("--out", default="runs/imagegan-compare", help="output folder")
-    p.add_argument("--resume", action="store_true", help="continue: skip finished runs")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing study")
-    p.add_argument("--quiet", action="store_true")
+    add_study_flags(p, "runs/imagegan-compare")
     return p
 
 
@@ -280,11 +279,7 @@ def main(argv=None) -> int:
     plan = sc.plan()
     imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir, progress=not ns.quiet)
     out = Path(ns.out)
-    if ns.resume:
-        files.ensure_writable_dir(out)
-    else:
-        files.prepare_dir(out, ns.overwrite, what="study",
-                          hint="pass --resume to continue it, --overwrite, or another --out")
+    out = open_study(out, ns.resume, ns.overwrite)
     rows, t0 = [], time.time()
     # Weighted by (n_critic + 1) updates per step, so the ETA is honest across objectives.
     cost = [cfg.steps * (cfg.resolved().n_critic + 1) for *_, cfg in plan]

@@ -40,11 +40,13 @@ from toygan.errors import UserError
 from toygan.metrics import collapse_onset
 from toygan.presets import PRESETS
 from toygan.study import (
+    add_study_flags,
     counts_text,
     fmt,
     groups,
     mark_done,
     mean_se,
+    open_study,
     plot_curves,
     read_done,
     status_counts,
@@ -307,11 +309,7 @@ def _final_samples(ax, run) -> None:
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, StudyConfig)
-    p.add_argument("--out", default="runs/compare", help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing study")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the study in --out: skip its finished runs")
-    p.add_argument("--quiet", action="store_true")
+    add_study_flags(p, "runs/compare")
     return p
 
 
@@ -322,11 +320,7 @@ def main(argv=None) -> int:
     for v in variants:  # every config checked before a folder is made
         run_configs(v, data_sets, seeds[:1], base)
     out = Path(ns.out)
-    if ns.resume:
-        files.ensure_writable_dir(out)
-    else:
-        files.prepare_dir(out, ns.overwrite, what="study", hint="pass --resume to continue it, "
-                          "--overwrite to start again, or another --out")
+    out = open_study(out, ns.resume, ns.overwrite)
     rows = study(variants, data_sets, seeds, out, base, progress=not ns.quiet)
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")

@@ -30,7 +30,7 @@ from toygan.compare import plot, run_configs, study
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import UserError
 from toygan.presets import PRESETS
-from toygan.study import fmt, groups, mean_se, median_iqr, write_csv
+from toygan.study import add_study_flags, fmt, groups, mean_se, median_iqr, open_study, write_csv
 
 PACGAN_CODE = "github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN"
 NOTEBOOK = "github.com/poolio/unrolled_gan, 'Unrolled GAN demo.ipynb' (the paper's second author)"
@@ -223,10 +223,7 @@ def build_parser() -> Parser:
     p.add_argument("name", nargs="?", help=f"the table: {', '.join(TABLES)}")
     p.add_argument("--list", action="store_true", help="list the tables and their protocols")
     add_config_flags(p, ReproduceConfig)
-    p.add_argument("--out", default=None, help="output folder (default runs/reproduce/NAME)")
-    p.add_argument("--resume", action="store_true", help="continue: skip finished runs")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier reproduction")
-    p.add_argument("--quiet", action="store_true")
+    add_study_flags(p, None)
     return p
 
 
@@ -246,11 +243,7 @@ def main(argv=None) -> int:
     for v in variants:  # checked before any folder is made
         run_configs(v, table.data, [0], dict(base, **table.overrides.get(v, {})))
     out = Path(ns.out or f"runs/reproduce/{ns.name}")
-    if ns.resume:
-        files.ensure_writable_dir(out)
-    else:
-        files.prepare_dir(out, ns.overwrite, what="reproduction",
-                          hint="pass --resume to continue it, --overwrite, or another --out")
+    out = open_study(out, ns.resume, ns.overwrite)
     t0 = time.time()
     rows = study(variants, list(table.data), list(range(seeds)), out, base,
                  progress=not ns.quiet, overrides=table.overrides)

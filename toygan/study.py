@@ -84,6 +84,22 @@ def read_done(run_dir) -> dict | None:
         return None  # torn: train the run again
 
 
+def add_study_flags(p, default_out: str | None) -> None:
+    """``--out``, ``--resume``, ``--overwrite``, ``--quiet`` of a study command."""
+    p.add_argument("--out", default=default_out, help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue: skip finished runs")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier study")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def open_study(out, resume: bool, overwrite: bool) -> Path:
+    """The study's folder: reused with ``resume``, else a fresh one (``--overwrite`` contract)."""
+    if resume:
+        return files.ensure_writable_dir(out)
+    return files.prepare_dir(out, overwrite, what="study", hint="pass --resume to continue it, "
+                             "--overwrite to start again, or another --out")
+
+
 def plot_curves(ax, curves: list[dict], y_label: str, title: str) -> None:
     """Mean ± 1 s.e. band over seeds of a metric against step, one line per variant.
 
