@@ -21,9 +21,11 @@ from toygan.config import range_error
 from toygan.errors import UserError
 
 COMMANDS = ["toygan.train", "toygan.animate", "toygan.compare", "toygan.gradnorm",
-            "toygan.surfaces", "imagegan.train", "imagegan.sample", "imagegan.evaluate",
-            "imagegan.gradnorm"]
-POSITIONAL = {"imagegan.sample": ["no-such-run"], "imagegan.evaluate": ["no-such-run"]}
+            "toygan.surfaces", "toygan.reproduce", "toygan.concepts", "toygan.view",
+            "imagegan.train", "imagegan.sample", "imagegan.evaluate", "imagegan.gradnorm",
+            "imagegan.compare", "imagegan.report"]
+POSITIONAL = {"imagegan.sample": ["no-such-run"], "imagegan.evaluate": ["no-such-run"],
+              "toygan.reproduce": ["pacgan-ring"], "imagegan.report": ["no-such-run"]}
 BAD = ["0", "-1", "nan", "inf", "1e12", "1000000000000000"]
 
 
