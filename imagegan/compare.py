@@ -48,6 +48,7 @@ from toygan.study import (
     counts_text,
     fmt,
     groups,
+    log_session,
     mark_done,
     mean_se,
     open_study,
@@ -253,7 +254,7 @@ def _collapsed_vs_mitigated(rows: list[dict], out: Path) -> None:
         ax.set_title(f"{r['variant']}\n{r['status']}; {score}", fontsize=9)
     fig.suptitle(f"{base} and its mitigations, seed {rows[0]['seed']}, same optimiser and steps",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     files.save_figure(fig, out / "collapsed-vs-mitigated.png")
 
 
@@ -295,8 +296,8 @@ def main(argv=None) -> int:
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     write_figures(rows, out)
-    files.write_json(out / "study.json", {"study_config": dataclasses.asdict(sc),
-                                          "runs": len(rows), "wall_s": round(time.time() - t0)})
+    log_session(out, "imagegan.compare", argv, time.time() - t0,
+                study_config=dataclasses.asdict(sc), runs=len(rows))
     for name in ("results.csv", "table.md", "curves.png", "collapsed-vs-mitigated.png"):
         print(out / name)
     return 0

@@ -187,6 +187,12 @@ def test_study_resumes_to_the_same_results(tmp_path, monkeypatch):
     assert compare.main(args + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
     assert (tmp_path / "cut" / "results.csv").read_text() == \
         (tmp_path / "full" / "results.csv").read_text()
+    # A finished study resumed again trains nothing and adds its session to the wall time.
+    assert compare.main(args + ["--out", str(tmp_path / "full"), "--resume"]) == 0
+    log = json.loads((tmp_path / "full" / "study.json").read_text())
+    assert [s["command"].endswith("--resume") for s in log["sessions"]] == [False, True]
+    torch.testing.assert_close(log["wall_s"], sum(s["wall_s"] for s in log["sessions"]),
+                               atol=0.11, rtol=0)
 
 
 def test_late_validation_error_leaves_no_folder(cli, tmp_path):

@@ -28,6 +28,7 @@ turns NaN/Inf stops there (``diverged_at`` in results.csv) while the others go o
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from toygan.study import (
     counts_text,
     fmt,
     groups,
+    log_session,
     mark_done,
     mean_se,
     open_study,
@@ -321,14 +323,14 @@ def main(argv=None) -> int:
         run_configs(v, data_sets, seeds[:1], base)
     out = Path(ns.out)
     out = open_study(out, ns.resume, ns.overwrite)
+    t0 = time.time()
     rows = study(variants, data_sets, seeds, out, base, progress=not ns.quiet)
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     plot(rows, out)
-    files.write_json(out / "study.json", {
-        "variants": variants, "data": data_sets, "seeds": len(seeds), "base": base,
-        "study_config": dataclasses.asdict(sc),
-        "train_config_defaults": dataclasses.asdict(TrainConfig())})
+    log_session(out, "toygan.compare", argv, time.time() - t0, variants=variants, data=data_sets,
+                seeds=len(seeds), base=base, study_config=dataclasses.asdict(sc),
+                train_config_defaults=dataclasses.asdict(TrainConfig()))
     for name in ("results.csv", "table.md", "coverage.png", "final.png"):
         print(out / name)
     return 0

@@ -17,9 +17,6 @@ and how many of the paper's standard errors apart the two means are.
 from __future__ import annotations
 
 import dataclasses
-import json
-import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +27,16 @@ from toygan.compare import plot, run_configs, study
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import UserError
 from toygan.presets import PRESETS
-from toygan.study import add_study_flags, fmt, groups, mean_se, median_iqr, open_study, write_csv
+from toygan.study import (
+    add_study_flags,
+    fmt,
+    groups,
+    log_session,
+    mean_se,
+    median_iqr,
+    open_study,
+    write_csv,
+)
 
 PACGAN_CODE = "github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN"
 NOTEBOOK = "github.com/poolio/unrolled_gan, 'Unrolled GAN demo.ipynb' (the paper's second author)"
@@ -247,7 +253,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     rows = study(variants, list(table.data), list(range(seeds)), out, base,
                  progress=not ns.quiet, overrides=table.overrides)
-    log = _session_log(out, time.time() - t0, seeds, steps)
+    log = _session_log(out, argv, time.time() - t0, seeds, steps)
     write_csv(rows, out / "results.csv")
     text = write_table(table, rows, out, log)
     plot(rows, out)
@@ -257,18 +263,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def _session_log(out: Path, wall_s: float, seeds: int, steps: int) -> dict:
+def _session_log(out: Path, argv, wall_s: float, seeds: int, steps: int) -> dict:
     """study.json: the command, and the wall time summed over every session of the study."""
-    path = out / "study.json"
-    old = json.loads(path.read_text()) if path.exists() else {"sessions": []}
-    command = "python -m toygan.reproduce " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    old["sessions"].append({"command": command, "wall_s": round(wall_s, 1)})
-    log = {"sessions": old["sessions"], "seeds": seeds, "steps": steps,
-           "wall_s": sum(s["wall_s"] for s in old["sessions"]),
-           "command": old["sessions"][0]["command"],
-           "reproduce_config": dataclasses.asdict(ReproduceConfig())}
-    files.write_json(path, log)
-    return log
+    return log_session(out, "toygan.reproduce", argv, wall_s, seeds=seeds, steps=steps,
+                       reproduce_config=dataclasses.asdict(ReproduceConfig()))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +92,26 @@ def add_study_flags(p, default_out: str | None) -> None:
     p.add_argument("--resume", action="store_true", help="continue: skip finished runs")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier study")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
+    """Write ``study.json``: ``fields``, each session's command and wall time, and their sum.
+
+    ``argv``: the command's arguments (None: this process's). A resumed study appends a
+    session, so ``wall_s`` is the whole study's time, not the last session's.
+    """
+    path = Path(out) / "study.json"
+    try:
+        sessions = json.loads(path.read_text()).get("sessions", [])
+    except (OSError, ValueError, AttributeError):
+        sessions = []
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = " ".join(["python -m", program, shlex.join(argv)]).strip()
+    sessions.append({"command": command, "wall_s": round(wall_s, 1)})
+    log = {**fields, "command": sessions[0]["command"], "sessions": sessions,
+           "wall_s": round(sum(s["wall_s"] for s in sessions), 1)}
+    files.write_json(path, log)
+    return log
 
 
 def open_study(out, resume: bool, overwrite: bool) -> Path:
