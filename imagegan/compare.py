@@ -143,7 +143,8 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
     return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg,
             **{m: last.get(m) for m in METRICS}, **ref,
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
-            "wall_s": info.get("wall_s")}
+            "wall_s": info.get("wall_s"),
+            "eval_s": round(sum(r.get("eval_s", 0.0) for r in history), 2)}
 
 
 def write_table(rows: list[dict], path: Path) -> None:
@@ -180,6 +181,11 @@ def write_table(rows: list[dict], path: Path) -> None:
               "real (stacked-digits) or ms_ssim > real + 0.10 (other data); *lost* = healthy, "
               "then collapsed to the end (onset: the first collapsed evaluation of that final "
               "stretch); *never* = no healthy evaluation after step 0."]
+    wall = sum(r["wall_s"] or 0.0 for r in rows)
+    if wall > 0:
+        share = sum(r.get("eval_s") or 0.0 for r in rows) / wall
+        lines += ["", "Evaluation (metrics, sample grids, best checkpoint) took "
+                  f"{100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
     files.write_text(path, "\n".join(lines) + "\n")
 
 

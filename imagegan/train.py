@@ -346,10 +346,12 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
                disable=not (progress and rec is not None), file=sys.stderr, dynamic_ncols=True)
     t_last, n_last = time.perf_counter(), 0
     if rec is not None and trainer.step == 0:
+        t_eval = time.perf_counter()
         rec.grid()
         first = rec.evaluate()
         if first:
-            rec.emit({"step": 0, **first, "epoch": 0.0})
+            rec.emit({"step": 0, **first, "epoch": 0.0,
+                      "eval_s": round(time.perf_counter() - t_eval, 4)})
         rec.checkpoint()  # a run folder always holds a checkpoint to resume from
     while trainer.step < total:
         terms = trainer.train_step()
@@ -371,8 +373,11 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
         if rec is None:
             continue
         if step % cfg.eval_every == 0 or step == total:
+            t_eval = time.perf_counter()
             rec.grid()
             r.update(rec.evaluate())
+            r["eval_s"] = round(time.perf_counter() - t_eval, 4)
+            t_last += r["eval_s"]  # images/s counts training only
         if len(r) > 1:
             r["epoch"] = round(trainer.epoch, 4)
             rec.emit(r)

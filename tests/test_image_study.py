@@ -124,6 +124,7 @@ def test_quick_image_study_writes_every_output(quick):
     for r in rows:
         assert (quick / "grids" / f"{r['run']}.png").exists()
         assert r["status"] in ("kept", "lost", "never", "diverged")
+        assert 0 < float(r["eval_s"]) < float(r["wall_s"])  # evaluation is timed, not guessed
     # The table's means agree with results.csv.
     table = (quick / "table.md").read_text()
     for r in rows:
@@ -132,6 +133,7 @@ def test_quick_image_study_writes_every_output(quick):
         modes = float(re.findall(r"\| ([\d.]+) ± ", line)[0])
         assert_close(modes, float(r["stacked_modes"]), rtol=0, atol=5e-4)
     assert json.loads((quick / "study.json").read_text())["runs"] == 3
+    assert "Evaluation (metrics, sample grids, best checkpoint) took" in table
 
 
 @pytest.mark.parametrize("args,words", [
