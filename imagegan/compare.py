@@ -144,7 +144,8 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
             **{m: last.get(m) for m in METRICS}, **ref,
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
             "wall_s": info.get("wall_s"),
-            "eval_s": round(sum(r.get("eval_s", 0.0) for r in history), 2)}
+            "eval_s": (round(sum(r["eval_s"] for r in history if "eval_s" in r), 2)
+                       if any("eval_s" in r for r in history) else None)}
 
 
 def write_table(rows: list[dict], path: Path) -> None:
@@ -182,8 +183,8 @@ def write_table(rows: list[dict], path: Path) -> None:
               "then collapsed to the end (onset: the first collapsed evaluation of that final "
               "stretch); *never* = no healthy evaluation after step 0."]
     wall = sum(r["wall_s"] or 0.0 for r in rows)
-    if wall > 0:
-        share = sum(r.get("eval_s") or 0.0 for r in rows) / wall
+    if wall > 0 and all(r.get("eval_s") is not None for r in rows):  # older runs: not timed
+        share = sum(r["eval_s"] for r in rows) / wall
         lines += ["", "Evaluation (metrics, sample grids, best checkpoint) took "
                   f"{100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
     files.write_text(path, "\n".join(lines) + "\n")

@@ -102,7 +102,9 @@ def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
     """
     path = Path(out) / "study.json"
     try:
-        sessions = json.loads(path.read_text()).get("sessions", [])
+        old = json.loads(path.read_text())
+        sessions = old.get("sessions") or ([{"command": old.get("command", ""),
+                                             "wall_s": old["wall_s"]}] if "wall_s" in old else [])
     except (OSError, ValueError, AttributeError):
         sessions = []
     argv = sys.argv[1:] if argv is None else list(argv)
