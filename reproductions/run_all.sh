@@ -14,6 +14,6 @@ run() {  # NAME ARGS...: start, or resume when the folder exists
   python -m toygan.reproduce "$name" "$@" --out "reproductions/$name" $flag --quiet
 }
 run unrolled-mog --seeds 5 --steps 5000
-run pacgan-ring --seeds 5 --steps 10000
-run pacgan-grid --seeds 5 --steps 10000
+run pacgan-ring --seeds 5 --steps 5000
+run pacgan-grid --seeds 5 --steps 5000
 run veegan-2d --seeds 3 --steps 5000
