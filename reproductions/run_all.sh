@@ -16,4 +16,4 @@ run() {  # NAME ARGS...: start, or resume when the folder exists
 run unrolled-mog --seeds 5 --steps 5000
 run pacgan-ring --seeds 5 --steps 5000
 run pacgan-grid --seeds 5 --steps 5000
-run veegan-2d --seeds 3 --steps 5000
+run veegan-2d --seeds 3 --steps 2000
