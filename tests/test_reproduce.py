@@ -63,9 +63,19 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     # Resuming a finished reproduction trains nothing and gives the same table.
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume"]) == 0
     assert (out / "results.csv").exists()
+    # --rows tabulates a subset of the finished rows (a protocol cut short after some rows).
+    assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume",
+                 "--rows", "bce,bce+pack=2"]) == 0
+    table = (out / "table.md").read_text()
+    assert "(`bce+pack=2`)" in table and "(`bce+pack=3`)" not in table
+    assert len(json.loads((out / "study.json").read_text())["sessions"]) == 3
 
 
-def test_unknown_table_is_one_line(cli):
+def test_unknown_table_is_one_line(cli, tmp_path):
     r = cli("toygan.reproduce", "nope")
     assert r.returncode == 2 and "unknown table 'nope'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    r = cli("toygan.reproduce", "pacgan-ring", "--rows", "bce,wgan", "--out",
+            str(tmp_path / "r"))
+    assert r.returncode == 2 and "--rows: wgan is not a row of pacgan-ring" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()

@@ -178,6 +178,8 @@ class ReproduceConfig:
                                ge=1, le=BIG)
     seeds: int | None = option(None, "trials per row (default: the paper's)", ge=1, le=1000)
     quick: bool = option(False, "smoke version: 2 trials of 200 steps, to check the pipeline")
+    rows: str | None = option(None, "comma-separated subset of the table's rows, as variant "
+                              "strings (default: every row)")
 
 
 def _row_stats(group: list[dict]) -> dict:
@@ -246,6 +248,13 @@ def main(argv=None) -> int:
     seeds = 2 if rc.quick else (table.seeds if rc.seeds is None else rc.seeds)
     base = dict(table.base, steps=steps)
     variants = list(table.variants)
+    if rc.rows is not None:
+        asked = [v.strip() for v in rc.rows.split(",") if v.strip()]
+        unknown = [v for v in asked if v not in table.variants]
+        if unknown or not asked:
+            raise UserError(f"--rows: {', '.join(unknown) or 'empty'} is not a row of "
+                            f"{ns.name}; its rows are {', '.join(table.variants)}")
+        variants = [v for v in variants if v in asked]
     for v in variants:  # checked before any folder is made
         run_configs(v, table.data, [0], dict(base, **table.overrides.get(v, {})))
     out = Path(ns.out or f"runs/reproduce/{ns.name}")
