@@ -60,6 +60,7 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     assert "400,000" in table and "fjxmlzn/PacGAN" in table  # protocol with its source
     study = json.loads((out / "study.json").read_text())
     assert study["seeds"] == 2 and study["steps"] == 200 and study["wall_s"] > 0
+    assert "| `bce+pack=4` | ring-pacgan | " in table  # the over-training section
     # Resuming a finished reproduction trains nothing and gives the same table.
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume"]) == 0
     assert (out / "results.csv").exists()
@@ -79,3 +80,23 @@ def test_unknown_table_is_one_line(cli, tmp_path):
             str(tmp_path / "r"))
     assert r.returncode == 2 and "--rows: wgan is not a row of pacgan-ring" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_trajectory_reports_each_quarter_of_training(tmp_path):
+    # Two trials of one row, evaluated every 100 of 400 steps: the section gives the mean of the
+    # two trials at each quarter (modes / % high quality).
+    from toygan.reproduce import _trajectory
+
+    rows = []
+    for seed, (modes, hq) in enumerate([([1, 2, 4, 6, 8], [0, .1, .2, .3, .5]),
+                                        ([1, 4, 4, 8, 8], [0, .3, .4, .5, .7])]):
+        run = tmp_path / "runs" / f"r{seed}"
+        run.mkdir(parents=True)
+        recs = [{"step": 100 * i, "modes_covered": m, "hq_frac": h} for i, (m, h) in
+                enumerate(zip(modes, hq, strict=True))]
+        recs.insert(1, {"step": 10, "d_loss": 0.5})  # a loss record, not an evaluation
+        (run / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+        rows.append({"variant": "bce", "data": "ring", "run": run.name})
+    lines = _trajectory(rows, tmp_path)
+    assert "| row | data | step 100 | step 200 | step 300 | step 400 |" in lines
+    assert "| `bce` | ring | 3.0 / 20% | 4.0 / 30% | 7.0 / 40% | 8.0 / 60% |" in lines

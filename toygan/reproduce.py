@@ -216,6 +216,7 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
             lines.append(f"| {table.variants[variant]} (`{variant}`) | {data} | {names[k]} | "
                          f"{fmt(m, se, 2)} | {med:.2f} [{q1:.2f}, {q3:.2f}] | {pcell} | "
                          f"{_distance((m, se), p) if p else '—'} |")
+    lines += _trajectory(rows, out)
     lines += ["", f"Metric: {table.metric}.", ""]
     if table.note:
         lines += [table.note, ""]
@@ -224,6 +225,35 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
     text = "\n".join(lines) + "\n"
     files.write_text(out / "table.md", text)
     return text
+
+
+def _trajectory(rows: list[dict], out: Path) -> list[str]:
+    """Mean modes and % high quality at each quarter of training: is a row still improving?"""
+    groups_ = groups(rows, "variant", "data")
+    marks, cells = None, []
+    for (variant, data), group in groups_.items():
+        evals = [[s for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
+                  if s.get("hq_frac") is not None] for r in group]
+        steps = sorted({s["step"] for e in evals for s in e})
+        if len(steps) < 2:
+            return []
+        if marks is None:  # the evaluation nearest each quarter of training
+            marks = sorted({min(steps, key=lambda t, q=q: abs(t - q * steps[-1]))
+                            for q in (0.25, 0.5, 0.75, 1.0)})
+        row = []
+        for t in marks:
+            at = [s for e in evals for s in e if s["step"] == t]
+            modes = sum(s["modes_covered"] for s in at) / max(len(at), 1)
+            hq = 100 * sum(s["hq_frac"] for s in at) / max(len(at), 1)
+            row.append(f"{modes:.1f} / {hq:.0f}%")
+        cells.append(f"| `{variant}` | {data} | " + " | ".join(row) + " |")
+    if not marks:
+        return []
+    return ["", "Over training (mean over trials, modes covered / % high quality, at the "
+            "evaluation nearest each quarter of the steps): a row still rising at the end would "
+            "gain from the paper's longer protocol.", "",
+            "| row | data | " + " | ".join(f"step {t:,}" for t in marks) + " |",
+            "|---|---|" + "---|" * len(marks), *cells]
 
 
 def build_parser() -> Parser:
