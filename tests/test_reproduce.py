@@ -99,4 +99,4 @@ def test_trajectory_reports_each_quarter_of_training(tmp_path):
         rows.append({"variant": "bce", "data": "ring", "run": run.name})
     lines = _trajectory(rows, tmp_path)
     assert "| row | data | step 100 | step 200 | step 300 | step 400 |" in lines
-    assert "| `bce` | ring | 3.0 / 20% | 4.0 / 30% | 7.0 / 40% | 8.0 / 60% |" in lines
+    assert "| `bce` | ring | 3.0 / 20.0% | 4.0 / 30.0% | 7.0 / 40.0% | 8.0 / 60.0% |" in lines

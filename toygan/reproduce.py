@@ -245,7 +245,7 @@ def _trajectory(rows: list[dict], out: Path) -> list[str]:
             at = [s for e in evals for s in e if s["step"] == t]
             modes = sum(s["modes_covered"] for s in at) / max(len(at), 1)
             hq = 100 * sum(s["hq_frac"] for s in at) / max(len(at), 1)
-            row.append(f"{modes:.1f} / {hq:.0f}%")
+            row.append(f"{modes:.1f} / {hq:.1f}%")
         cells.append(f"| `{variant}` | {data} | " + " | ".join(row) + " |")
     if not marks:
         return []
