@@ -61,6 +61,9 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     study = json.loads((out / "study.json").read_text())
     assert study["seeds"] == 2 and study["steps"] == 200 and study["wall_s"] > 0
     assert "| `bce+pack=4` | ring-pacgan | " in table  # the over-training section
+    assert "training the rows took" in table
+    done = json.loads((out / "runs" / "bce-ring-pacgan-seed0" / "done.json").read_text())
+    assert done["train_s"] > 0
     # Resuming a finished reproduction trains nothing and gives the same table.
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume"]) == 0
     assert (out / "results.csv").exists()
@@ -100,3 +103,22 @@ def test_trajectory_reports_each_quarter_of_training(tmp_path):
     lines = _trajectory(rows, tmp_path)
     assert "| row | data | step 100 | step 200 | step 300 | step 400 |" in lines
     assert "| `bce` | ring | 3.0 / 20.0% | 4.0 / 30.0% | 7.0 / 40.0% | 8.0 / 60.0% |" in lines
+
+
+def test_time_text_counts_rows_finished_in_sessions_that_were_cut_short(tmp_path):
+    # A row's training time lives in its runs' done.json, so it counts even when the session
+    # that trained it was killed before logging; a row trained before that was kept says so.
+    from toygan.reproduce import _time_text
+
+    rows = []
+    for variant, done in [("bce", {"diverged_at": None, "train_s": 90.0}),
+                          ("bce+pack=2", {"diverged_at": None, "train_s": 30.0}),
+                          ("bce+pack=3", {"diverged_at": None})]:
+        for seed in range(2):
+            run = tmp_path / "runs" / f"{variant}-{seed}"
+            run.mkdir(parents=True)
+            (run / "done.json").write_text(json.dumps(done))
+            rows.append({"variant": variant, "run": run.name})
+    text = _time_text(rows, tmp_path, {"wall_s": 6.0})
+    assert text == ("wall time 0.1 min on this machine over the logged sessions; training the "
+                    "rows took 2.0 min (training time not recorded for bce+pack=3)")

@@ -174,8 +174,12 @@ def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
         done = [read_done(d) for d in run_dirs]
         if not all(done):
             bar.set_postfix_str(f"{variant} ({len(cfgs)} runs together)")
+            t0 = time.time()
             recs = train_runs(cfgs, run_dirs, progress=False, overwrite=True)
-            done = [{"diverged_at": r.diverged_at} for r in recs]
+            # train_s: the group's wall time, kept with each run so that a study cut short
+            # still knows how long its finished rows took.
+            done = [{"diverged_at": r.diverged_at, "train_s": round(time.time() - t0, 1)}
+                    for r in recs]
             for d, info in zip(run_dirs, done, strict=True):
                 mark_done(d, info)
         bar.update(len(cfgs))

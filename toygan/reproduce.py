@@ -35,6 +35,7 @@ from toygan.study import (
     mean_se,
     median_iqr,
     open_study,
+    read_done,
     write_csv,
 )
 
@@ -200,8 +201,8 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
     """table.md: ours beside the paper's, then the protocol with provenance."""
     lines = [f"# {table.title}", "", f"Paper: {table.paper}.", "",
              f"Command: `{run['command']}`  ", f"Runs: {run['seeds']} trials x {run['steps']:,} "
-             f"steps per row (paper: {table.seeds} x {table.steps:,}); wall time "
-             f"{run['wall_s'] / 60:.1f} min on this machine.", "",
+             f"steps per row (paper: {table.seeds} x {table.steps:,}); "
+             f"{_time_text(rows, out, run)}.", "",
              "| row | data | metric | ours: mean ± s.e. | ours: median [IQR] | paper | "
              "Δ / paper s.e. |", "|---|---|---|---|---|---|---|"]
     names = {"modes": "modes covered", "hq": "% high quality", "kl": "reverse KL"}
@@ -224,6 +225,24 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
     lines += [f"| {k} | {v} |" for k, v in table.provenance.items()]
     text = "\n".join(lines) + "\n"
     files.write_text(out / "table.md", text)
+    return text
+
+
+def _time_text(rows: list[dict], out: Path, run: dict) -> str:
+    """The sessions' wall time, and the rows' own training time (recorded as each finished, so
+    it survives a session that was cut short)."""
+    train_s, unknown = 0.0, []
+    for (variant,), group in groups(rows, "variant").items():
+        done = read_done(out / "runs" / group[0]["run"]) or {}
+        if done.get("train_s") is None:
+            unknown.append(variant)
+        else:
+            train_s += done["train_s"]
+    text = f"wall time {run['wall_s'] / 60:.1f} min on this machine over the logged sessions"
+    if len(unknown) < len(groups(rows, "variant")):
+        text += f"; training the rows took {train_s / 60:.1f} min"
+    if unknown:
+        text += f" (training time not recorded for {', '.join(unknown)})"
     return text
 
 
