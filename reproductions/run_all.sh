@@ -7,13 +7,16 @@ set -u
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 export OMP_NUM_THREADS=1
-run() {  # NAME ARGS...: start, or resume when the folder exists
-  local name=$1; shift
+run() {  # FOLDER TABLE ARGS...: start, or resume when the folder exists
+  local folder=$1 name=$2; shift 2
   local flag=""
-  [ -f "reproductions/$name/study.json" ] || [ -d "reproductions/$name/runs" ] && flag="--resume"
-  python -m toygan.reproduce "$name" "$@" --out "reproductions/$name" $flag --quiet
+  [ -f "reproductions/$folder/study.json" ] || [ -d "reproductions/$folder/runs" ] && flag="--resume"
+  python -m toygan.reproduce "$name" "$@" --out "reproductions/$folder" $flag --quiet
 }
-run unrolled-mog --seeds 5 --steps 5000
-run pacgan-ring --seeds 5 --steps 5000
-run pacgan-grid --seeds 5 --steps 5000
-run veegan-2d --seeds 3 --steps 2000
+run unrolled-mog unrolled-mog --seeds 5 --steps 5000
+# The PacGAN rows that fitted one session; drop --rows to add PacGAN3 and PacGAN4.
+run pacgan-ring pacgan-ring --seeds 5 --steps 5000 --rows bce,bce+pack=2
+run pacgan-grid pacgan-grid --seeds 3 --steps 5000 --rows bce,bce+pack=2
+run veegan-2d veegan-2d --seeds 3 --steps 2000
+# The GAN row trained four times longer: is the ring still a diffuse cloud?
+run veegan-2d-gan-8000 veegan-2d --seeds 3 --steps 8000 --rows minimax
