@@ -2,6 +2,7 @@
 server with its validation."""
 
 import threading
+import time
 
 import pytest
 
@@ -107,7 +108,10 @@ def test_live_server_trains_and_streams_to_the_page(tmp_path):
             pg.wait_for_function(
                 "parseInt(document.getElementById('frame').textContent.match(/\\/(\\d+)/)[1]) >= 3",
                 timeout=60_000)
-            pg.click("#lpause")
+            pg.click("#lpause")  # returns once clicked; the page's request may still be on its way
+            deadline = time.monotonic() + 10
+            while session.state(0)["running"] and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert session.state(0)["running"] is False
             assert "bce on ring" in pg.inner_text(".panel .title")
     finally:
