@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toygan import files
-from toygan.cli import Parser, run_main
+from toygan.cli import Parser, comma_list, run_main
 from toygan.compare import plot, run_configs, study
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import UserError
@@ -232,14 +232,15 @@ def _time_text(rows: list[dict], out: Path, run: dict) -> str:
     """The sessions' wall time, and the rows' own training time (recorded as each finished, so
     it survives a session that was cut short)."""
     train_s, unknown = 0.0, []
-    for (variant,), group in groups(rows, "variant").items():
+    by_variant = groups(rows, "variant")
+    for (variant,), group in by_variant.items():
         done = read_done(out / "runs" / group[0]["run"]) or {}
         if done.get("train_s") is None:
             unknown.append(variant)
         else:
             train_s += done["train_s"]
     text = f"wall time {run['wall_s'] / 60:.1f} min on this machine over the logged sessions"
-    if len(unknown) < len(groups(rows, "variant")):
+    if len(unknown) < len(by_variant):
         text += f"; training the rows took {train_s / 60:.1f} min"
     if unknown:
         text += f" (training time not recorded for {', '.join(unknown)})"
@@ -298,10 +299,10 @@ def main(argv=None) -> int:
     base = dict(table.base, steps=steps)
     variants = list(table.variants)
     if rc.rows is not None:
-        asked = [v.strip() for v in rc.rows.split(",") if v.strip()]
+        asked = comma_list(rc.rows, name="--rows")
         unknown = [v for v in asked if v not in table.variants]
-        if unknown or not asked:
-            raise UserError(f"--rows: {', '.join(unknown) or 'empty'} is not a row of "
+        if unknown:
+            raise UserError(f"--rows: {', '.join(unknown)} is not a row of "
                             f"{ns.name}; its rows are {', '.join(table.variants)}")
         variants = [v for v in variants if v in asked]
     for v in variants:  # checked before any folder is made
