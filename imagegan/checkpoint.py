@@ -70,13 +70,15 @@ def check_compatible(ckpt: dict, cfg, fingerprint: dict | None = None) -> None:
                         f"({fingerprint['summary']} now vs {old['summary']} in the checkpoint)")
 
 
-def generator_from_run(run_dir, which: str = "latest") -> tuple[Generator, dict, dict]:
-    """The EMA generator of a run's checkpoint, in eval mode; with its config and the checkpoint."""
+def generator_from_run(run_dir, which: str = "latest", weights: str = "G_ema"
+                       ) -> tuple[Generator, dict, dict]:
+    """A generator of a run's checkpoint — the EMA average (``weights="G_ema"``) or the raw
+    weights being trained (``"G"``) — in eval mode; with its config and the checkpoint."""
     ckpt = load(run_dir, which)
     cfg = ckpt["config"]
     G = Generator(cfg["size"], cfg["width"], cfg["z_dim"])
     try:
-        G.load_state_dict(ckpt["G_ema"])
+        G.load_state_dict(ckpt[weights])
     except RuntimeError as e:
         raise UserError(f"checkpoint does not fit its own config: {str(e).splitlines()[0]}"
                         ) from None

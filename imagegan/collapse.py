@@ -1,65 +1,151 @@
 """Is this run collapsing? The rule that decides, from the metrics logged at evaluations.
 
-An evaluation (after step 0, whose generator is untrained) is **collapsed** when its samples lack
-the variety of real images by a clear margin:
+Every evaluation measures 500 generated images against real ones in the download-free embedding
+of :mod:`imagegan.features` (:func:`imagegan.metrics.prdc`), once for the EMA generator (plain
+keys) and once for the raw generator being trained (``raw_`` keys). Each is given one word:
 
-* on ``stacked-digits``: fewer than a quarter of the digit triples that the same number of real
-  images show (``stacked_modes < 0.25 * stacked_modes_real``; 500 real images show ~396 of 1000);
-* on any other data: generated images far more alike than real ones
-  (``ms_ssim - ms_ssim_real > 0.10``; MS-SSIM is 1 for identical images; real digits score ~0.28,
-  five images repeated ~0.43, one image 1.0).
+* **unrealistic** ("not images yet") — fewer than ``PRECISION_FRACTION`` x the real images' share
+  of samples fall inside the real images' neighbourhoods (``precision < 0.25 * precision_real``):
+  noise, blank frames, the blurred blobs of an untrained generator;
+* **collapsed** — the samples reach fewer than ``COVERAGE_FRACTION`` x the real images' share of
+  real neighbourhoods (``coverage < 0.35 * coverage_real``): 32 real images repeated 500 times
+  over reach a quarter of them, 16 a sixth, one a few in a thousand, and a trained generator that
+  still varies 0.4 to 0.7 of real's share; on ``stacked-digits`` also fewer than
+  ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.5 * 396``:
+  about what a generator reaching 220 of the 1000 modes shows in 500 samples — PacGAN's table
+  calls DCGAN's 99 of 1000 modes collapse);
+* **healthy** — neither.
 
-A run is then
+Every threshold is a fraction of the same figure measured on real images against real images, so
+it adapts to the data set; ``benchmarks/collapse_calibration.py`` checks it on constructed sets
+whose answer is known (README: the calibration table).
 
-* **kept** — its last evaluation is not collapsed;
+A run's **status**, per generator, from its evaluations after step 0 (the run's headline status
+is the raw generator's — the one being trained, and the only one the homework's DCGAN has; the
+EMA generator's, whose average lags the raw weights, is reported beside it):
+
+* **kept** — healthy over the whole final stretch (the last quarter of the steps, at least the
+  last two evaluations) and never unhealthy since its first healthy evaluation;
+* **late** — healthy from its first healthy evaluation on, but that came inside the final
+  stretch: train longer to tell;
+* **recovered** — healthy at the end, but it was unhealthy in between (``onset`` is when that
+  first happened, ``recovered`` when the final healthy stretch began);
 * **lost** — it had a healthy evaluation, and every evaluation from some point to the end is
-  collapsed; the **onset** is the first of those (its step and epoch);
+  unhealthy; the **onset** is the first of those (its step and epoch);
 * **never** — no evaluation after step 0 was healthy (the onset is then the first evaluation);
 * **diverged** — a NaN/Inf loss stopped it.
 
-The same words as ``toygan.compare`` uses for 2D mode coverage. Also here: which metric
-``--keep-best`` watches, and in which direction.
+Also here: which metric ``--keep-best`` watches, and in which direction.
 """
 
 from __future__ import annotations
 
-STACKED_FRACTION = 0.25
-MSSSIM_MARGIN = 0.10
+RAW = "raw_"  # record keys of the raw generator's metrics
+PRECISION_FRACTION = 0.25
+COVERAGE_FRACTION = 0.35
+STACKED_FRACTION = 0.5
+FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
+WORDS = ("healthy", "collapsed", "unrealistic")
+STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
 # metric -> +1 when higher is better, -1 when lower is better
-BEST_METRICS = {"stacked_modes": +1, "stacked_kl": -1, "ndb_k": -1, "ndb_js": -1, "ms_ssim": -1}
+BEST_METRICS = {"coverage": +1, "precision": +1, "recall": +1, "density": +1,
+                "stacked_modes": +1, "stacked_kl": -1, "ndb_k": -1, "ndb_js": -1, "ms_ssim": -1}
 
 
 def default_best_metric(data: str) -> str:
-    """What ``--keep-best auto`` watches: digit triples on stacked-digits, else the JS divergence
-    of the NDB bins (matching the real distribution, not only being varied)."""
-    return "stacked_modes" if data == "stacked-digits" else "ndb_js"
+    """What ``--keep-best auto`` watches: digit triples on stacked-digits, else the coverage of
+    the real images' neighbourhoods (variety that looks like the data)."""
+    return "stacked_modes" if data == "stacked-digits" else "coverage"
 
 
-def verdict(rec: dict, ref: dict) -> tuple[bool, str, float, float] | None:
-    """(collapsed, metric, value, threshold) of one evaluation record, or None if it holds no
-    metrics. ``ref``: the real-data references (``*_real`` keys)."""
-    if "stacked_modes" in rec and "stacked_modes_real" in ref:
-        limit = STACKED_FRACTION * ref["stacked_modes_real"]
-        return rec["stacked_modes"] < limit, "stacked_modes", rec["stacked_modes"], limit
-    if "ms_ssim" in rec and "ms_ssim_real" in ref:
-        limit = ref["ms_ssim_real"] + MSSSIM_MARGIN
-        return rec["ms_ssim"] > limit, "ms_ssim", rec["ms_ssim"], limit
-    return None
+def verdict(rec: dict, ref: dict, prefix: str = "") -> tuple[str, str]:
+    """``(word, reason)`` of one evaluation record: ``word`` is one of :data:`WORDS`, or
+    ``"n/a"`` when the record holds no measure the rule reads. ``ref`` holds the real-data
+    references (``*_real`` keys); ``prefix`` picks the generator (``""`` EMA, ``"raw_"`` raw)."""
+    def pair(name):
+        value, real = rec.get(prefix + name), ref.get(name + "_real")
+        return (value, real) if value is not None and real is not None else None
+
+    prec, cov, stacked = pair("precision"), pair("coverage"), pair("stacked_modes")
+    if prec is None and stacked is None:
+        return "n/a", ""
+    if prec is not None and prec[0] < PRECISION_FRACTION * prec[1]:
+        return "unrealistic", (f"precision {prec[0]:.3f} < {PRECISION_FRACTION:g} x real "
+                               f"{prec[1]:.3f}")
+    reasons = []
+    if cov is not None and cov[0] < COVERAGE_FRACTION * cov[1]:
+        reasons.append(f"coverage {cov[0]:.3f} < {COVERAGE_FRACTION:g} x real {cov[1]:.3f}")
+    if stacked is not None and stacked[0] < STACKED_FRACTION * stacked[1]:
+        reasons.append(f"digit triples {stacked[0]:.0f} < {STACKED_FRACTION:g} x real "
+                       f"{stacked[1]:.0f}")
+    if reasons:
+        return "collapsed", "; ".join(reasons)
+    return "healthy", ""
 
 
-def status(history: list[dict], ref: dict, diverged_at: int | None = None) -> dict:
-    """``{"status", "onset_step", "onset_epoch"}`` of a run from its stats records."""
+def _none(status: str, final: str | None = None) -> dict:
+    return {"status": status, "onset_step": None, "onset_epoch": None, "recovered_step": None,
+            "final": final}
+
+
+def status(history: list[dict], ref: dict, diverged_at: int | None = None,
+           prefix: str = "") -> dict:
+    """``{"status", "onset_step", "onset_epoch", "recovered_step", "final"}`` of one generator
+    (``prefix``) of a run, from its stats records; ``final`` is the last evaluation's word."""
     if diverged_at is not None:
-        return {"status": "diverged", "onset_step": None, "onset_epoch": None}
-    evals = [(r, verdict(r, ref)) for r in history if r.get("step", 0) > 0]
-    evals = [(r, v) for r, v in evals if v is not None]
+        return _none("diverged")
+    evals = [(r, verdict(r, ref, prefix)[0]) for r in history if r.get("step", 0) > 0]
+    evals = [(r, w) for r, w in evals if w != "n/a"]
     if not evals:
-        return {"status": "n/a", "onset_step": None, "onset_epoch": None}
-    flags = [v[0] for _, v in evals]
-    if not flags[-1]:
-        return {"status": "kept", "onset_step": None, "onset_epoch": None}
-    healthy = [i for i, f in enumerate(flags) if not f]
-    start = healthy[-1] + 1 if healthy else 0
-    rec = evals[start][0]
-    return {"status": "lost" if healthy else "never", "onset_step": rec["step"],
-            "onset_epoch": rec.get("epoch")}
+        return _none("n/a")
+    words = [w for _, w in evals]
+    final = words[-1]
+    healthy = [i for i, w in enumerate(words) if w == "healthy"]
+    if not healthy:
+        r = evals[0][0]
+        return {**_none("never", final), "onset_step": r["step"], "onset_epoch": r.get("epoch")}
+    first = healthy[0]
+    trailing = len(words)  # start of the final run of equal health
+    while trailing > 0 and (words[trailing - 1] == "healthy") == (final == "healthy"):
+        trailing -= 1
+    if final != "healthy":
+        r = evals[trailing][0]
+        return {**_none("lost", final), "onset_step": r["step"], "onset_epoch": r.get("epoch")}
+    unhealthy = [i for i in range(first, len(words)) if words[i] != "healthy"]
+    if unhealthy:
+        r = evals[unhealthy[0]][0]
+        return {**_none("recovered", final), "onset_step": r["step"],
+                "onset_epoch": r.get("epoch"), "recovered_step": evals[trailing][0]["step"]}
+    last_step = evals[-1][0]["step"]
+    stretch = [i for i, (r, _) in enumerate(evals)
+               if r["step"] >= (1 - FINAL_STRETCH) * last_step]
+    stretch_start = min(stretch[0], max(len(evals) - 2, 0))
+    return _none("kept" if first <= stretch_start else "late", final)
+
+
+def run_statuses(history: list[dict], ref: dict, diverged_at: int | None = None) -> dict:
+    """The raw generator's status (plain keys) and the EMA generator's (``*_ema`` keys). Runs
+    recorded before the raw generator was evaluated take the EMA generator's as the headline."""
+    ema = status(history, ref, diverged_at)
+    raw = status(history, ref, diverged_at, RAW)
+    if raw["status"] == "n/a":
+        raw = ema
+    return {**raw, **{f"{k}_ema": v for k, v in ema.items()}}
+
+
+def describe(st: dict, suffix: str = "") -> str:
+    """One phrase for a status dict (``suffix`` ``"_ema"`` reads the EMA generator's keys)."""
+    word = st["status" + suffix]
+    step, epoch = st["onset_step" + suffix], st["onset_epoch" + suffix]
+    at = f" at step {step:,} (epoch {epoch:.2f})" if step is not None and epoch is not None \
+        else ""
+    if word == "lost":
+        return f"lost{at}, {st['final' + suffix]} to the end"
+    if word == "recovered":
+        return f"recovered: unhealthy{at}, healthy again from step " \
+               f"{st['recovered_step' + suffix]:,}"
+    if word == "never":
+        return f"never healthy ({st['final' + suffix]} at the end)"
+    if word == "late":
+        return "late: healthy only in the final stretch"
+    return word

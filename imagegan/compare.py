@@ -45,7 +45,6 @@ from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import Diverged, UserError
 from toygan.study import (
     add_study_flags,
-    counts_text,
     fmt,
     groups,
     log_session,
@@ -63,7 +62,11 @@ from toygan.variants import parse_variant, parse_variants, run_name
 # as much per step, and the 20-minute budget is the constraint.
 DEFAULT_VARIANTS = ["bce", "lsgan", "wgan", "wgan-gp", "dragan", "ebgan", "bce+unroll-fo=3",
                     "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
-METRICS = ("stacked_modes", "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
+# Final metrics in results.csv (each also for the EMA generator, ``*_ema``), and those the table
+# and the curves show. The raw generator (the one being trained) is the headline.
+METRICS = ("precision", "coverage", "recall", "density", "stacked_modes", "stacked_kl", "ndb_k",
+           "ndb_js", "ms_ssim")
+SHOWN = ("precision", "coverage", "stacked_modes", "ms_ssim")
 QUICK = dict(variants="bce,wgan-gp,bce+pack=2", seeds=1, steps=60, eval_every=20)
 
 
@@ -133,19 +136,31 @@ def _train_one(cfg: TrainConfig, run_dir: Path) -> dict:
 def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
     cfg = json.loads((run_dir / "config.json").read_text())
     history = files.read_jsonl(run_dir / "stats.jsonl")
-    ref = next((r for r in history if "ms_ssim_real" in r), {})
+    ref = next((r for r in history if "precision_real" in r or "ms_ssim_real" in r), {})
     ref = {k: v for k, v in ref.items() if k.endswith("_real")}
     last = next((r for r in reversed(history) if "ms_ssim" in r), {})
     diverged_at = None
     if info.get("diverged"):
         diverged_at = int(info["diverged"].split("step ")[1].split(":")[0])
-    st = collapse.status(history, ref, diverged_at)
-    return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg,
-            **{m: last.get(m) for m in METRICS}, **ref,
+    st = collapse.run_statuses(history, ref, diverged_at)
+    raw = {m: last.get(collapse.RAW + m, last.get(m)) for m in METRICS}
+    return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg, **raw,
+            **{f"{m}_ema": last.get(m) for m in METRICS}, **ref,
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
             "wall_s": info.get("wall_s"),
             "eval_s": (round(sum(r["eval_s"] for r in history if "eval_s" in r), 2)
                        if any("eval_s" in r for r in history) else None)}
+
+
+def _label(variant: str, lr) -> str:
+    return f"{variant}{f' @ lr {lr:g}' if lr else ''}"
+
+
+def status_counts(group: list[dict], suffix: str = "") -> str:
+    """``kept / late / recovered / lost / never`` counts (and diverged, if any) of a group."""
+    n = {k: sum(r["status" + suffix] == k for r in group) for k in collapse.STATUSES}
+    text = " / ".join(str(n[k]) for k in collapse.STATUSES[:-1])
+    return text + (f" ({n['diverged']} diverged)" if n["diverged"] else "")
 
 
 def write_table(rows: list[dict], path: Path) -> None:
@@ -161,33 +176,41 @@ def write_table(rows: list[dict], path: Path) -> None:
         loss = c["loss"] + (f" + R1 {c['r1_weight']:g}" if c["r1_weight"] else "")
         loss += f", unrolled {c['unroll']}" if c["unroll"] else ""
         loss += f", bug {c['bug']}" if c["bug"] != "none" else ""
-        opt = f"{c['optimizer']} lr {c['lr_d']:g}, n_critic {c['n_critic']}"
+        opt = f"{c['optimizer']} lr {_lr_text(c)}, n_critic {c['n_critic']}"
         if c["optimizer"] == "adam":
             opt += f", betas ({c['betas'][0]:g}, {c['betas'][1]:g})"
-        lines.append(f"| {variant}{f' @ lr {lr:g}' if lr else ''} | {gen} | {disc} | {loss} | "
-                     f"{opt} | {_onset_text(group)} |")
-    lines += ["", "| variant | runs kept / lost / never | " + " | ".join(METRICS) + " |",
-              "|---|---|" + "---|" * len(METRICS)]
+        lines.append(f"| {_label(variant, lr)} | {gen} | {disc} | {loss} | {opt} | "
+                     f"{_onset_text(group)} |")
+    lines += ["", "| variant | raw G: kept / late / recovered / lost / never | EMA G: same | "
+              + " | ".join(SHOWN) + " |", "|---|---|---|" + "---|" * len(SHOWN)]
     for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
-        counts = {k: sum(r["status"] == k for r in group) for k in
-                  ("kept", "lost", "never", "diverged")}
-        cells = [fmt(*mean_se([r[m] for r in group]), 3) for m in METRICS]
-        lines.append(f"| {variant}{f' @ lr {lr:g}' if lr else ''} | {counts_text(counts)} | "
-                     + " | ".join(cells) + " |")
+        cells = [fmt(*mean_se([r[m] for r in group]), 3) for m in SHOWN]
+        lines.append(f"| {_label(variant, lr)} | {status_counts(group)} | "
+                     f"{status_counts(group, '_ema')} | " + " | ".join(cells) + " |")
     ref = rows[0]
-    refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in METRICS if ref.get(m + "_real")
-                     is not None)
-    lines += ["", f"Mean ± s.e. over seeds at the last evaluation. Real data: {refs}. Collapse "
-              "rule (imagegan.collapse): an evaluation is collapsed when stacked_modes < 0.25 × "
-              "real (stacked-digits) or ms_ssim > real + 0.10 (other data); *lost* = healthy, "
-              "then collapsed to the end (onset: the first collapsed evaluation of that final "
-              "stretch); *never* = no healthy evaluation after step 0."]
+    refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN
+                     if ref.get(m + "_real") is not None)
+    lines += ["", f"Raw generator's metrics at the last evaluation, mean ± s.e. over seeds. Real "
+              f"images against real: {refs}. Collapse rule (imagegan.collapse): an evaluation is "
+              f"*unrealistic* when precision < {collapse.PRECISION_FRACTION:g} × real, "
+              f"*collapsed* when coverage < {collapse.COVERAGE_FRACTION:g} × real (on "
+              f"stacked-digits also when digit triples < {collapse.STACKED_FRACTION:g} × real), "
+              "else *healthy*. *kept* = healthy over the last quarter of the steps and never "
+              "unhealthy since first healthy; *late* = healthy only within that last quarter; "
+              "*recovered* = unhealthy in between, healthy at the end; *lost* = healthy, then "
+              "unhealthy to the end (onset: the first evaluation of that final stretch); "
+              "*never* = no healthy evaluation after step 0. The raw generator is the one being "
+              "trained; the EMA generator averages its weights and lags them."]
     wall = sum(r["wall_s"] or 0.0 for r in rows)
     if wall > 0 and all(r.get("eval_s") is not None for r in rows):  # older runs: not timed
         share = sum(r["eval_s"] for r in rows) / wall
-        lines += ["", "Evaluation (metrics, sample grids, best checkpoint) took "
-                  f"{100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
+        lines += ["", "Evaluation (metrics of both generators, sample grids, best checkpoint) "
+                  f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
     files.write_text(path, "\n".join(lines) + "\n")
+
+
+def _lr_text(c: dict) -> str:
+    return f"{c['lr_d']:g}" if c["lr_d"] == c["lr_g"] else f"D {c['lr_d']:g} / G {c['lr_g']:g}"
 
 
 def _param_counts(c: dict) -> tuple[int, int]:
@@ -202,19 +225,23 @@ def _param_counts(c: dict) -> tuple[int, int]:
 
 def _onset_text(group: list[dict]) -> str:
     n = len(group)
-    lost = [r for r in group if r["status"] == "lost"]
     parts = []
-    if lost:
-        s, e = mean_se([r["onset_step"] for r in lost]), mean_se([r["onset_epoch"] for r in lost])
-        parts.append(f"step {s[0]:.0f} / epoch {e[0]:.2f} (mean of the {len(lost)}/{n} runs "
-                     "that collapsed)")
-    never = [r for r in group if r["status"] == "never"]
-    if never:
-        parts.append(f"{len(never)}/{n} runs never escaped collapse")
-    div = [r for r in group if r["status"] == "diverged"]
-    if div:
-        parts.append(f"{len(div)}/{n} runs diverged")
+    for word, what in (("lost", "collapsed"), ("recovered", "collapsed and recovered")):
+        hit = [r for r in group if r["status"] == word]
+        if hit:
+            s = mean_se([r["onset_step"] for r in hit])
+            e = mean_se([r["onset_epoch"] for r in hit])
+            parts.append(f"step {s[0]:.0f} / epoch {e[0]:.2f} (mean of the {len(hit)}/{n} runs "
+                         f"that {what})")
+    for word, what in (("never", "never became healthy"), ("late", "became healthy only in the "
+                                                           "final stretch"),
+                       ("diverged", "diverged")):
+        k = sum(r["status"] == word for r in group)
+        if k:
+            parts.append(f"{k}/{n} runs {what}")
     kept = sum(r["status"] == "kept" for r in group)
+    if kept and parts:
+        parts.append(f"{kept}/{n} kept")
     return "; ".join(parts) or f"no collapse ({kept}/{n} runs kept their variety)"
 
 
@@ -225,25 +252,37 @@ def write_figures(rows: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     theme()
-    metrics = [m for m in METRICS if rows[0].get(m) is not None]
+    metrics = [m for m in SHOWN if rows[0].get(m) is not None]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 4), squeeze=False)
     for ax, m in zip(axes[0], metrics, strict=True):
         curves = [{"variant": r["variant"] + (f" @ {r['lr_asked']:g}" if r["lr_asked"] else ""),
-                   "seed": r["seed"], "step": s["step"], "value": s[m]}
+                   "seed": r["seed"], "step": s["step"],
+                   "value": s.get(collapse.RAW + m, s.get(m))}
                   for r in rows for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
                   if s.get(m) is not None]
-        plot_curves(ax, curves, m, m)
+        plot_curves(ax, curves, m, f"{m} (raw generator)")
         ref = rows[0].get(m + "_real")
         if ref is not None:
             ax.axhline(ref, color="k", ls="--", lw=1, label="real data")
+            line = _threshold(m)
+            if line is not None:
+                ax.axhline(line * ref, color="firebrick", ls=":", lw=1.2,
+                           label=f"{line:g} × real: verdict line")
+            ax.legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
     files.save_figure(fig, out / "curves.png")
     (out / "grids").mkdir(exist_ok=True)
     for r in rows:
-        G, _, _ = checkpoint.generator_from_run(out / "runs" / r["run"])
-        imdata.save_image(out / "grids" / f"{r['run']}.png",
-                          imdata.grid_image(generate(G, 64, seed=0)))
+        for which, tag in (("G", "-raw"), ("G_ema", "")):
+            G, _, _ = checkpoint.generator_from_run(out / "runs" / r["run"], weights=which)
+            imdata.save_image(out / "grids" / f"{r['run']}{tag}.png",
+                              imdata.grid_image(generate(G, 64, seed=0)))
     _collapsed_vs_mitigated(rows, out)
+
+
+def _threshold(metric: str) -> float | None:
+    return {"precision": collapse.PRECISION_FRACTION, "coverage": collapse.COVERAGE_FRACTION,
+            "stacked_modes": collapse.STACKED_FRACTION}.get(metric)
 
 
 def _collapsed_vs_mitigated(rows: list[dict], out: Path) -> None:
@@ -252,15 +291,16 @@ def _collapsed_vs_mitigated(rows: list[dict], out: Path) -> None:
     base = rows[0]["variant"]
     pick = [r for r in rows if r["seed"] == rows[0]["seed"] and r["lr_asked"] == rows[0]["lr_asked"]
             and (r["variant"] == base or r["variant"].startswith(base + "+"))]
-    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.8), squeeze=False)
     for ax, r in zip(axes[0], pick, strict=True):
-        ax.imshow(imdata_read(out / "grids" / f"{r['run']}.png"))
+        ax.imshow(imdata_read(out / "grids" / f"{r['run']}-raw.png"))
         ax.axis("off")
-        score = next((f"{m} {r[m]:.3g}" for m in ("stacked_modes", "ms_ssim") if r.get(m)
-                      is not None), "")
-        ax.set_title(f"{r['variant']}\n{r['status']}; {score}", fontsize=9)
-    fig.suptitle(f"{base} and its mitigations, seed {rows[0]['seed']}, same optimiser and steps",
-                 fontsize=10)
+        score = f"coverage {r['coverage']:.2f}" if r.get("coverage") is not None else ""
+        if r.get("stacked_modes") is not None:
+            score += f", {r['stacked_modes']:.0f} triples"
+        ax.set_title(f"{r['variant']}\n{collapse.describe(r)}\n{score}", fontsize=8)
+    fig.suptitle(f"{base} and its mitigations: raw generator at the last step, seed "
+                 f"{rows[0]['seed']}, same optimiser and steps", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     files.save_figure(fig, out / "collapsed-vs-mitigated.png")
 

@@ -7,6 +7,12 @@
 * :func:`ndb` — number of statistically different bins (Richardson & Weiss 2018): k-means on real
   images, a two-proportion z-test per bin between real and generated bin frequencies; report
   NDB/K and the JS divergence between the two bin histograms. Works on any data set.
+* :func:`prdc` — k-nearest-neighbour precision and recall (Kynkäänniemi et al. 2019) and density
+  and coverage (Naeem et al. 2020) in the download-free embedding of :mod:`imagegan.features`:
+  *precision* is the share of generated images inside the real images' neighbourhoods (are they
+  images of the data at all?), *coverage* the share of real neighbourhoods that hold a generated
+  image (how much of the data's variety is made?). Works on any data set; the collapse verdict
+  (:mod:`imagegan.collapse`) reads these two.
 * :func:`ms_ssim_diversity` — mean MS-SSIM over random pairs of images (near 1 = collapse; compare
   with the same figure on real data). Uses a 7x7 Gaussian window (sigma 1.5) and as many of the
   five standard scales as fit (three at 32 px), with the MS-SSIM paper's scale weights
@@ -27,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from imagegan import features
 from toygan.metrics import js_divergence, kl_to_uniform
 
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003
@@ -137,6 +144,38 @@ def ndb(real, fake, k: int = 50, seed: int = 0) -> dict:
     return NDB(real, k, seed)(fake)
 
 
+def knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each row of ``feats`` to its ``k``-th nearest other row."""
+    d = torch.cdist(feats, feats)
+    d.fill_diagonal_(float("inf"))
+    return d.kthvalue(k, dim=1).values
+
+
+def prdc(real_feats, fake_feats, k: int = 5) -> dict:
+    """``{"precision", "recall", "density", "coverage"}`` of generated features against real
+    ones (rows are samples). A real sample's neighbourhood is the ball around it reaching its
+    ``k``-th nearest real neighbour; a generated sample's, its ``k``-th nearest generated one.
+
+    * precision: share of generated samples inside at least one real neighbourhood;
+    * recall: share of real samples inside at least one generated neighbourhood;
+    * density: real neighbourhoods holding each generated sample, averaged, divided by ``k``
+      (about 1 when the two sets come from one distribution);
+    * coverage: share of real samples whose nearest generated sample is inside its neighbourhood.
+    """
+    real = torch.as_tensor(real_feats, dtype=torch.float64)
+    fake = torch.as_tensor(fake_feats, dtype=torch.float64)
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"prdc needs more than k={k} samples on each side, got {len(real)} real "
+                         f"and {len(fake)} generated")
+    r_real, r_fake = knn_radii(real, k), knn_radii(fake, k)
+    d = torch.cdist(real, fake)  # (real, fake)
+    inside_real = d <= r_real[:, None]
+    return {"precision": float(inside_real.any(0).double().mean()),
+            "recall": float((d <= r_fake[None, :]).any(1).double().mean()),
+            "density": float(inside_real.sum(0).double().mean() / k),
+            "coverage": float((d.min(1).values <= r_real).double().mean())}
+
+
 def _gaussian_window(size: int = 7, sigma: float = 1.5) -> torch.Tensor:
     t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(t**2) / (2 * sigma**2))
@@ -216,13 +255,16 @@ def _fitted_ndb(real, images: np.ndarray, k: int, seed: int, cache_dir) -> NDB:
 class Evaluator:
     """Metrics of generated images against one real data set; fitted once, called often.
 
-    ``__call__`` gives NDB/K and its JS divergence, MS-SSIM diversity and, on ``stacked-digits``,
-    the modes covered and their KL to uniform; :meth:`reference` gives the same figures for real
-    images (what a perfect generator would score).
+    ``__call__`` gives precision, recall, density and coverage against ``n_knn`` real images in
+    the :mod:`imagegan.features` embedding, NDB/K and its JS divergence, MS-SSIM diversity and,
+    on ``stacked-digits``, the modes covered and their KL to uniform; :meth:`reference` gives the
+    same figures for real images (what a perfect generator would score): ``n_knn`` other real
+    images for the neighbourhood measures, so that real against real is measured on equal,
+    disjoint sets.
     """
 
     def __init__(self, real, size: int, bins: int = 50, cache_dir=None, seed: int = 0,
-                 max_real: int = 5000):
+                 max_real: int = 5000, n_knn: int = 500, k: int = 5):
         order = np.random.default_rng(seed).permutation(len(real))
         self.real = real.images[order[:max_real]]
         # Reference images: held out from the bins' fit where the data set is large enough.
@@ -230,6 +272,10 @@ class Evaluator:
             self.real
         self.ndb = _fitted_ndb(real, self.real, min(bins, max(2, len(self.real) // 20)), seed,
                                cache_dir)
+        self.n_knn = min(n_knn, len(real) // 2)
+        self.k = min(k, self.n_knn - 1)
+        self.manifold = features.embed(real.images[order[:self.n_knn]])
+        self._knn_real = real.images[order[self.n_knn: 2 * self.n_knn]]
         self.stacked = real.name == "stacked-digits"
         self.classifier = self.accuracy = None
         if self.stacked:
@@ -237,8 +283,13 @@ class Evaluator:
         self.seed = seed
         self._reference: dict | None = None
 
+    def neighbourhoods(self, images_uint8: np.ndarray) -> dict:
+        """Precision, recall, density and coverage of the first ``n_knn`` images."""
+        return prdc(self.manifold, features.embed(images_uint8[: self.n_knn]), self.k)
+
     def __call__(self, fake_uint8: np.ndarray, n_pairs: int = 500) -> dict:
-        out = self.ndb(fake_uint8)
+        out = self.neighbourhoods(fake_uint8)
+        out.update(self.ndb(fake_uint8))
         out["ms_ssim"] = ms_ssim_diversity(fake_uint8, n_pairs, self.seed)
         if self.stacked:
             cov = stacked_coverage(fake_uint8, self.classifier)
@@ -252,5 +303,6 @@ class Evaluator:
             pool = self._held_out
             real = pool[np.random.default_rng(self.seed + 1).permutation(len(pool))[:n]]
             ref = self(real, n_pairs)
+            ref.update(self.neighbourhoods(self._knn_real))
             self._reference = {f"{k}_real": v for k, v in ref.items() if k != "ndb"}
         return self._reference

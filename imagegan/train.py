@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from imagegan import checkpoint
 from imagegan import data as imdata
-from imagegan.collapse import BEST_METRICS, default_best_metric, verdict
+from imagegan.collapse import BEST_METRICS, RAW, default_best_metric, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
 from toygan import files, losses
@@ -54,8 +54,6 @@ from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_devic
 from toygan.device import use_channels_last as _use_channels_last
 from toygan.errors import Diverged, UserError
 from toygan.step import GANStep
-
-PENALISED = ("wgan-gp", "dragan")  # objectives whose critic must not use batch statistics
 
 
 @dataclass
@@ -72,7 +70,8 @@ class TrainConfig(GANConfig):
                                   le=1e6)
     batch_size: int = option(64, "images per batch (per process under torchrun); BatchNorm "
                              "needs at least 2", ge=2, le=65536)
-    d_norm: str = option("auto", "critic norm: auto (batch, or layer with a penalty), batch, "
+    d_norm: str = option("auto", "critic norm: auto (batch; layer when a gradient penalty or R1 "
+                         "is on: a per-sample penalty must not see batch statistics), batch, "
                          "layer, instance, none", choices=("auto",) + NORMS)
     ema: float = option(0.999, "EMA decay of the generator weights used for samples (0: off; "
                         "warmed up as min(ema, (1 + step) / (10 + step)))",
@@ -98,7 +97,11 @@ class TrainConfig(GANConfig):
         if c.bug == "batchnorm-critic":  # the zoo's BatchNorm inside a penalised critic
             c.d_norm = "batch"
         if c.d_norm == "auto":
-            c.d_norm = "layer" if c.loss in PENALISED else "batch"
+            c.d_norm = "layer" if c.penalties() else "batch"
+        elif c.d_norm == "batch" and c.penalties() and c.bug != "batchnorm-critic":
+            raise UserError(f"--d-norm batch with {c.penalties()[0]}: each image's penalty would "
+                            "depend on the rest of the batch through BatchNorm's statistics; use "
+                            "--d-norm layer, instance or none (auto picks layer)")
         return c
 
 
@@ -197,9 +200,17 @@ class Trainer:
         return terms
 
     @torch.no_grad()
-    def sample(self, z: torch.Tensor) -> torch.Tensor:
-        with self.precision.autocast():
-            return self.G_ema(z.to(self.device)).float().cpu()
+    def sample(self, z: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        """Images from the EMA generator, or (``raw``) from the generator being trained; both in
+        eval mode (BatchNorm's running statistics), without touching the training state."""
+        G = self.G if raw else self.G_ema
+        was_training = G.training
+        G.eval()
+        try:
+            with self.precision.autocast():
+                return G(z.to(self.device)).float().cpu()
+        finally:
+            G.train(was_training)
 
     # -- checkpoints ----------------------------------------------------------------------------
 
@@ -267,13 +278,17 @@ class Records:
         self.ref: dict = {}
         self.best_metric = None
         self.best = None
-        self.collapsed = False
+        self.alarmed: set[str] = set()  # which generators the collapse warning was printed for
+        self._was_healthy: dict[str, bool] = {}
         if cfg.eval_metrics:
             self.evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir,
                                        seed=cfg.seed)
             self.z_eval = torch.randn(500, cfg.z_dim,
                                       generator=torch.Generator().manual_seed(cfg.seed + 7))
             self.ref = self.evaluator.reference(n=len(self.z_eval), n_pairs=200)
+            self._was_healthy = {p: any(verdict(r, self.ref, p)[0] == "healthy"
+                                        for r in self.history if r.get("step", 0) > 0)
+                                 for p in ("", RAW)}
             if cfg.keep_best != "none":
                 self.best_metric = (default_best_metric(cfg.data) if cfg.keep_best == "auto"
                                     else cfg.keep_best)
@@ -286,28 +301,37 @@ class Records:
         self.frames.append(grid)
 
     def evaluate(self) -> dict:
-        """Metrics of the fixed evaluation latents; a warning line when the collapse rule
-        (``imagegan.collapse``) fires; ``best.pt`` when the watched metric improves."""
+        """Metrics of the fixed evaluation latents through the EMA generator (plain keys) and the
+        raw generator being trained (``raw_`` keys); a warning line when the collapse rule
+        (``imagegan.collapse``) first fires for either; ``best.pt`` when the watched metric (of
+        the EMA generator, the one samples come from) improves."""
         if self.evaluator is None:
             return {}
-        fake = np.concatenate([imdata.to_uint8(self.t.sample(z)) for z in self.z_eval.split(250)])
-        m = self.evaluator(fake, n_pairs=200)
+        m = self._metrics(raw=False)
+        raw = m if self.t.cfg.ema == 0 else self._metrics(raw=True)
+        m = {**m, **{f"{RAW}{k}": v for k, v in raw.items()}}
         if self.t.step == 0:
             return {**m, **self.ref}
-        v = verdict(m, self.ref)
-        if v is not None and v[0] and not self.collapsed and self.alarm:
-            _, name, value, limit = v
-            print(f"warning: step {self.t.step} (epoch {self.t.epoch:.2f}): the collapse rule "
-                  f"fires, {name} {value:.4g} vs threshold {limit:.4g} (real data "
-                  f"{self.ref.get(name + '_real', float('nan')):.4g}); best.pt keeps the best "
-                  "generator so far", file=sys.stderr)
-        self.collapsed = bool(v and v[0])
+        for prefix, who in (("", "EMA generator"), (RAW, "raw generator")):
+            word, reason = verdict(m, self.ref, prefix)
+            if word != "healthy" and who not in self.alarmed and self.alarm and \
+                    self._was_healthy.get(prefix):
+                self.alarmed.add(who)
+                print(f"warning: step {self.t.step} (epoch {self.t.epoch:.2f}): the {who} is "
+                      f"{word} ({reason}); best.pt keeps the best generator so far",
+                      file=sys.stderr)
+            self._was_healthy[prefix] = self._was_healthy.get(prefix) or word == "healthy"
         if self.best_metric in m:
             sign = BEST_METRICS[self.best_metric]
             if self.best is None or sign * (m[self.best_metric] - self.best) > 0:
                 if checkpoint.save(self.t.state(), self.out, "best"):
                     self.best = m[self.best_metric]
         return m
+
+    def _metrics(self, raw: bool) -> dict:
+        fake = np.concatenate([imdata.to_uint8(self.t.sample(z, raw=raw))
+                               for z in self.z_eval.split(250)])
+        return self.evaluator(fake, n_pairs=200)
 
     def emit(self, rec: dict) -> None:
         self.history.append(rec)

@@ -14,31 +14,68 @@ from imagegan.models import Critic
 from imagegan.train import TrainConfig, Trainer, train
 from toygan.mitigations import MinibatchStd, pack
 
-REF = {"stacked_modes_real": 400, "ms_ssim_real": 0.28}
+REF = {"precision_real": 0.9, "coverage_real": 0.96, "stacked_modes_real": 400}
+H, C, U = ("healthy", "collapsed", "unrealistic")
+# One evaluation record per word, through the real thresholds: precision and coverage of a
+# healthy, a collapsed (coverage below half the real 0.96) and an unrealistic generator.
+RECORD = {H: {"precision": 0.8, "coverage": 0.7}, C: {"precision": 0.9, "coverage": 0.1},
+          U: {"precision": 0.1, "coverage": 0.0}}
+LETTER = {"H": H, "C": C, "U": U}
 
 
-def trace(values, key="stacked_modes"):
-    return [{"step": 100 * i, "epoch": 0.5 * i, key: v} for i, v in enumerate(values)]
+def trace(letters, prefix=""):
+    """Evaluations every 100 steps (half an epoch), step 0 first, one per letter."""
+    return [{"step": 100 * i, "epoch": 0.5 * i,
+             **{prefix + k: v for k, v in RECORD[LETTER[w]].items()}}
+            for i, w in enumerate(letters)]
 
 
-@pytest.mark.parametrize("values,status,onset", [
-    ([1, 150, 200, 180], "kept", None),         # healthy at the end
-    ([1, 150, 200, 40, 20], "lost", (300, 1.5)),  # healthy, then below 100 to the end
-    ([1, 150, 20, 160, 30, 10], "lost", (400, 2.0)),  # the onset is of the final stretch
-    ([1, 20, 30, 10], "never", (100, 0.5)),     # never healthy after step 0
-    ([1, 99, 100], "kept", None),               # 100 = 0.25 x 400 is not below the line
+@pytest.mark.parametrize("words,status,onset,recovered", [
+    ("UHHHH", "kept", None, None),           # healthy over the final stretch
+    ("UUHHCC", "lost", (400, 2.0), None),     # healthy, then collapsed to the end
+    ("UHCHCC", "lost", (400, 2.0), None),     # the onset is of the final stretch
+    ("UHHUUU", "lost", (300, 1.5), None),     # back to not-images counts as lost too
+    ("UUCCC", "never", (100, 0.5), None),     # never healthy after step 0
+    ("UHCCHH", "recovered", (200, 1.0), 400),  # collapse and recovery say so
+    ("UUUUUH", "late", None, None),          # healthy only at the very end: not "kept"
+    ("UUUHHH", "kept", None, None),          # healthy through the last quarter of the steps
 ])
-def test_collapse_rule_on_constructed_stacked_traces(values, status, onset):
-    st = collapse.status(trace(values), REF)
+def test_collapse_status_on_constructed_traces(words, status, onset, recovered):
+    st = collapse.status(trace(words), REF)
     assert st["status"] == status
     assert (st["onset_step"], st["onset_epoch"]) == (onset or (None, None))
+    assert st["recovered_step"] == recovered
+    assert st["final"] == LETTER[words[-1]]
 
 
-def test_collapse_rule_on_ms_ssim_and_divergence():
-    st = collapse.status(trace([0.9, 0.3, 0.35, 0.5, 0.6], "ms_ssim"), REF)
-    assert (st["status"], st["onset_step"]) == ("lost", 300)  # 0.5 > 0.28 + 0.10
-    assert collapse.status(trace([0.9, 0.3, 0.37], "ms_ssim"), REF)["status"] == "kept"
-    assert collapse.status(trace([1, 200]), REF, diverged_at=150)["status"] == "diverged"
+def test_each_word_comes_from_its_own_threshold():
+    assert [collapse.verdict(RECORD[w], REF)[0] for w in (H, C, U)] == [H, C, U]
+    # Just above and just below 0.35 x the real coverage (0.336) and 0.25 x its precision (0.225).
+    assert collapse.verdict({"precision": 0.8, "coverage": 0.337}, REF)[0] == H
+    assert collapse.verdict({"precision": 0.8, "coverage": 0.335}, REF)[0] == C
+    assert collapse.verdict({"precision": 0.226, "coverage": 0.9}, REF)[0] == H
+    assert collapse.verdict({"precision": 0.224, "coverage": 0.9}, REF)[0] == U
+    assert collapse.verdict({"precision": 0.224, "coverage": 0.1}, REF)[0] == U  # U comes first
+    # On stacked digits, fewer than half the real digit triples is collapse too.
+    assert collapse.verdict({**RECORD[H], "stacked_modes": 199}, REF)[0] == C
+    assert collapse.verdict({**RECORD[H], "stacked_modes": 200}, REF)[0] == H
+    assert collapse.verdict({"ms_ssim": 0.9}, REF)[0] == "n/a"  # MS-SSIM alone decides nothing
+
+
+def test_raw_and_ema_generators_are_judged_apart():
+    # The raw generator collapses late; the EMA generator (decay 0.999 lags ~1000 steps) still
+    # shows the healthy past: each gets its own status.
+    ema = trace("UHHHHHHH")
+    raw = trace("UHHHHHCC", prefix=collapse.RAW)
+    history = [{**a, **b} for a, b in zip(ema, raw, strict=True)]
+    assert collapse.status(history, REF)["status"] == "kept"
+    st = collapse.status(history, REF, prefix=collapse.RAW)
+    assert (st["status"], st["onset_step"]) == ("lost", 600)
+
+
+def test_divergence_and_records_without_measures():
+    assert collapse.status(trace("UHH"), REF, diverged_at=150)["status"] == "diverged"
+    assert collapse.status([{"step": 0}, {"step": 100, "d_loss": 1.0}], REF)["status"] == "n/a"
 
 
 def test_mitigations_keep_their_shape_contract_on_images():

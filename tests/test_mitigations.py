@@ -1,9 +1,11 @@
 """Mode-collapse mitigations, each checked for doing what it should; the pacgan preset."""
 
 import numpy as np
+import pytest
 import torch
 from torch.testing import assert_close
 
+from toygan.errors import UserError
 from toygan.presets import PRESETS
 from toygan.train import TrainConfig, Trainer, build_parser, config_from_args, train
 
@@ -76,9 +78,21 @@ def test_r1_is_added_with_weight_gamma_over_two():
 
 
 def test_mitigations_combine_with_a_penalised_objective():
-    cfg = TrainConfig(loss="dragan", pack=2, mbstd=True, unroll=2, r1_weight=0.5, **SMALL)
+    cfg = TrainConfig(loss="dragan", pack=2, unroll=2, r1_weight=0.5, **SMALL)
     history = train(cfg, None, progress=False)
     assert np.isfinite([history[-1][k] for k in ("d_loss", "d_gp", "d_r1", "g_loss")]).all()
+
+
+@pytest.mark.parametrize("cfg,words", [
+    (dict(loss="wgan-gp", mbstd=True), "wgan-gp's gradient penalty"),
+    (dict(loss="dragan", mbstd=True), "dragan's gradient penalty"),
+    (dict(loss="bce", mbstd=True, r1_weight=1.0), "the R1 penalty"),
+])
+def test_minibatch_std_is_refused_under_a_per_sample_penalty(cfg, words):
+    with pytest.raises(UserError, match=f"--mbstd with {words}"):
+        TrainConfig(**cfg, **SMALL).resolved()
+    # Without the penalty the same feature is fine.
+    TrainConfig(**{**cfg, "r1_weight": 0.0, "gp_weight": 0.0}, **SMALL).resolved()
 
 
 def test_pack_must_divide_the_batch(cli, tmp_path):

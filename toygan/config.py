@@ -238,12 +238,25 @@ class GANConfig:
                 setattr(c, k, obj.hparams.get(k))
         if c.mbstd and obj.output == "energy":
             raise UserError("--mbstd is not available for ebgan's auto-encoder critic")
+        if c.mbstd and c.penalties():
+            raise UserError(f"--mbstd with {c.penalties()[0]}: the minibatch-std feature mixes "
+                            "the batch into every sample's score, so a per-sample gradient "
+                            "penalty through it is not per sample; drop --mbstd or the penalty")
         from toygan.bugs import check_applicable
 
         why = check_applicable(c.loss, c.bug)
         if why:
             raise UserError(why)
         return c
+
+    def penalties(self) -> list[str]:
+        """The per-sample input-gradient penalties this (resolved) config trains with."""
+        out = []
+        if self.gp_weight:
+            out.append(f"{self.loss}'s gradient penalty")
+        if self.r1_weight:
+            out.append("the R1 penalty")
+        return out
 
     def hparams(self) -> dict:
         """The keyword arguments of the objective's loss functions."""
