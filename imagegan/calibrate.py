@@ -104,16 +104,17 @@ def _jitter(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return noisy.round().clip(0, 255).astype(np.uint8)
 
 
-def constructed_sets(pool: np.ndarray, n: int, seed: int) -> list[tuple[str, str | None,
-                                                                        np.ndarray]]:
+def constructed_sets(pool: np.ndarray, n: int, seed: int, informative: bool = True
+                     ) -> list[tuple[str, str | None, np.ndarray]]:
     """``(name, expected word or None, images)`` of every constructed set, from real images
-    ``pool`` (held out from the evaluator's own real sets)."""
+    ``pool`` (held out from the evaluator's own real sets); ``informative=False`` leaves out the
+    sets whose answer is not asserted."""
     rng = np.random.default_rng(seed + 100)
     take = pool[rng.permutation(len(pool))[:n]]
     if len(take) < n:  # a small folder: real images drawn with repetition would be duplicates
         take = pool[rng.integers(0, len(pool), n)]
     sets: list[tuple[str, str | None, np.ndarray]] = [("real images (held out)", "healthy", take)]
-    for k in REPEATS + MORE_REPEATS:
+    for k in REPEATS + (MORE_REPEATS if informative else ()):
         expected = "collapsed" if k in REPEATS else None
         base = pool[rng.choice(len(pool), min(k, len(pool)), replace=False)]
         copies = base[np.arange(n) % len(base)]
@@ -124,8 +125,9 @@ def constructed_sets(pool: np.ndarray, n: int, seed: int) -> list[tuple[str, str
     sets.append(("blank mid-grey frames", "unrealistic", np.full(shape, 128, np.uint8)))
     sets.append(("blank frames of the mean colour", "unrealistic",
                  np.broadcast_to(pool.mean((0, 1, 2)).round().astype(np.uint8), shape).copy()))
-    sets.append(("real images blurred (sigma 1 px)", None, _blur(take, 1.0)))
-    sets.append(("real images blurred (sigma 2.5 px)", None, _blur(take, 2.5)))
+    if informative:
+        sets.append(("real images blurred (sigma 1 px)", None, _blur(take, 1.0)))
+        sets.append(("real images blurred (sigma 2.5 px)", None, _blur(take, 2.5)))
     return sets
 
 
@@ -135,7 +137,8 @@ def load_data(spec: str, size: int, cache_dir=None) -> imdata.ImageSet:
     return imdata.load(spec, size, cache_dir, progress=False)
 
 
-def calibrate(spec: str, size: int = 32, n: int = 500, seed: int = 0, cache_dir=None) -> dict:
+def calibrate(spec: str, size: int = 32, n: int = 500, seed: int = 0, cache_dir=None,
+              informative: bool = True) -> dict:
     """The verdict on every constructed set of one data set: ``{"data", "reference", "rows"}``,
     each row ``{"set", "expected", "verdict", "reason", "ok", metrics...}``."""
     real = load_data(spec, size, cache_dir)
@@ -148,13 +151,13 @@ def calibrate(spec: str, size: int = 32, n: int = 500, seed: int = 0, cache_dir=
     order = np.random.default_rng(seed).permutation(len(real))
     pool = real.images[order[2 * ev.n_knn:]]
     rows = []
-    for name, expected, images in constructed_sets(pool, n, seed):
+    for name, expected, images in constructed_sets(pool, n, seed, informative):
         m = ev(images, n_pairs=200)
         word, reason = verdict(m, ref)
         rows.append({"set": name, "expected": expected, "verdict": word, "reason": reason,
                      "ok": None if expected is None else word == expected,
                      **{k: m.get(k) for k in ("precision", "coverage", "recall", "density",
-                                              "stacked_modes", "ms_ssim")}})
+                                              "stacked_modes", "ms_ssim", "duplicates")}})
     return {"data": spec, "size": size, "n": n, "reference": ref, "rows": rows}
 
 
@@ -163,19 +166,21 @@ def markdown(results: list[dict]) -> str:
     for res in results:
         ref = res["reference"]
         stacked = ref.get("stacked_modes_real") is not None
-        head = "| set | precision | coverage | " + ("digit triples | " if stacked else "") + \
-            "verdict | expected |"
+        head = ("| set | precision | near-duplicates | " + ("digit triples | " if stacked else "")
+                + "coverage | MS-SSIM | verdict | expected |")
         lines += [f"**{res['data']}** ({res['size']} px, {res['n']} images per set; real images "
-                  f"against real: precision {ref['precision_real']:.3f}, coverage "
-                  f"{ref['coverage_real']:.3f}"
+                  f"against real: precision {ref['precision_real']:.3f}, near-duplicates "
+                  f"{ref['duplicates_real']:.3f}, coverage {ref['coverage_real']:.3f}, MS-SSIM "
+                  f"{ref['ms_ssim_real']:.3f}"
                   + (f", {ref['stacked_modes_real']} digit triples" if stacked else "") + ")",
-                  "", head, "|---|---|---|" + ("---|" if stacked else "") + "---|---|"]
+                  "", head, "|---|---|---|" + ("---|" if stacked else "") + "---|---|---|---|"]
         for r in res["rows"]:
             mark = "" if r["ok"] is None else (" ✓" if r["ok"] else " ✗ WRONG")
-            cells = [r["set"], f"{r['precision']:.3f}", f"{r['coverage']:.3f}"]
+            cells = [r["set"], f"{r['precision']:.3f}", f"{r['duplicates']:.3f}"]
             if stacked:
                 cells.append(str(r["stacked_modes"]))
-            cells += [r["verdict"] + mark, r["expected"] or "(not asserted)"]
+            cells += [f"{r['coverage']:.3f}", f"{r['ms_ssim']:.3f}", r["verdict"] + mark,
+                      r["expected"] or "(not asserted)"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -7,29 +7,37 @@ keys) and once for the raw generator being trained (``raw_`` keys). Each is give
 * **unrealistic** ("not images yet") — fewer than ``PRECISION_FRACTION`` x the real images' share
   of samples fall inside the real images' neighbourhoods (``precision < 0.25 * precision_real``):
   noise, blank frames, the blurred blobs of an untrained generator;
-* **collapsed** — the samples reach fewer than ``COVERAGE_FRACTION`` x the real images' share of
-  real neighbourhoods (``coverage < 0.35 * coverage_real``): 32 real images repeated 500 times
-  over reach a quarter of them, 16 a sixth, one a few in a thousand, and a trained generator that
-  still varies 0.4 to 0.7 of real's share; on ``stacked-digits`` also fewer than
-  ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.5 * 396``:
-  about what a generator reaching 220 of the 1000 modes shows in 500 samples — PacGAN's table
-  calls DCGAN's 99 of 1000 modes collapse);
+* **collapsed** — more than half of the samples have a near-duplicate among the others
+  (``duplicates``: closer than half the typical distance between a real image and its nearest
+  real neighbour; the limit is halfway from the real images' own share to 1, so 0.5 when real
+  images have none): a generator making the same few dozen images, exactly or with small
+  variations, scores near 1, real images a few percent; on ``stacked-digits`` also fewer than
+  ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.5 * 396``: about
+  what a generator reaching 220 of the 1000 modes shows in 500 samples — PacGAN's table calls
+  DCGAN's 99 of 1000 modes collapse);
 * **healthy** — neither.
 
-Every threshold is a fraction of the same figure measured on real images against real images, so
-it adapts to the data set; ``benchmarks/collapse_calibration.py`` checks it on constructed sets
+Coverage (the share of real neighbourhoods holding a generated image) is logged beside them but
+does not decide: it also falls when the images merely get worse while staying varied (measured:
+a BCE run with 300 digit triples and coverage 0.14), and a verdict of collapse must mean
+"the same few images".
+
+Every threshold is relative to the same figure measured on real images against real images, so
+it adapts to the data set; ``python -m imagegan.calibrate`` checks it on constructed sets
 whose answer is known (README: the calibration table).
 
 A run's **status**, per generator, from its evaluations after step 0 (the run's headline status
 is the raw generator's — the one being trained, and the only one the homework's DCGAN has; the
 EMA generator's, whose average lags the raw weights, is reported beside it):
 
-* **kept** — healthy over the whole final stretch (the last quarter of the steps, at least the
-  last two evaluations) and never unhealthy since its first healthy evaluation;
+* **kept** — healthy at the end and over the whole final stretch (the last quarter of the steps,
+  at least the last two evaluations), and not once collapsed since its first healthy evaluation
+  (a single unhealthy evaluation between healthy ones is a blip, not a collapse);
 * **late** — healthy from its first healthy evaluation on, but that came inside the final
   stretch: train longer to tell;
-* **recovered** — healthy at the end, but it was unhealthy in between (``onset`` is when that
-  first happened, ``recovered`` when the final healthy stretch began);
+* **recovered** — healthy at the end, but unhealthy for two or more evaluations in a row in
+  between (``onset`` is when that first happened, ``recovered`` when the final healthy stretch
+  began);
 * **lost** — it had a healthy evaluation, and every evaluation from some point to the end is
   unhealthy; the **onset** is the first of those (its step and epoch);
 * **never** — no evaluation after step 0 was healthy (the onset is then the first evaluation);
@@ -42,20 +50,27 @@ from __future__ import annotations
 
 RAW = "raw_"  # record keys of the raw generator's metrics
 PRECISION_FRACTION = 0.25
-COVERAGE_FRACTION = 0.35
+DUPLICATES_WAY = 0.5
 STACKED_FRACTION = 0.5
 FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 WORDS = ("healthy", "collapsed", "unrealistic")
 STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
 # metric -> +1 when higher is better, -1 when lower is better
 BEST_METRICS = {"coverage": +1, "precision": +1, "recall": +1, "density": +1,
-                "stacked_modes": +1, "stacked_kl": -1, "ndb_k": -1, "ndb_js": -1, "ms_ssim": -1}
+                "duplicates": -1, "stacked_modes": +1, "stacked_kl": -1, "ndb_k": -1,
+                "ndb_js": -1, "ms_ssim": -1}
 
 
 def default_best_metric(data: str) -> str:
     """What ``--keep-best auto`` watches: digit triples on stacked-digits, else the coverage of
     the real images' neighbourhoods (variety that looks like the data)."""
     return "stacked_modes" if data == "stacked-digits" else "coverage"
+
+
+def duplicates_limit(real_share: float) -> float:
+    """The near-duplicate share above which samples are collapsed: halfway from the real
+    images' own share to every sample (0.5 when real images have no near-duplicates)."""
+    return real_share + DUPLICATES_WAY * (1.0 - real_share)
 
 
 def verdict(rec: dict, ref: dict, prefix: str = "") -> tuple[str, str]:
@@ -66,15 +81,16 @@ def verdict(rec: dict, ref: dict, prefix: str = "") -> tuple[str, str]:
         value, real = rec.get(prefix + name), ref.get(name + "_real")
         return (value, real) if value is not None and real is not None else None
 
-    prec, cov, stacked = pair("precision"), pair("coverage"), pair("stacked_modes")
+    prec, dups, stacked = pair("precision"), pair("duplicates"), pair("stacked_modes")
     if prec is None and stacked is None:
         return "n/a", ""
     if prec is not None and prec[0] < PRECISION_FRACTION * prec[1]:
         return "unrealistic", (f"precision {prec[0]:.3f} < {PRECISION_FRACTION:g} x real "
                                f"{prec[1]:.3f}")
     reasons = []
-    if cov is not None and cov[0] < COVERAGE_FRACTION * cov[1]:
-        reasons.append(f"coverage {cov[0]:.3f} < {COVERAGE_FRACTION:g} x real {cov[1]:.3f}")
+    if dups is not None and dups[0] > duplicates_limit(dups[1]):
+        reasons.append(f"near-duplicates {dups[0]:.3f} > {duplicates_limit(dups[1]):.3f} "
+                       f"(real {dups[1]:.3f})")
     if stacked is not None and stacked[0] < STACKED_FRACTION * stacked[1]:
         reasons.append(f"digit triples {stacked[0]:.0f} < {STACKED_FRACTION:g} x real "
                        f"{stacked[1]:.0f}")
@@ -111,9 +127,10 @@ def status(history: list[dict], ref: dict, diverged_at: int | None = None,
     if final != "healthy":
         r = evals[trailing][0]
         return {**_none("lost", final), "onset_step": r["step"], "onset_epoch": r.get("epoch")}
-    unhealthy = [i for i in range(first, len(words)) if words[i] != "healthy"]
-    if unhealthy:
-        r = evals[unhealthy[0]][0]
+    episodes = _episodes(words, first)
+    if any(j - i >= 2 for i, j in episodes):  # a collapse, not a one-evaluation blip
+        i = next(i for i, j in episodes if j - i >= 2)
+        r = evals[i][0]
         return {**_none("recovered", final), "onset_step": r["step"],
                 "onset_epoch": r.get("epoch"), "recovered_step": evals[trailing][0]["step"]}
     last_step = evals[-1][0]["step"]
@@ -123,29 +140,14 @@ def status(history: list[dict], ref: dict, diverged_at: int | None = None,
     return _none("kept" if first <= stretch_start else "late", final)
 
 
-def run_statuses(history: list[dict], ref: dict, diverged_at: int | None = None) -> dict:
-    """The raw generator's status (plain keys) and the EMA generator's (``*_ema`` keys). Runs
-    recorded before the raw generator was evaluated take the EMA generator's as the headline."""
-    ema = status(history, ref, diverged_at)
-    raw = status(history, ref, diverged_at, RAW)
-    if raw["status"] == "n/a":
-        raw = ema
-    return {**raw, **{f"{k}_ema": v for k, v in ema.items()}}
-
-
-def describe(st: dict, suffix: str = "") -> str:
-    """One phrase for a status dict (``suffix`` ``"_ema"`` reads the EMA generator's keys)."""
-    word = st["status" + suffix]
-    step, epoch = st["onset_step" + suffix], st["onset_epoch" + suffix]
-    at = f" at step {step:,} (epoch {epoch:.2f})" if step is not None and epoch is not None \
-        else ""
-    if word == "lost":
-        return f"lost{at}, {st['final' + suffix]} to the end"
-    if word == "recovered":
-        return f"recovered: unhealthy{at}, healthy again from step " \
-               f"{st['recovered_step' + suffix]:,}"
-    if word == "never":
-        return f"never healthy ({st['final' + suffix]} at the end)"
-    if word == "late":
-        return "late: healthy only in the final stretch"
-    return word
+def _episodes(words: list[str], first: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of every run of unhealthy evaluations after index ``first``."""
+    out, start = [], None
+    for i in range(first, len(words) + 1):
+        bad = i < len(words) and words[i] != "healthy"
+        if bad and start is None:
+            start = i
+        elif not bad and start is not None:
+            out.append((start, i))
+            start = None
+    return out

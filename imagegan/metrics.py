@@ -152,7 +152,8 @@ def knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def prdc(real_feats, fake_feats, k: int = 5) -> dict:
-    """``{"precision", "recall", "density", "coverage"}`` of generated features against real
+    """``{"precision", "recall", "density", "coverage", "duplicates"}`` of generated features
+    against real
     ones (rows are samples). A real sample's neighbourhood is the ball around it reaching its
     ``k``-th nearest real neighbour; a generated sample's, its ``k``-th nearest generated one.
 
@@ -160,7 +161,8 @@ def prdc(real_feats, fake_feats, k: int = 5) -> dict:
     * recall: share of real samples inside at least one generated neighbourhood;
     * density: real neighbourhoods holding each generated sample, averaged, divided by ``k``
       (about 1 when the two sets come from one distribution);
-    * coverage: share of real samples whose nearest generated sample is inside its neighbourhood.
+    * coverage: share of real samples whose nearest generated sample is inside its neighbourhood;
+    * duplicates: :func:`near_duplicates`.
     """
     real = torch.as_tensor(real_feats, dtype=torch.float64)
     fake = torch.as_tensor(fake_feats, dtype=torch.float64)
@@ -173,7 +175,21 @@ def prdc(real_feats, fake_feats, k: int = 5) -> dict:
     return {"precision": float(inside_real.any(0).double().mean()),
             "recall": float((d <= r_fake[None, :]).any(1).double().mean()),
             "density": float(inside_real.sum(0).double().mean() / k),
-            "coverage": float((d.min(1).values <= r_real).double().mean())}
+            "coverage": float((d.min(1).values <= r_real).double().mean()),
+            "duplicates": near_duplicates(real, fake)}
+
+
+def near_duplicates(real_feats, fake_feats, fraction: float = 0.5) -> float:
+    """Share of generated samples that have a near-duplicate: another generated sample closer
+    than ``fraction`` x the median distance from a real sample to its nearest real neighbour
+    (as many real as generated samples: nearest-neighbour distances shrink with the count).
+    A generator making the same few dozen images, exactly or with small variations, scores near
+    1; real images against themselves score a few percent."""
+    real = torch.as_tensor(real_feats, dtype=torch.float64)
+    fake = torch.as_tensor(fake_feats, dtype=torch.float64)
+    n = min(len(real), len(fake))
+    typical = knn_radii(real[:n], 1).median()
+    return float((knn_radii(fake[:n], 1) < fraction * typical).double().mean())
 
 
 def _gaussian_window(size: int = 7, sigma: float = 1.5) -> torch.Tensor:

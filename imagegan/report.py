@@ -175,24 +175,30 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
     curves = loss_plot(history, out / f"{name}-losses.png", f"{cfg['loss']}: losses")
     lines += ["### 64 generated images", "", f"![generated images]({grid.name})", "",
               "### Loss curves", "", f"![loss curves]({curves.name})", ""]
-    ref = next((r for r in history if "ms_ssim_real" in r), {})
+    ref = next((r for r in history if "precision_real" in r or "ms_ssim_real" in r), {})
     ref = {k: v for k, v in ref.items() if k.endswith("_real")}
     evals = [r for r in history if "ms_ssim" in r]
-    st = collapse.status(history, ref)
+    st = collapse.run_statuses(history, ref)
     facts = critic_facts(cfg, D, G)
-    facts.update(loss=cfg["loss"], status=st["status"], run=str(run_dir), clip=cfg.get("clip"),
-                 optimizer=cfg["optimizer"], output=obj.output)
+    facts.update(loss=cfg["loss"], status=collapse.describe(st), run=str(run_dir),
+                 clip=cfg.get("clip"), optimizer=cfg["optimizer"], output=obj.output)
     if evals:
         e = evals[-1]
-        metric_rows = [[m, f"{e[m]:.4g}", f"{ref[m + '_real']:.4g}" if m + "_real" in ref
-                        else "—"] for m in ("stacked_modes", "stacked_kl", "ndb_k", "ndb_js",
-                                             "ms_ssim") if m in e]
+        metric_rows = [[m, _num(e.get(collapse.RAW + m)), _num(e.get(m)),
+                        _num(ref.get(m + "_real"))]
+                       for m in ("precision", "duplicates", "coverage", "stacked_modes",
+                                 "stacked_kl", "ndb_k", "ndb_js", "ms_ssim") if m in e]
         lines += [f"### Collapse metrics (step {e['step']})", ""]
-        lines += _table(["metric", "generated", "real data"], metric_rows)
-        onset = (f", onset at step {st['onset_step']} (epoch {st['onset_epoch']:.2f})"
-                 if st["onset_step"] is not None and st["onset_epoch"] is not None else "")
-        lines += ["", f"Verdict of the collapse rule: **{st['status']}**{onset}.", ""]
+        lines += _table(["metric", "raw generator", "EMA generator", "real images"],
+                        metric_rows)
+        lines += ["", f"Verdict of the collapse rule (imagegan.collapse): raw generator "
+                  f"**{collapse.describe(st)}**; EMA generator *{collapse.describe(st, '_ema')}*.",
+                  ""]
     return lines, facts
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:.4g}"
 
 
 def wgan_vs_gan(facts: list[dict]) -> list[str]:
@@ -234,7 +240,7 @@ def wgan_vs_gan(facts: list[dict]) -> list[str]:
                                             else "") + ".")
     for f in facts:
         lines.append(f"- **Mode collapse.** `{f['run']}` ({f['loss']}): the collapse rule says "
-                     f"*{f['status']}*.")
+                     f"its raw generator was *{f['status']}*.")
     return lines + [""]
 
 

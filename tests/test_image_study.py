@@ -14,12 +14,12 @@ from imagegan.models import Critic
 from imagegan.train import TrainConfig, Trainer, train
 from toygan.mitigations import MinibatchStd, pack
 
-REF = {"precision_real": 0.9, "coverage_real": 0.96, "stacked_modes_real": 400}
+REF = {"precision_real": 0.9, "duplicates_real": 0.1, "stacked_modes_real": 400}
 H, C, U = ("healthy", "collapsed", "unrealistic")
-# One evaluation record per word, through the real thresholds: precision and coverage of a
-# healthy, a collapsed (coverage below half the real 0.96) and an unrealistic generator.
-RECORD = {H: {"precision": 0.8, "coverage": 0.7}, C: {"precision": 0.9, "coverage": 0.1},
-          U: {"precision": 0.1, "coverage": 0.0}}
+# One evaluation record per word, through the real thresholds: precision and near-duplicate
+# share of a healthy, a collapsed (most samples have a near-copy) and an unrealistic generator.
+RECORD = {H: {"precision": 0.8, "duplicates": 0.1}, C: {"precision": 0.9, "duplicates": 0.9},
+          U: {"precision": 0.1, "duplicates": 1.0}}
 LETTER = {"H": H, "C": C, "U": U}
 
 
@@ -37,6 +37,8 @@ def trace(letters, prefix=""):
     ("UHHUUU", "lost", (300, 1.5), None),     # back to not-images counts as lost too
     ("UUCCC", "never", (100, 0.5), None),     # never healthy after step 0
     ("UHCCHH", "recovered", (200, 1.0), 400),  # collapse and recovery say so
+    ("UHHCHH", "kept", None, None),          # one unhealthy evaluation is a blip
+    ("UHHUCHH", "recovered", (300, 1.5), 500),  # two in a row (any unhealthy words) are not
     ("UUUUUH", "late", None, None),          # healthy only at the very end: not "kept"
     ("UUUHHH", "kept", None, None),          # healthy through the last quarter of the steps
 ])
@@ -50,12 +52,15 @@ def test_collapse_status_on_constructed_traces(words, status, onset, recovered):
 
 def test_each_word_comes_from_its_own_threshold():
     assert [collapse.verdict(RECORD[w], REF)[0] for w in (H, C, U)] == [H, C, U]
-    # Just above and just below 0.35 x the real coverage (0.336) and 0.25 x its precision (0.225).
-    assert collapse.verdict({"precision": 0.8, "coverage": 0.337}, REF)[0] == H
-    assert collapse.verdict({"precision": 0.8, "coverage": 0.335}, REF)[0] == C
-    assert collapse.verdict({"precision": 0.226, "coverage": 0.9}, REF)[0] == H
-    assert collapse.verdict({"precision": 0.224, "coverage": 0.9}, REF)[0] == U
-    assert collapse.verdict({"precision": 0.224, "coverage": 0.1}, REF)[0] == U  # U comes first
+    # Just inside and outside the limits: precision 0.25 x real 0.9 = 0.225; near-duplicates
+    # halfway from the real share 0.1 to 1 = 0.55.
+    assert collapse.verdict({"precision": 0.8, "duplicates": 0.549}, REF)[0] == H
+    assert collapse.verdict({"precision": 0.8, "duplicates": 0.551}, REF)[0] == C
+    assert collapse.verdict({"precision": 0.226, "duplicates": 0.0}, REF)[0] == H
+    assert collapse.verdict({"precision": 0.224, "duplicates": 0.0}, REF)[0] == U
+    assert collapse.verdict({"precision": 0.224, "duplicates": 1.0}, REF)[0] == U  # U first
+    # Coverage is reported, not judged: varied images of lower quality are not "collapsed".
+    assert collapse.verdict({"precision": 0.5, "duplicates": 0.0, "coverage": 0.05}, REF)[0] == H
     # On stacked digits, fewer than half the real digit triples is collapse too.
     assert collapse.verdict({**RECORD[H], "stacked_modes": 199}, REF)[0] == C
     assert collapse.verdict({**RECORD[H], "stacked_modes": 200}, REF)[0] == H
