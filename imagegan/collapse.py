@@ -151,3 +151,31 @@ def _episodes(words: list[str], first: int) -> list[tuple[int, int]]:
             out.append((start, i))
             start = None
     return out
+
+
+def run_statuses(history: list[dict], ref: dict, diverged_at: int | None = None) -> dict:
+    """The raw generator's status (plain keys) and the EMA generator's (``*_ema`` keys). Runs
+    recorded before the raw generator was evaluated take the EMA generator's as the headline."""
+    ema = status(history, ref, diverged_at)
+    raw = status(history, ref, diverged_at, RAW)
+    if raw["status"] == "n/a":
+        raw = ema
+    return {**raw, **{f"{k}_ema": v for k, v in ema.items()}}
+
+
+def describe(st: dict, suffix: str = "") -> str:
+    """One phrase for a status dict (``suffix`` ``"_ema"`` reads the EMA generator's keys)."""
+    word = st["status" + suffix]
+    step, epoch = st["onset_step" + suffix], st["onset_epoch" + suffix]
+    at = f" at step {step:,} (epoch {epoch:.2f})" if step is not None and epoch is not None \
+        else ""
+    if word == "lost":
+        return f"lost{at}, {st['final' + suffix]} to the end"
+    if word == "recovered":
+        return f"recovered: unhealthy{at}, healthy again from step " \
+               f"{st['recovered_step' + suffix]:,}"
+    if word == "never":
+        return f"never healthy ({st['final' + suffix]} at the end)"
+    if word == "late":
+        return "late: healthy only in the final stretch"
+    return word
