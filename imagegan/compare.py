@@ -58,16 +58,15 @@ from toygan.study import (
 )
 from toygan.variants import parse_variant, parse_variants, run_name
 
-# First-order unrolling by default: on a conv critic the second order (bce+unroll=3) costs twice
-# as much per step, and the 20-minute budget is the constraint.
-DEFAULT_VARIANTS = ["bce", "lsgan", "wgan", "wgan-gp", "dragan", "ebgan", "bce+unroll-fo=3",
-                    "bce+pack=2", "bce+mbstd", "bce+sn", "bce+r1=1"]
+# The default study: plain BCE, which collapses under the study's learning-rate imbalance, and
+# the mitigations that keep it (measured in BENCHMARKS.md, "Choosing the image study's protocol").
+DEFAULT_VARIANTS = ["bce", "bce+mbstd", "bce+sn"]
 # Final metrics in results.csv (each also for the EMA generator, ``*_ema``), and those the table
 # and the curves show. The raw generator (the one being trained) is the headline.
-METRICS = ("precision", "coverage", "recall", "density", "stacked_modes", "stacked_kl", "ndb_k",
-           "ndb_js", "ms_ssim")
-SHOWN = ("precision", "coverage", "stacked_modes", "ms_ssim")
-QUICK = dict(variants="bce,wgan-gp,bce+pack=2", seeds=1, steps=60, eval_every=20)
+METRICS = ("precision", "duplicates", "coverage", "recall", "density", "stacked_modes",
+           "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
+SHOWN = ("precision", "duplicates", "coverage", "stacked_modes")
+QUICK = dict(variants="bce,bce+mbstd", seeds=1, steps=800, eval_every=100)
 
 
 @dataclass
@@ -80,14 +79,22 @@ class ImageStudyConfig:
     width: int = option(16, "channel multiplier of G and D (64 = the homework baseline)",
                         ge=1, le=4096)
     batch_size: int = option(64, "images per batch", ge=2, le=65536)
-    steps: int = option(700, "generator updates per run (1.5 epochs of stacked-digits)",
+    steps: int = option(2000, "generator updates per run (4.3 epochs of stacked-digits)",
                         ge=1, le=BIG)
+    epochs: float | None = option(None, "train this many epochs instead of --steps (epochs of "
+                                  "images the critic reads)", gt=0, le=1e6)
     eval_every: int = option(100, "steps between evaluations", ge=1, le=BIG)
-    seeds: int = option(2, "seeds 0..N-1", ge=1, le=1000)
-    lr: str | None = option(None, "comma-separated learning rates, each variant at each "
+    seeds: int = option(3, "seeds 0..N-1", ge=1, le=1000)
+    lr: str | None = option(None, "comma-separated critic learning rates, each variant at each "
                                   "(default: each objective's own)")
+    g_lr_factor: float = option(5.0, "generator learning rate = this x the critic's (5: the "
+                                "generator outpaces the critic, the knob that makes BCE collapse "
+                                "here, as in the 2D study; 1: the objective's own balance)",
+                                gt=0, le=1000)
+    ckpt_every: int = option(500, "steps between checkpoints: --resume continues an unfinished "
+                             "run from its last one", ge=1, le=BIG)
     cache_dir: str | None = option(None, "image cache folder")
-    quick: bool = option(False, "smoke version: bce, wgan-gp, bce+pack=2, one seed, 60 steps")
+    quick: bool = option(False, "smoke version: bce and bce+mbstd, one seed, 800 steps")
 
     def plan(self) -> list[tuple[str, float | None, int, TrainConfig]]:
         """(variant, lr, seed, config) of every run, each config checked."""
@@ -101,12 +108,15 @@ class ImageStudyConfig:
         for v in variants:
             for lr in lrs:
                 for s in range(c.seeds):
-                    cfg = build(TrainConfig, dict(
-                        data=c.data, size=c.size, width=c.width, batch_size=c.batch_size,
-                        steps=c.steps, eval_every=c.eval_every, log_every=max(c.eval_every // 5,
-                                                                              1),
-                        ckpt_every=c.steps, seed=s, lr=lr, cache_dir=c.cache_dir,
-                        device="cpu", **parse_variant(v)))
+                    base = dict(data=c.data, size=c.size, width=c.width,
+                                batch_size=c.batch_size, steps=c.steps, epochs=c.epochs,
+                                eval_every=c.eval_every, log_every=max(c.eval_every // 5, 1),
+                                ckpt_every=min(c.ckpt_every, c.steps), seed=s,
+                                cache_dir=c.cache_dir, device="cpu", **parse_variant(v))
+                    lr_d = lr if lr is not None else \
+                        build(TrainConfig, base).resolve_objective().lr_d
+                    cfg = build(TrainConfig, {**base, "lr_d": lr_d,
+                                              "lr_g": min(c.g_lr_factor * lr_d, 10.0)})
                     cfg.resolved()
                     runs.append((v, lr, s, cfg))
         return runs
@@ -117,20 +127,31 @@ def _run_dir(out: Path, variant: str, lr, seed: int, data: str) -> Path:
     return out / "runs" / run_name(variant, Path(data).name or "data", seed, extra)
 
 
-def _train_one(cfg: TrainConfig, run_dir: Path) -> dict:
-    """Train (or skip, when done) one run; returns its done.json info."""
+def _train_one(cfg: TrainConfig, run_dir: Path, resume: bool = False) -> dict:
+    """Train (or skip, when done) one run; returns its done.json info. With ``resume`` an
+    unfinished run continues from its last checkpoint (exactly: the records equal an
+    uninterrupted run's on CPU); its ``wall_s`` is then the finishing session's."""
     info = read_done(run_dir)
     if info is not None:
         return info
     t0 = time.time()
+    again = resume and (run_dir / "checkpoint.pt").exists()
     try:
-        train(cfg, run_dir, progress=False, overwrite=True)
+        train(cfg, run_dir, resume=again, progress=False, overwrite=not again)
         diverged = None
     except Diverged as e:
         diverged = str(e)
-    info = {"diverged": diverged, "wall_s": round(time.time() - t0, 1)}
+    info = {"diverged": diverged, "wall_s": round(time.time() - t0, 1), "resumed": again}
     mark_done(run_dir, info)
     return info
+
+
+def _steps(cfg: TrainConfig, n_images: int) -> int:
+    """The steps a run will take (its ``--epochs`` turned into steps as the trainer does)."""
+    if cfg.epochs is None:
+        return cfg.steps
+    per_epoch = max(n_images // cfg.batch_size, 1)
+    return max(1, int(round(cfg.epochs * per_epoch / cfg.resolved().n_critic)))
 
 
 def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
@@ -325,18 +346,19 @@ def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
     sc = build(ImageStudyConfig, given(ns, ImageStudyConfig))
     plan = sc.plan()
-    imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir, progress=not ns.quiet)
+    n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
+                               progress=not ns.quiet))
     out = Path(ns.out)
     out = open_study(out, ns.resume, ns.overwrite)
     rows, t0 = [], time.time()
     # Weighted by (n_critic + 1) updates per step, so the ETA is honest across objectives.
-    cost = [cfg.steps * (cfg.resolved().n_critic + 1) for *_, cfg in plan]
+    cost = [_steps(cfg, n_images) * (cfg.resolved().n_critic + 1) for *_, cfg in plan]
     bar = tqdm(total=sum(cost), desc="image study", unit="update", disable=ns.quiet,
                dynamic_ncols=True)
     for (variant, lr, seed, cfg), c in zip(plan, cost, strict=True):
         run_dir = _run_dir(out, variant, lr, seed, cfg.data)
         bar.set_postfix_str(run_dir.name)
-        info = _train_one(cfg, run_dir)
+        info = _train_one(cfg, run_dir, ns.resume)
         rows.append(result_row(variant, lr, run_dir, info))
         bar.update(c)
     bar.close()

@@ -1,13 +1,15 @@
-"""Evaluate a run's EMA generator with download-free mode-collapse metrics.
+"""Evaluate a run's generator with download-free mode-collapse metrics and the collapse verdict.
 
-    python -m imagegan.evaluate RUN_DIR [--n 2000] [--seed 0] [--checkpoint best]
+    python -m imagegan.evaluate RUN_DIR [--n 2000] [--seed 0] [--checkpoint best] [--generator raw]
 
-Prints and writes ``RUN_DIR/eval.json``: NDB/K and the bins' JS divergence against the run's
-real data (k-means with ``--bins`` bins), MS-SSIM diversity of generated samples, on
-``stacked-digits`` the modes covered out of 1000, KL to uniform and the digit classifier's
-held-out accuracy, and each figure for real images (``*_real``, the reference a perfect
-generator would reach). FID needs Inception weights, which nothing here downloads; ``fid`` is
-reported as null with the reason.
+Prints and writes ``RUN_DIR/eval.json``: precision, near-duplicate share and coverage of the
+first 500 samples against 500 real images in the download-free embedding
+(``imagegan.features``), NDB/K and the bins' JS divergence against the run's real data (k-means
+with ``--bins`` bins), MS-SSIM diversity, on ``stacked-digits`` the modes covered out of 1000, KL
+to uniform and the digit classifier's held-out accuracy, each figure for real images (``*_real``,
+the reference a perfect generator would reach), and the verdict of the collapse rule
+(``imagegan.collapse``: healthy, collapsed or unrealistic, with its reason). FID needs Inception
+weights, which nothing here downloads; ``fid`` is reported as null with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from imagegan import checkpoint
 from imagegan import data as imdata
+from imagegan.collapse import verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import generate
 from toygan import files
@@ -35,6 +38,8 @@ class EvalConfig:
     seed: int = option(0, "seed for latents, pairs and k-means", ge=0, le=2**32 - 1)
     checkpoint: str = option("latest", "which checkpoint: latest or best",
                              choices=tuple(checkpoint.NAMES))
+    generator: str = option("ema", "which generator: ema (the averaged weights samples come "
+                            "from) or raw (the weights being trained)", choices=("ema", "raw"))
 
 
 def build_parser() -> Parser:
@@ -47,13 +52,15 @@ def build_parser() -> Parser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     ec = build(EvalConfig, given(args, EvalConfig))
-    G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint)
+    G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint,
+                                                 "G_ema" if ec.generator == "ema" else "G")
     out = Path(args.run) / "eval.json"
     files.ensure_writable_dir(out.parent)
     real = imdata.load(cfg["data"], cfg["size"], cfg.get("cache_dir"))
     ev = Evaluator(real, cfg["size"], ec.bins, cfg.get("cache_dir"), ec.seed)
-    result = {"step": ckpt["step"], "checkpoint": ec.checkpoint, "n": ec.n,
-              **ev(generate(G, ec.n, ec.seed)), **ev.reference()}
+    result = {"step": ckpt["step"], "checkpoint": ec.checkpoint, "generator": ec.generator,
+              "n": ec.n, **ev(generate(G, ec.n, ec.seed)), **ev.reference()}
+    result["verdict"], result["verdict_reason"] = verdict(result, result)
     if ev.accuracy is not None:
         result["classifier_accuracy"] = ev.accuracy
     result["fid"] = None

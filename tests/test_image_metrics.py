@@ -93,6 +93,11 @@ def test_evaluate_writes_eval_json(cli, tmp_path):
     assert ev["step"] == 2 and 0 <= ev["ndb_k"] <= 1 and ev["fid"] is None
     assert ev["classifier_accuracy"] >= 0.9 and 1 <= ev["stacked_modes"] <= 1000
     assert "FID not computed" in r.stdout
+    # A generator two steps old makes no digits: the verdict says so, for either generator.
+    assert ev["verdict"] == "unrealistic" and "precision" in ev["verdict_reason"]
+    assert ev["generator"] == "ema" and 0.8 < ev["precision_real"] <= 1
+    r = cli("imagegan.evaluate", run, "--n", "200", "--bins", "10", "--generator", "raw")
+    assert r.returncode == 0 and json.loads((run / "eval.json").read_text())["generator"] == "raw"
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")

@@ -194,3 +194,39 @@ def test_unknown_keep_best_metric_is_one_line(cli, tmp_path):
     r = cli("imagegan.train", "--keep-best", "fid", "--out", tmp_path / "r", "--quiet")
     assert r.returncode == 2 and "--keep-best" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _input_grad(critic, batch, i=0):
+    x = batch.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x)
+    return g[i]
+
+
+def test_penalties_never_run_through_batch_statistics(cli, tmp_path):
+    from toygan.errors import UserError
+
+    assert TrainConfig(loss="bce", r1_weight=1.0, **TINY).resolved().d_norm == "layer"
+    assert TrainConfig(loss="wgan-gp", **TINY).resolved().d_norm == "layer"
+    assert TrainConfig(loss="dragan", **TINY).resolved().d_norm == "layer"
+    assert TrainConfig(loss="bce", **TINY).resolved().d_norm == "batch"
+    assert TrainConfig(loss="wgan-gp", gp_weight=0.0, **TINY).resolved().d_norm == "batch"
+    with pytest.raises(UserError, match="--d-norm batch with the R1 penalty"):
+        TrainConfig(loss="bce", r1_weight=1.0, d_norm="batch", **TINY).resolved()
+    with pytest.raises(UserError, match="--mbstd with wgan-gp's gradient penalty"):
+        TrainConfig(loss="wgan-gp", mbstd=True, **TINY).resolved()
+    # The bug zoo keeps its deliberate mistake.
+    assert TrainConfig(loss="wgan-gp", bug="batchnorm-critic", **TINY).resolved().d_norm == \
+        "batch"
+    # Per sample means per sample: the first image's input gradient (what R1 penalises) does not
+    # change when the rest of the batch does — under layer norm; under batch norm it does.
+    torch.manual_seed(0)
+    a = torch.randn(8, 3, 32, 32)
+    b = torch.cat([a[:1], torch.randn(7, 3, 32, 32)])
+    for norm, same in (("layer", True), ("batch", False)):
+        D = Trainer(TrainConfig(loss="bce", d_norm=norm, steps=1, **TINY), progress=False).D
+        ga, gb = _input_grad(D, a), _input_grad(D, b)
+        assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-7) == same, norm
+    r = cli("imagegan.train", "--r1-weight", "1", "--d-norm", "batch", "--out", tmp_path / "r",
+            "--quiet")
+    assert r.returncode == 2 and "--d-norm batch with the R1 penalty" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
