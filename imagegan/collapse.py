@@ -179,3 +179,22 @@ def describe(st: dict, suffix: str = "") -> str:
     if word == "late":
         return "late: healthy only in the final stretch"
     return word
+
+
+def known_modes_agreement(history: list[dict], ref: dict) -> tuple[int, int]:
+    """(agreeing, total) evaluations after step 0, both generators, on which the weight-free
+    rule alone (precision and near-duplicates, no digit classifier) and the known-modes rule
+    alone (digit triples) say the same: healthy or not. Only ``stacked-digits`` has both."""
+    agree = total = 0
+    for rec in history:
+        if rec.get("step", 0) == 0:
+            continue
+        for prefix in ("", RAW):
+            modes, real = rec.get(prefix + "stacked_modes"), ref.get("stacked_modes_real")
+            if modes is None or real is None or rec.get(prefix + "precision") is None:
+                continue
+            plain = {k: v for k, v in rec.items() if not k.endswith("stacked_modes")}
+            generic = verdict(plain, ref, prefix)[0] == "healthy"
+            agree += generic == (modes >= STACKED_FRACTION * real)
+            total += 1
+    return agree, total

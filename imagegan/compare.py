@@ -168,6 +168,8 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
     return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg, **raw,
             **{f"{m}_ema": last.get(m) for m in METRICS}, **ref,
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
+            **dict(zip(("modes_agree", "modes_evals"),
+                       collapse.known_modes_agreement(history, ref), strict=True)),
             "wall_s": info.get("wall_s"),
             "eval_s": (round(sum(r["eval_s"] for r in history if "eval_s" in r), 2)
                        if any("eval_s" in r for r in history) else None)}
@@ -222,6 +224,11 @@ def write_table(rows: list[dict], path: Path) -> None:
               "unhealthy to the end (onset: the first evaluation of that final stretch); "
               "*never* = no healthy evaluation after step 0. The raw generator is the one being "
               "trained; the EMA generator averages its weights and lags them."]
+    agree, total = sum(r["modes_agree"] for r in rows), sum(r["modes_evals"] for r in rows)
+    if total:
+        lines += ["", f"On stacked-digits the weight-free rule alone (precision, near-duplicates) "
+                  f"and the known-modes rule alone (digit triples) agree on {agree} of {total} "
+                  f"evaluations ({100 * agree / total:.1f}%; both generators, after step 0)."]
     wall = sum(r["wall_s"] or 0.0 for r in rows)
     if wall > 0 and all(r.get("eval_s") is not None for r in rows):  # older runs: not timed
         share = sum(r["eval_s"] for r in rows) / wall
