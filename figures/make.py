@@ -9,7 +9,9 @@ wgan, wgan-gp side by side; the same records as the single GIFs, so they agree f
 and the WGAN-GP paper's Figure 1: ``gradnorm.png``/``.json`` (toygan.gradnorm defaults) and
 ``surfaces.png``/``.npz`` (toygan.surfaces defaults); the course's concept figures in
 ``concepts/`` (toygan.concepts) and the bug zoo's gallery in ``bugs/`` (wgan-gp beside each
-``wgan-gp+bug=NAME``).
+``wgan-gp+bug=NAME``); the image collapse verdict's calibration tables in
+``collapse-calibration/`` (imagegan.calibrate). The image studies (``image-study/``,
+``image-onsets/``) are longer and each is made by the command its table names.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(HERE), help="folder to write (default: figures/)")
     p.add_argument("--only", default=None, help="comma-separated parts: ring, gradnorm, "
-                   "surfaces, concepts, bugs, view (default: all)")
+                   "surfaces, concepts, bugs, view, calibration (default: all)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -114,7 +116,8 @@ def main():
                          ("concepts", lambda: concepts.main(["--out", str(out / "concepts"),
                                                              "--quiet", "--overwrite"])),
                          ("bugs", lambda: bug_gallery(out / "bugs")),
-                         ("view", lambda: view_page(out))):
+                         ("view", lambda: view_page(out)),
+                         ("calibration", lambda: collapse_calibration(out))):
             if name in only:
                 fn()
         return
@@ -124,6 +127,15 @@ def main():
     concepts.main(["--out", str(out / "concepts"), "--quiet", "--overwrite"])
     bug_gallery(out / "bugs")
     view_page(out)
+    collapse_calibration(out)
+
+
+def collapse_calibration(out: Path) -> Path:
+    """The image collapse verdict on constructed sets (digits, stacked digits, photo crops)."""
+    from imagegan import calibrate
+
+    calibrate.main(["--out", str(out / "collapse-calibration"), "--overwrite"])
+    return out / "collapse-calibration"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from toygan.errors import UserError
 COMMANDS = ["toygan.train", "toygan.animate", "toygan.compare", "toygan.gradnorm",
             "toygan.surfaces", "toygan.reproduce", "toygan.concepts", "toygan.view",
             "imagegan.train", "imagegan.sample", "imagegan.evaluate", "imagegan.gradnorm",
-            "imagegan.compare", "imagegan.report"]
+            "imagegan.compare", "imagegan.report", "imagegan.calibrate"]
 POSITIONAL = {"imagegan.sample": ["no-such-run"], "imagegan.evaluate": ["no-such-run"],
               "toygan.reproduce": ["pacgan-ring"], "imagegan.report": ["no-such-run"]}
 BAD = ["0", "-1", "nan", "inf", "1e12", "1000000000000000"]
