@@ -317,9 +317,9 @@ class Records:
             if word != "healthy" and who not in self.alarmed and self.alarm and \
                     self._was_healthy.get(prefix):
                 self.alarmed.add(who)
-                print(f"warning: step {self.t.step} (epoch {self.t.epoch:.2f}): the {who} is "
-                      f"{word} ({reason}); best.pt keeps the best generator so far",
-                      file=sys.stderr)
+                tqdm.write(f"warning: step {self.t.step} (epoch {self.t.epoch:.2f}): the {who} "
+                           f"is {word} ({reason}); best.pt keeps the best generator so far",
+                           file=sys.stderr)  # above the progress bar, not through it
             self._was_healthy[prefix] = self._was_healthy.get(prefix) or word == "healthy"
         if self.best_metric in m:
             sign = BEST_METRICS[self.best_metric]

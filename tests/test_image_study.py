@@ -245,3 +245,33 @@ def test_penalties_never_run_through_batch_statistics(cli, tmp_path):
             "--quiet")
     assert r.returncode == 2 and "--d-norm batch with the R1 penalty" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_the_trainer_warns_once_when_a_healthy_generator_collapses(tmp_path, monkeypatch, capsys):
+    import imagegan.train as it
+
+    healthy, collapsed = {"precision": 0.8, "duplicates": 0.0}, {"precision": 0.8,
+                                                                 "duplicates": 0.9}
+    # Evaluations at steps 0, 2, 4, 6, 8; each measures the EMA, then the raw generator. The raw
+    # generator collapses at step 6 and stays so; the EMA generator never does.
+    script = iter([healthy, healthy] * 3 + [healthy, collapsed] * 2)
+
+    class Scripted:
+        def __init__(self, *a, **k):
+            pass
+
+        def reference(self, **_):
+            return {"precision_real": 0.9, "duplicates_real": 0.0}
+
+        def __call__(self, fake, n_pairs=200):
+            return dict(next(script))
+
+    monkeypatch.setattr(it, "Evaluator", Scripted)
+    cfg = TrainConfig(loss="bce", steps=8, keep_best="none", **dict(TINY, eval_metrics=True))
+    run = train(cfg, tmp_path / "r", progress=True)
+    err = [line[line.index("warning"):] for line in capsys.readouterr().err.splitlines()
+           if "warning" in line]
+    assert len(err) == 1 and "step 6" in err[0] and "raw generator is collapsed" in err[0], err
+    history = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    st = collapse.run_statuses(history, {"precision_real": 0.9, "duplicates_real": 0.0})
+    assert (st["status"], st["onset_step"], st["status_ema"]) == ("lost", 6, "kept")
