@@ -251,8 +251,10 @@ class GANConfig:
 
     def penalties(self) -> list[str]:
         """The per-sample input-gradient penalties this (resolved) config trains with."""
+        from toygan.losses import OBJECTIVES
+
         out = []
-        if self.gp_weight:
+        if self.gp_weight and "gp_weight" in OBJECTIVES[self.loss].hparams:  # wgan-gp, dragan
             out.append(f"{self.loss}'s gradient penalty")
         if self.r1_weight:
             out.append("the R1 penalty")
