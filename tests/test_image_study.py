@@ -121,7 +121,9 @@ def test_every_mitigation_trains_on_images(variant):
 def test_best_checkpoint_is_the_best_evaluation_not_the_latest(tmp_path, monkeypatch, cli):
     import imagegan.train as it
 
-    scripted = iter([5, 150, 220, 60, 30])  # steps 0, 2, 4, 6, 8: the best is step 4
+    # Steps 0, 2, 4, 6, 8, each measuring the EMA generator then the raw one: best.pt follows
+    # the EMA generator (the one samples come from), whose best is step 4 — not the raw one's 6.
+    scripted = iter([5, 5, 150, 150, 220, 100, 60, 300, 30, 30])
 
     class Scripted:
         def __init__(self, *a, **k):
@@ -187,7 +189,8 @@ def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
         precision = float(re.findall(r"\| ([\d.]+) ± ", line)[0])
         assert_close(precision, float(r["precision"]), rtol=0, atol=5e-4)
     assert "| bce | DCGAN" in table and "batch norm" in table
-    assert "collapsed)" in table  # the onset cell of the run that collapsed
+    # The onset cell lists the run that collapsed: its step and epoch.
+    assert re.search(r"1/1 runs that collapsed: [\d,]+ / [\d.]+\)", table), table
     assert json.loads((quick / "study.json").read_text())["runs"] == 2
     assert "Evaluation (metrics of both generators" in table
     assert "agree on" in table  # the weight-free and the known-modes verdicts compared
