@@ -23,7 +23,8 @@ NAMES = {"latest": "checkpoint.pt", "best": "best.pt"}
 # Fields that may differ between a checkpoint and the run resuming it. ``data`` may name the
 # same images by another path: the data's fingerprint decides (``check_compatible``).
 RESUMABLE = ("steps", "epochs", "device", "amp", "channels_last", "log_every", "eval_every",
-             "ckpt_every", "cache_dir", "eval_metrics", "data", "keep_best")
+             "ckpt_every", "cache_dir", "eval_metrics", "data", "keep_best", "inception_metrics",
+             "inception_weights", "fid_n")
 
 
 def path_of(run_dir, which: str = "latest") -> Path:

@@ -66,6 +66,8 @@ DEFAULT_VARIANTS = ["bce", "bce+mbstd"]
 METRICS = ("precision", "duplicates", "coverage", "recall", "density", "stacked_modes",
            "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
 SHOWN = ("precision", "duplicates", "coverage", "stacked_modes")
+# Logged for the EMA generator with --inception-metrics (imagegan.fid), shown when present.
+INCEPTION = ("fid", "kid", "pr_precision", "pr_recall")
 # Seed 0: of the default study's seeds the one that collapses first (~1,200 steps; seed 2 at
 # ~3,000); the quick study is the first 1,400 steps of the default study's seed-0 runs.
 QUICK = dict(variants="bce,bce+mbstd", seeds=1, first_seed=0, steps=1400, eval_every=100)
@@ -98,6 +100,11 @@ class ImageStudyConfig:
                              "run from its last one", ge=1, le=BIG)
     cache_dir: str | None = option(None, "image cache folder")
     quick: bool = option(False, "smoke version: bce and bce+mbstd, seed 0, 1400 steps")
+    inception_metrics: str = option("", "comma list of fid, kid, pr logged at evaluations (needs "
+                                    "the FID Inception weights; see imagegan.fid)")
+    inception_weights: str | None = option(None, "the FID Inception weights file")
+    fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or the "
+                               "data set's size)", ge=2, le=10**6)
 
     def plan(self) -> list[tuple[str, float | None, int, TrainConfig]]:
         """(variant, lr, seed, config) of every run, each config checked."""
@@ -115,7 +122,10 @@ class ImageStudyConfig:
                                 batch_size=c.batch_size, steps=c.steps, epochs=c.epochs,
                                 eval_every=c.eval_every, log_every=max(c.eval_every // 5, 1),
                                 ckpt_every=min(c.ckpt_every, c.steps), seed=s,
-                                cache_dir=c.cache_dir, device="cpu", **parse_variant(v))
+                                cache_dir=c.cache_dir, device="cpu",
+                                inception_metrics=c.inception_metrics,
+                                inception_weights=c.inception_weights, fid_n=c.fid_n,
+                                **parse_variant(v))
                     lr_d = lr if lr is not None else \
                         build(TrainConfig, base).resolve_objective().lr_d
                     cfg = build(TrainConfig, {**base, "lr_d": lr_d,
@@ -170,6 +180,7 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
     raw = {m: last.get(collapse.RAW + m, last.get(m)) for m in METRICS}
     return {"variant": variant, "lr_asked": lr, "run": run_dir.name, **cfg, **raw,
             **{f"{m}_ema": last.get(m) for m in METRICS}, **ref,
+            **{m: last.get(m) for m in INCEPTION + ("fid_n", "fid_features")},
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
             **dict(zip(("modes_agree", "modes_evals"),
                        collapse.known_modes_agreement(history, ref), strict=True)),
@@ -214,6 +225,7 @@ def write_table(rows: list[dict], path: Path) -> None:
                  for m in SHOWN]
         lines.append(f"| {_label(variant, lr)} | {status_counts(group)} | "
                      f"{status_counts(group, '_ema')} | " + " | ".join(cells) + " |")
+    lines += inception_lines(rows)
     ref = rows[0]
     refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN
                      if ref.get(m + "_real") is not None)
@@ -240,6 +252,28 @@ def write_table(rows: list[dict], path: Path) -> None:
         lines += ["", "Evaluation (metrics of both generators, sample grids, best checkpoint) "
                   f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
     files.write_text(path, "\n".join(lines) + "\n")
+
+
+def inception_lines(rows: list[dict]) -> list[str]:
+    """The table of FID / KID / PR (EMA generator, last evaluation) when the runs logged them;
+    refused across different sample counts (FID's bias depends on N)."""
+    have = [r for r in rows if any(r.get(m) is not None for m in INCEPTION)]
+    if not have:
+        return []
+    ns = sorted({(r["fid_n"], r.get("fid_features")) for r in have}, key=str)
+    if len(ns) > 1:
+        raise UserError("the runs' FIDs were measured on different sample counts or networks "
+                        f"({', '.join(f'N={n} {f}' for n, f in ns)}): FID is biased by N, so "
+                        "they are not compared; re-run with one --fid-n")
+    n, feats = ns[0]
+    shown = [m for m in INCEPTION if any(r.get(m) is not None for r in have)]
+    lines = ["", f"Inception metrics of the EMA generator at the last evaluation, mean ± s.e. over "
+             f"seeds (N = {n:,} generated and {n:,} real images; features: {feats}):", "",
+             "| variant | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
+    for (variant, lr), group in groups(have, "variant", "lr_asked").items():
+        cells = [fmt(*mean_se([r[m] for r in group]), 4 if m == "kid" else 3) for m in shown]
+        lines.append(f"| {_label(variant, lr)} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _lr_text(c: dict) -> str:

@@ -1,6 +1,7 @@
 """Evaluate a run's generator with download-free mode-collapse metrics and the collapse verdict.
 
     python -m imagegan.evaluate RUN_DIR [--n 2000] [--seed 0] [--checkpoint best] [--generator raw]
+    python -m imagegan.evaluate RUN_DIR --fid --kid --pr --inception-weights FILE [--fid-n 10000]
 
 Prints and writes ``RUN_DIR/eval.json``: precision, near-duplicate share and coverage of the
 first 500 samples against 500 real images in the download-free embedding
@@ -8,8 +9,12 @@ first 500 samples against 500 real images in the download-free embedding
 with ``--bins`` bins), MS-SSIM diversity, on ``stacked-digits`` the modes covered out of 1000, KL
 to uniform and the digit classifier's held-out accuracy, each figure for real images (``*_real``,
 the reference a perfect generator would reach), and the verdict of the collapse rule
-(``imagegan.collapse``: healthy, collapsed or unrealistic, with its reason). FID needs Inception
-weights, which nothing here downloads; ``fid`` is reported as null with the reason.
+(``imagegan.collapse``: healthy, collapsed or unrealistic, with its reason).
+
+``--fid``, ``--kid`` and ``--pr`` add FID (with its sample count ``fid_n``), KID and improved
+precision/recall in the standard FID Inception's features (:mod:`imagegan.fid`), from weights the
+user supplies (``--inception-weights FILE`` or the torch hub cache); nothing is downloaded, and
+without the file one line says where to put it (exit 2). Without those flags ``fid`` is null.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 
 from imagegan import checkpoint
 from imagegan import data as imdata
+from imagegan import fid as fidlib
 from imagegan.collapse import verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import generate
@@ -27,8 +33,8 @@ from toygan import files
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 
-FID_NOTE = ("FID not computed: it needs Inception weights, and nothing here downloads; "
-            "the metrics above need no network")
+FID_NOTE = ("FID not computed: pass --fid (and --inception-weights FILE); it needs the FID "
+            "Inception weights, which nothing here downloads")
 
 
 @dataclass
@@ -40,6 +46,16 @@ class EvalConfig:
                              choices=tuple(checkpoint.NAMES))
     generator: str = option("ema", "which generator: ema (the averaged weights samples come "
                             "from) or raw (the weights being trained)", choices=("ema", "raw"))
+    fid: bool = option(False, "FID against the run's data in the FID Inception's features")
+    kid: bool = option(False, "KID (unbiased MMD², cubic kernel, 100 subsets of 1000)")
+    pr: bool = option(False, "improved precision/recall (k-NN manifolds, k=3) in Inception "
+                      "features")
+    inception_weights: str | None = option(None, "the FID Inception weights file "
+                                           "(pt_inception-2015-12-05-6726825d.pth; default: "
+                                           "$IMAGEGAN_INCEPTION_WEIGHTS or the torch hub cache); "
+                                           "'random' for a fixed random conv net (not FID)")
+    fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or "
+                               "the data set's size, whichever is smaller)", ge=2, le=10**6)
 
 
 def build_parser() -> Parser:
@@ -52,19 +68,27 @@ def build_parser() -> Parser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     ec = build(EvalConfig, given(args, EvalConfig))
+    wanted = tuple(m for m in fidlib.METRICS if getattr(ec, m))
+    features = fidlib.extractor(ec.inception_weights) if wanted else None  # fails before work
     G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint,
                                                  "G_ema" if ec.generator == "ema" else "G")
     out = Path(args.run) / "eval.json"
     files.ensure_writable_dir(out.parent)
     real = imdata.load(cfg["data"], cfg["size"], cfg.get("cache_dir"))
     ev = Evaluator(real, cfg["size"], ec.bins, cfg.get("cache_dir"), ec.seed)
+    fm = fidlib.FeatureMetrics(real, cfg["size"], wanted, ec.fid_n, features,
+                               cfg.get("cache_dir"), ec.seed) if wanted else None
+    fake = generate(G, max(ec.n, fm.n if fm else 0), ec.seed)
     result = {"step": ckpt["step"], "checkpoint": ec.checkpoint, "generator": ec.generator,
-              "n": ec.n, **ev(generate(G, ec.n, ec.seed)), **ev.reference()}
+              "n": ec.n, **ev(fake[: ec.n]), **ev.reference()}
     result["verdict"], result["verdict_reason"] = verdict(result, result)
     if ev.accuracy is not None:
         result["classifier_accuracy"] = ev.accuracy
-    result["fid"] = None
-    result["fid_note"] = FID_NOTE
+    if fm is not None:
+        result.update(fm(fake))
+    else:
+        result["fid"] = None
+        result["fid_note"] = FID_NOTE
     files.write_text(out, json.dumps(result, indent=2) + "\n")
     for k, v in result.items():
         print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")

@@ -42,7 +42,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
-from imagegan import checkpoint
+from imagegan import checkpoint, fid
 from imagegan import data as imdata
 from imagegan.collapse import BEST_METRICS, RAW, default_best_metric, verdict
 from imagegan.metrics import Evaluator
@@ -80,6 +80,15 @@ class TrainConfig(GANConfig):
     eval_every: int = option(500, "steps between sample grids and metrics", ge=1, le=BIG)
     eval_metrics: bool = option(True, "log NDB, MS-SSIM (and stacked-digit modes) at "
                                       "evaluations, warn when they say the run collapses")
+    inception_metrics: str = option("", "comma list of fid, kid, pr logged for the EMA generator "
+                                    "at evaluations in the FID Inception's features (needs the "
+                                    "weights: --inception-weights; slow on a CPU, see "
+                                    "BENCHMARKS.md)")
+    inception_weights: str | None = option(None, "the FID Inception weights file (default: "
+                                           "$IMAGEGAN_INCEPTION_WEIGHTS or the torch hub cache; "
+                                           "'random': a fixed random conv net, not FID)")
+    fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or the "
+                               "data set's size, whichever is smaller)", ge=2, le=10**6)
     keep_best: str = option("auto", "keep best.pt, the checkpoint with the best value of this "
                             "metric (auto: stacked_modes on stacked-digits, else ndb_js; none: "
                             "off)", choices=("auto", "none") + tuple(BEST_METRICS))
@@ -102,6 +111,13 @@ class TrainConfig(GANConfig):
             raise UserError(f"--d-norm batch with {c.penalties()[0]}: each image's penalty would "
                             "depend on the rest of the batch through BatchNorm's statistics; use "
                             "--d-norm layer, instance or none (auto picks layer)")
+        if c.inception_metrics:
+            fid.parse_metrics(c.inception_metrics)
+            if not c.eval_metrics:
+                raise UserError("--inception-metrics are logged at evaluations: drop "
+                                "--no-eval-metrics")
+            if c.inception_weights != "random":
+                fid.find_weights(c.inception_weights)  # one line, before any folder is made
         return c
 
 
@@ -274,7 +290,7 @@ class Records:
             if int(p.stem[5:]) > trainer.step:
                 p.unlink()
         self.last_ckpt = trainer.step
-        self.evaluator = self.z_eval = None
+        self.evaluator = self.z_eval = self.fid = None
         self.ref: dict = {}
         self.best_metric = None
         self.best = None
@@ -289,6 +305,12 @@ class Records:
             self._was_healthy = {p: any(verdict(r, self.ref, p)[0] == "healthy"
                                         for r in self.history if r.get("step", 0) > 0)
                                  for p in ("", RAW)}
+            self.fid = None
+            if cfg.inception_metrics:
+                self.fid = fid.FeatureMetrics(trainer.data, cfg.size,
+                                              fid.parse_metrics(cfg.inception_metrics),
+                                              cfg.fid_n, fid.extractor(cfg.inception_weights),
+                                              cfg.cache_dir, cfg.seed)
             if cfg.keep_best != "none":
                 self.best_metric = (default_best_metric(cfg.data) if cfg.keep_best == "auto"
                                     else cfg.keep_best)
@@ -310,6 +332,8 @@ class Records:
         m = self._metrics(raw=False)
         raw = m if self.t.cfg.ema == 0 else self._metrics(raw=True)
         m = {**m, **{f"{RAW}{k}": v for k, v in raw.items()}}
+        if self.fid is not None:
+            m.update(self._inception_metrics())
         if self.t.step == 0:
             return {**m, **self.ref}
         for prefix, who in (("", "EMA generator"), (RAW, "raw generator")):
@@ -327,6 +351,16 @@ class Records:
                 if checkpoint.save(self.t.state(), self.out, "best"):
                     self.best = m[self.best_metric]
         return m
+
+    def _inception_metrics(self) -> dict:
+        """FID / KID / PR of ``fid_n`` images of the EMA generator (latents fixed by the seed),
+        with the seconds they took (``fid_s``)."""
+        t0 = time.perf_counter()
+        g = torch.Generator().manual_seed(self.t.cfg.seed + 11)
+        fake = np.concatenate([imdata.to_uint8(self.t.sample(
+            torch.randn(min(250, self.fid.n - i), self.t.cfg.z_dim, generator=g)))
+            for i in range(0, self.fid.n, 250)])
+        return {**self.fid(fake), "fid_s": round(time.perf_counter() - t0, 2)}
 
     def _metrics(self, raw: bool) -> dict:
         fake = np.concatenate([imdata.to_uint8(self.t.sample(z, raw=raw))
