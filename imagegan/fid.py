@@ -138,6 +138,31 @@ class InceptionFeatures:
         return np.concatenate(out) if out else np.zeros((0, 2048))
 
 
+def write_untrained_weights(path, seed: int = 0) -> Path:
+    """A weights file in the FID Inception's layout holding random values: the architecture's cost
+    and code path without the published file (benchmarks and tests). Its features are not FID's,
+    and :func:`find_weights` rejects it."""
+    cls = _inception_class()
+    load, load_state = torch.load, cls.load_state_dict
+    try:  # the constructor loads weights; build the bare architecture instead
+        torch.load = lambda *a, **k: {}
+        cls.load_state_dict = lambda self, *a, **k: None
+        net = cls("inception-v3-compat", ["2048"], feature_extractor_weights_path="-")
+    finally:
+        torch.load, cls.load_state_dict = load, load_state
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for k, v in net.state_dict().items():
+        if not v.is_floating_point():
+            state[k] = v
+        elif "running_var" in k:
+            state[k] = torch.rand(v.shape, generator=g) + 0.5
+        else:
+            state[k] = torch.randn(v.shape, generator=g) * 0.05
+    torch.save(state, path)
+    return Path(path)
+
+
 class RandomFeatures:
     """The download-free stand-in: :func:`imagegan.features.embed` (a fixed random conv net)
     through the same code path as the Inception features. Its FID is not comparable with
