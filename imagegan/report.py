@@ -194,6 +194,14 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
         lines += ["", f"Verdict of the collapse rule (imagegan.collapse): raw generator "
                   f"**{collapse.describe(st)}**; EMA generator *{collapse.describe(st, '_ema')}*.",
                   ""]
+    inception = [r for r in history if r.get("fid_n") is not None]
+    if inception:
+        e = inception[-1]
+        shown = [m for m in ("fid", "kid", "pr_precision", "pr_recall") if m in e]
+        lines += [f"### Inception metrics (step {e['step']}, EMA generator)", ""]
+        lines += _table(["metric", "value"], [[m, _num(e[m])] for m in shown])
+        lines += ["", f"N = {e['fid_n']:,} generated and {e['fid_n']:,} real images (FID is "
+                  f"biased by N: compare only at equal N); features: {e['fid_features']}.", ""]
     return lines, facts
 
 

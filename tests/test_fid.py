@@ -213,3 +213,12 @@ def test_the_fid_inception_network_runs_from_a_local_file(tmp_path, no_network):
     assert_close(f1, f2, rtol=1e-5, atol=1e-6)
     with pytest.raises(UserError, match="is not the FID Inception weights"):
         fid.find_weights(path)  # a file of the right layout but not the published weights
+
+
+def test_report_shows_the_inception_metrics_with_n(tiny_run, tmp_path):
+    from imagegan.report import main as report_main
+
+    assert report_main([str(tiny_run), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "### Inception metrics (step 4, EMA generator)" in md
+    assert "N = 300 generated and 300 real images" in md and "| fid |" in md
