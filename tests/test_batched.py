@@ -28,6 +28,8 @@ CASES = {
     "sn": dict(loss="hinge", spectral_norm=True),
     "r1": dict(loss="bce", r1_weight=1.0),
     "pacgan-layers": dict(loss="bce", g_batchnorm=True, d_activation="maxout", z_dim=3),
+    "bug-batch-mean-grad": dict(loss="wgan-gp", bug="batch-mean-grad"),
+    "bug-detached-generator": dict(loss="bce", bug="detached-generator"),
 }
 
 

@@ -4,6 +4,7 @@ student's broken file gives one line, never our traceback."""
 import json
 
 import pytest
+import torch
 
 from toygan import bugs, losses
 from toygan.check import Checks
@@ -32,6 +33,8 @@ CAUGHT = {  # zoo bug -> (function, check that fails, words of its fix)
     "sqrt-nan": (bugs.sqrt_nan, "finite value", "sqrt(sum(g**2))"),
     "no-create-graph": (bugs.no_create_graph, "reaches the critic's weights", "create_graph=True"),
     "no-detach": (bugs.no_detach, "no gradient reaches the generator", "fake.detach()"),
+    "batch-mean-grad": (bugs.batch_mean_grad, "each sample's own gradient",
+                        "averaged over the batch before the norm"),
 }
 
 
@@ -48,7 +51,28 @@ def test_batchnorm_critic_and_first_order_unrolling_are_caught():
         "the critic judges each sample alone (no batch statistics)"]
     failed = [f for _, ok, f in Checks(bugs.first_order_unrolled_loss, "unrolled").run() if not ok]
     assert len(failed) == 1 and "not differentiated (first order)" in failed[0]
-    assert set(bugs.BUGS) - {"none"} == set(CAUGHT) | {"batchnorm-critic"}
+    assert set(bugs.BUGS) - {"none"} == set(CAUGHT) | {"batchnorm-critic",
+                                                       "detached-generator"}
+
+
+@pytest.mark.parametrize("name", ["wgan-gp", "bce", "lsgan", "ebgan"])
+def test_a_generator_loss_on_detached_fakes_is_caught(name):
+    # The zoo's bug, and the way a student writes it (the critic's weights still requiring grad,
+    # so the loss has a graph but none of it leads to the fakes).
+    obj = losses.OBJECTIVES[name]
+    student = lambda c, r, f, **hp: obj.generator_loss(c, r, f.detach(), **hp)  # noqa: E731
+    for fn in (bugs.detached(obj.generator_loss), student):
+        failed = [(n, f) for n, ok, f in Checks(fn, name, True).run() if not ok]
+        assert [n for n, _ in failed] == ["the generator's loss sends gradient to the fakes"]
+        assert "do not detach the fakes" in failed[0][1]
+
+
+def test_the_mean_before_norm_penalty_passes_a_linear_critic_but_not_a_curved_one():
+    # The blind spot: with a linear critic every sample's gradient is w, so the bug's value is
+    # right; the curved critic's check is the one that catches it.
+    results = dict((n, ok) for n, ok, _ in Checks(bugs.batch_mean_grad, "wgan-gp").run())
+    assert results["value equals the wgan-gp formula on a linear critic (2D points)"]
+    assert not results["the penalty uses each sample's own gradient (curved critic)"]
 
 
 def test_saturating_generator_is_identified():
@@ -75,6 +99,17 @@ def per_pixel(critic, real, fake, gp_weight=10.0, **_):
     gp = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
     return critic(fake).mean() - critic(real).mean() + gp_weight * gp
 
+def mean_before_norm(critic, real, fake, gp_weight=10.0, **_):
+    fake = fake.detach()
+    eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1))
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    gp = (g.flatten(1).mean(0).norm(2) - 1) ** 2
+    return critic(fake).mean() - critic(real).mean() + gp_weight * gp
+
+def g_detached(critic, real, fake, **_):
+    return -critic(fake.detach()).mean()
+
 def two_args(critic, real):
     return critic(real).mean()
 
@@ -88,13 +123,18 @@ def test_cli_on_a_students_file(cli, tmp_path):
     f.write_text(STUDENT)
     r = cli("toygan.check", f"{f}:good", "--as", "wgan-gp")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("✔") == 7 and "7/7 checks passed" in r.stdout
+    assert r.stdout.count("✔") == 8 and "8/8 checks passed" in r.stdout
     r = cli("toygan.check", f"{f}:per_pixel", "--as", "wgan-gp", "--json")
     assert r.returncode == 1
     report = json.loads(r.stdout)
     assert report["passed"] is False
     assert [c["check"] for c in report["checks"] if not c["ok"]] == [
         "interpolation weights are one per sample, on the real-fake segments"]
+    r = cli("toygan.check", f"{f}:mean_before_norm", "--as", "wgan-gp")
+    assert r.returncode == 1 and "averaged over the batch before the norm" in r.stdout
+    assert "7/8 checks passed" in r.stdout
+    r = cli("toygan.check", f"{f}:g_detached", "--as", "wgan-gp", "--generator")
+    assert r.returncode == 1 and "do not detach the fakes" in r.stdout
     bad = tmp_path / "broken.py"
     bad.write_text("def f(:\n")
     for spec, words in ((f"{bad}:f", "syntax error"), (f"{f}:nope", "has no function 'nope'"),
@@ -104,3 +144,16 @@ def test_cli_on_a_students_file(cli, tmp_path):
         r = cli("toygan.check", spec, "--as", "wgan-gp")
         assert r.returncode == 2, (spec, r.stderr)
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_training_with_a_detached_generator_loss_never_moves_the_generator():
+    from toygan.train import TrainConfig, Trainer
+
+    t = Trainer(TrainConfig(loss="bce", bug="detached-generator", steps=5, batch_size=32))
+    g0 = [p.detach().clone() for p in t.G.parameters()]
+    d0 = [p.detach().clone() for p in t.D.parameters()]
+    for _ in range(5):
+        terms = t.train_step()
+    assert all(torch.equal(a, p) for a, p in zip(g0, t.G.parameters(), strict=True))
+    assert not all(torch.equal(a, p) for a, p in zip(d0, t.D.parameters(), strict=True))
+    assert torch.isfinite(terms["g_loss"])

@@ -21,6 +21,11 @@ bases (see ``../shared/USERS.md``):
 ``no-detach``      the fake batch not detached in the critic step, and the generator's gradients
                    not cleared before its own step: the critic's loss also trains the generator
                    (towards fakes the critic rejects).
+``batch-mean-grad`` the penalty's input gradients averaged over the batch *before* the norm: a
+                   linear critic gives every sample the same gradient, so only a curved critic
+                   shows that the penalty no longer constrains each sample's slope.
+``detached-generator`` the generator's loss computed on ``fake.detach()``: it has a value but sends
+                   no gradient to the generator, which never moves.
 An "unrolled" GAN that does not differentiate through the unrolled steps is the variant
 ``unroll-fo=K`` (first order) against ``unroll=K`` (the paper's second order).
 """
@@ -42,8 +47,11 @@ BUGS = {
     "sqrt-nan": "the norm as sqrt(sum(g**2)), NaN at a zero gradient",
     "no-create-graph": "the penalty's gradient computed without create_graph",
     "no-detach": "the fake batch not detached in the critic step",
+    "batch-mean-grad": "the penalty's gradients averaged over the batch before the norm",
+    "detached-generator": "the generator's loss computed on detached fakes",
 }
-PENALTY_BUGS = ("per-pixel-eps", "batch-gradnorm", "sqrt-nan", "no-create-graph")
+PENALTY_BUGS = ("per-pixel-eps", "batch-gradnorm", "sqrt-nan", "no-create-graph",
+                "batch-mean-grad")
 
 
 def _input_grad(critic, x: Tensor, create_graph: bool = True) -> Tensor:
@@ -91,6 +99,34 @@ def no_create_graph(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
                     lambda p: _mean((_input_grad(critic, p, False).norm(dim=1) - 1) ** 2, runs))
 
 
+def batch_mean_grad(critic, real, fake, gp_weight=10.0, runs=1, rand=None, **_):
+    """BUG: the batch's mean input gradient, then one norm (per run)."""
+    fake = fake.detach()
+    x = losses.interpolates(real, fake, rand)
+
+    def penalty(p):
+        g = _input_grad(critic, p)
+        g = g.reshape(runs, -1, g.shape[1]).mean(1)  # one mean gradient per run
+        pen = (g.norm(dim=1) - 1) ** 2
+        return pen if runs > 1 else pen[0]
+
+    return _gp_loss(critic, real, fake, gp_weight, runs, x, penalty)
+
+
+def detached(generator_loss):
+    """BUG: ``generator_loss`` on detached fakes. (``0 * fake.sum()`` keeps the graph alive so
+    training runs, as it does in a student's loop where the critic is not frozen: the generator
+    receives exactly zero gradient.)"""
+
+    def loss(critic, real, fake, **hp):
+        terms = generator_loss(critic, real, fake.detach(), **hp)
+        zero = 0.0 * fake.flatten(1).sum(1)
+        zero = zero.reshape(hp["runs"], -1).sum(1) if hp.get("runs", 1) > 1 else zero.sum()
+        return dict(terms, loss=terms["loss"] + zero)
+
+    return loss
+
+
 def flipped(critic_loss):
     """BUG: the adversarial term of ``critic_loss`` with the wrong sign (penalties kept)."""
 
@@ -116,8 +152,10 @@ def not_detached(critic_loss):
 # The zoo's wrong functions with the project's loss signature (toygan.check's test subjects).
 flipped_sign = flipped(losses.wgan_gp_critic)
 no_detach = not_detached(losses.wgan_gp_critic)
+detached_generator = detached(losses.wasserstein_generator)
 BUGGY_GP = {"per-pixel-eps": per_pixel_eps, "batch-gradnorm": batch_gradnorm,
-            "sqrt-nan": sqrt_nan, "no-create-graph": no_create_graph}
+            "sqrt-nan": sqrt_nan, "no-create-graph": no_create_graph,
+            "batch-mean-grad": batch_mean_grad}
 
 
 def check_applicable(loss: str, bug: str) -> str | None:
@@ -138,6 +176,11 @@ def critic_loss(obj: losses.Objective, bug: str):
     if bug == "no-detach":
         return not_detached(obj.critic_loss)
     return obj.critic_loss
+
+
+def generator_loss(obj: losses.Objective, bug: str):
+    """The generator loss the (buggy) variant trains with."""
+    return detached(obj.generator_loss) if bug == "detached-generator" else obj.generator_loss
 
 
 def batchnorm_critic(depth: int = 3, width: int = 128, in_dim: int = 2) -> nn.Module:

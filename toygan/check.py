@@ -24,10 +24,12 @@ What your function must look like (the project's loss signature):
 * ``--critic MODULE:FACTORY``: a function returning your critic for 2D points; checked for
   judging each sample alone (no batch statistics inside a penalised critic).
 
-Every check uses a critic whose answer is known — a linear critic D(x) = w . x + b has input
-gradient w everywhere, so its penalty is exactly lambda (||w|| - 1)^2 — and prints one line, ✔ or
-✗, and for each ✗ what is wrong and how to fix it. Exit status 1 if any check fails, 2 if your
-function cannot be run at all.
+Every check uses a critic whose answer is known, and one for which the mistake it looks for changes
+the answer — a linear critic D(x) = w . x + b has input gradient w everywhere, so its penalty is
+exactly lambda (||w|| - 1)^2; a curved one, w . x + b + c/2 ||x||², has gradient w + c x, so a
+penalty that averages the samples' gradients before the norm gives another value — and prints one
+line, ✔ or ✗, and for each ✗ what is wrong and how to fix it. Exit status 1 if any check fails,
+2 if your function cannot be run at all.
 """
 
 from __future__ import annotations
@@ -77,6 +79,18 @@ class LinearCritic(nn.Module):
 
     def embed(self, x: Tensor) -> Tensor:  # EBGAN's pull-away term
         return x.flatten(1)
+
+
+class CurvedCritic(LinearCritic):
+    """D(x) = w . x + b + (c / 2) ||x||²: input gradient w + c x, different at every point, so a
+    penalty that mixes samples' gradients gives another value than the per-sample one."""
+
+    def __init__(self, w: Tensor, b: float = 0.1, c: float = 0.5):
+        super().__init__(w, b)
+        self.c = c
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x) + 0.5 * self.c * x.flatten(1).pow(2).sum(1)
 
 
 def _batch(shape, seed):
@@ -268,6 +282,58 @@ class Checks:
         else:
             self.add(name, True)
 
+    def per_sample_gradient(self) -> None:
+        """The penalty on a curved critic, recomputed from the points the function evaluated it
+        at: mean over points of (||w + c x|| - 1)²."""
+        real, fake = _batch((8, 2), 11)
+        critic = CurvedCritic(_w(2))
+        got = self.loss(critic, real, fake).item()
+        pts = [x for x in torch.cat(critic.seen).flatten(1)
+               if not any(torch.equal(x, r) for r in real) and
+               not any(torch.equal(x, f) for f in fake)]
+        name = "the penalty uses each sample's own gradient (curved critic)"
+        if not pts:
+            self.add(name, False, "the critic never saw the penalty's points (neither real nor "
+                     "fake samples): evaluate the penalty on interpolates or perturbed samples")
+            return
+        pts = torch.stack(pts)
+        grads = critic.w.detach() + critic.c * pts
+        adv = 0.0 if self.mode == "gp" else \
+            self.reference(CurvedCritic(_w(2)), real, fake, penalty=False).item()
+        lams = (1.0, self.lam) if self.mode == "gp" else (self.lam,)
+        per_sample = ((grads.norm(dim=1) - 1) ** 2).mean().item()
+        if any(abs(got - (adv + lam * per_sample)) <= 1e-4 * max(1.0, abs(got)) for lam in lams):
+            self.add(name, True)
+            return
+        mixed = ((grads.mean(0).norm() - 1) ** 2).item()
+        if any(abs(got - (adv + lam * mixed)) <= 1e-4 * max(1.0, abs(got)) for lam in lams):
+            fix = ("the gradients are averaged over the batch before the norm: take one norm per "
+                   "sample, grad.flatten(1).norm(2, dim=1), and average the squared deviations "
+                   "((norm - 1) ** 2).mean()")
+        else:
+            fix = (f"got {got:.6g}, expected {adv + lams[-1] * per_sample:.6g} from the critic's "
+                   "gradients at the points your function evaluated it at")
+        self.add(name, False, fix)
+
+    def reaches_fakes(self) -> None:
+        """The generator's loss must send its gradient to the fakes (it is the only way to G)."""
+        real, fake = _batch((8, 2), 12)
+        critic = LinearCritic(_w(2))
+        x = fake.clone().requires_grad_(True)
+        loss = self.loss(critic, real, x)
+        got = torch.autograd.grad(loss, x, allow_unused=True)[0] if loss.requires_grad else None
+        y = fake.clone().requires_grad_(True)
+        (want,) = torch.autograd.grad(self.reference(LinearCritic(_w(2)), real, y), y)
+        name = "the generator's loss sends gradient to the fakes"
+        if got is None or not got.abs().sum() > 0:
+            self.add(name, False, "no gradient reaches the generated samples, so the generator "
+                     "never learns: do not detach the fakes (or generate them under no_grad) "
+                     "in the generator's step")
+        else:
+            self.add(name, torch.allclose(got, want, rtol=1e-4, atol=1e-6),
+                     f"the gradient on the fakes is {got[0].tolist()} for the first sample, "
+                     f"expected {want[0].tolist()}")
+
     # -- the sign ---------------------------------------------------------------------------
 
     def sign(self) -> None:
@@ -401,6 +467,7 @@ class Checks:
             return self.results
         self.value((8, 2), "2D points")
         if self.generator:
+            self.reaches_fakes()
             self.sign()
             if self.obj.output == "probability":
                 self.saturation()
@@ -410,6 +477,8 @@ class Checks:
             self.value((6, 3, 4, 4), "image-shaped input: the norm is per sample")
         if self.mode in ON_SEGMENTS:
             self.interpolation()
+        if penalised:
+            self.per_sample_gradient()
         if self.mode != "gp":
             self.sign()
         self.detached()

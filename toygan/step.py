@@ -99,6 +99,7 @@ class GANStep:
         self.G_train, self.D_train = G_train or G, D_train or D
         self.opt_g, self.opt_d, self.runs, self.precision = opt_g, opt_d, runs, precision
         self.obj_critic_loss = bugs.critic_loss(obj, cfg.bug)  # the objective's, or a zoo bug
+        self.obj_generator_loss = bugs.generator_loss(obj, cfg.bug)
         self.leak = cfg.bug == "no-detach"  # the critic's loss also reaches the generator
         self.hp = dict(cfg.hparams())
         if runs > 1:
@@ -167,7 +168,7 @@ class GANStep:
     def generator_update(self, critic, real: Tensor, draw_z, n: int) -> dict:
         with self._autocast():
             fake = pack(self.G_train(draw_z(n)), self.cfg.pack)
-            terms = self.obj.generator_loss(critic, real, fake, **self.hp)
+            terms = self.obj_generator_loss(critic, real, fake, **self.hp)
         self._minimise(terms["loss"], self.opt_g, zero=not self.leak)
         return terms
 
@@ -188,7 +189,7 @@ class GANStep:
             critic = self.unrolled_critic(real, fake)
             D.requires_grad_(False)
             with self._autocast():
-                g_terms = self.obj.generator_loss(critic, real, fake, **self.hp)
+                g_terms = self.obj_generator_loss(critic, real, fake, **self.hp)
             self._minimise(g_terms["loss"], self.opt_g)
         else:
             saved = None

@@ -241,7 +241,7 @@ class Trainer:
         # Descent direction of the generator loss at each generated sample, per sample.
         D.requires_grad_(False)
         fake_req = fake.detach().requires_grad_(True)
-        g_loss = self.obj.generator_loss(D, pack(real_vis.to(self.device), cfg.pack),
+        g_loss = self.gan.obj_generator_loss(D, pack(real_vis.to(self.device), cfg.pack),
                                          pack(fake_req, cfg.pack), **self.gan.hp)
         (grad,) = torch.autograd.grad(g_loss["loss"].sum(), fake_req)
         D.requires_grad_(True)
