@@ -283,13 +283,16 @@ OBJECTIVES: dict[str, Objective] = {
     "wgan-gp": Objective(
         "wgan-gp", wgan_gp_critic, wasserstein_generator, "score", "adam", 1e-4, (0.5, 0.9), 5,
         hparams={"gp_weight": 10.0},
-        source="Gulrajani et al. 2017 (WGAN-GP): Adam 1e-4, betas (0.5, 0.9), lambda 10, "
-        "n_critic 5",
+        source="Gulrajani et al. 2017 (WGAN-GP): lambda 10, n_critic 5, Adam 1e-4 from the "
+        "paper; betas (0.5, 0.9) from the authors' code (igul222/improved_wgan_training; the "
+        "paper's Algorithm 1 has beta1 0)",
     ),
     "dragan": Objective(
         "dragan", dragan_critic, bce_generator, "probability", "adam", 1e-4, (0.5, 0.9), 1,
         hparams={"gp_weight": 10.0},
-        source="Kodali et al. 2017 (DRAGAN): lambda 10, perturbation 0.5*std, Adam 1e-4 (0.5, 0.9)",
+        source="Kodali et al. 2017 (DRAGAN): lambda 10 from the paper; the one-sided perturbation "
+        "0.5*std*U[0,1) and Adam 1e-4 (0.5, 0.9) from the authors' code (kodalinaveen3/DRAGAN "
+        "DRAGAN.ipynb @ 5cf95ab; the paper writes Gaussian noise)",
     ),
     "ebgan": Objective(
         "ebgan", ebgan_critic, ebgan_generator, "energy", "adam", 2e-4, (0.5, 0.999), 1,
