@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,6 +346,31 @@ def write_figures(rows: list[dict], out: Path) -> None:
             imdata.save_image(out / "grids" / f"{r['run']}{tag}.png",
                               imdata.grid_image(generate(G, 64, seed=0)))
     _collapsed_vs_mitigated(rows, out)
+    _side_by_side(rows, out)
+
+
+def _side_by_side(rows: list[dict], out: Path) -> None:
+    """``grids.png``: every variant's final raw generator, first seed and learning rate, with
+    its status — the onset table as pictures (up to 8 variants)."""
+    import matplotlib.pyplot as plt
+
+    first = rows[0]
+    pick = [r for r in rows if r["seed"] == first["seed"] and r["lr_asked"] == first["lr_asked"]]
+    if not 2 <= len(pick) <= 8:
+        return
+    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 4.1), squeeze=False)
+    for ax, r in zip(axes[0], pick, strict=True):
+        ax.imshow(imdata_read(out / "grids" / f"{r['run']}-raw.png"))
+        ax.axis("off")
+        score = (f"{r['stacked_modes']:.0f} digit triples" if r.get("stacked_modes") is not None
+                 else f"coverage {r['coverage']:.2f}")
+        word = collapse.describe(r)
+        if r["status"] == "kept" and r.get("final_epoch") is not None:
+            word = f"kept through epoch {r['final_epoch']:.2f}"
+        ax.set_title(f"{r['variant']}\n{textwrap.fill(word, 34)}\n{score}", fontsize=9)
+    fig.suptitle(f"Raw generators at the last step, seed {first['seed']}", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    files.save_figure(fig, out / "grids.png")
 
 
 def _verdict_line(metric: str, real: float) -> float | None:
