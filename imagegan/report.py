@@ -194,15 +194,20 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
         lines += ["", f"Verdict of the collapse rule (imagegan.collapse): raw generator "
                   f"**{collapse.describe(st)}**; EMA generator *{collapse.describe(st, '_ema')}*.",
                   ""]
+    return lines + inception_section(history), facts
+
+
+def inception_section(history: list[dict]) -> list[str]:
+    """FID / KID / PR at the last evaluation that logged them, with their N (or nothing)."""
     inception = [r for r in history if r.get("fid_n") is not None]
-    if inception:
-        e = inception[-1]
-        shown = [m for m in ("fid", "kid", "pr_precision", "pr_recall") if m in e]
-        lines += [f"### Inception metrics (step {e['step']}, EMA generator)", ""]
-        lines += _table(["metric", "value"], [[m, _num(e[m])] for m in shown])
-        lines += ["", f"N = {e['fid_n']:,} generated and {e['fid_n']:,} real images (FID is "
-                  f"biased by N: compare only at equal N); features: {e['fid_features']}.", ""]
-    return lines, facts
+    if not inception:
+        return []
+    e = inception[-1]
+    shown = [m for m in ("fid", "kid", "pr_precision", "pr_recall") if m in e]
+    lines = [f"### Inception metrics (step {e['step']}, EMA generator)", ""]
+    lines += _table(["metric", "value"], [[m, _num(e[m])] for m in shown])
+    return lines + ["", f"N = {e['fid_n']:,} generated and {e['fid_n']:,} real images (FID is "
+                    f"biased by N: compare only at equal N); features: {e['fid_features']}.", ""]
 
 
 def _num(v) -> str:
