@@ -164,7 +164,7 @@ def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     learning rate) is healthy, then lost; the minibatch-std critic, same optimiser and steps,
     keeps its variety."""
     for name in ("results.csv", "table.md", "curves.png", "collapsed-vs-mitigated.png",
-                 "study.json"):
+                 "grids.png", "study.json"):
         assert (quick / name).stat().st_size > 0, name
     rows = {r["variant"]: r for r in csv.DictReader(open(quick / "results.csv"))}
     assert list(rows) == ["bce", "bce+mbstd"]

@@ -1,0 +1,83 @@
+"""How much can stacking K image runs into one computation gain on this machine? An upper bound.
+
+    python benchmarks/image_stack_bound.py            # the default study's model, K = 1..16
+    python benchmarks/image_stack_bound.py --width 64 # the homework's model
+
+K runs of one architecture stacked into one computation (grouped convolutions, or ``vmap`` over
+stacked weights) do the same arithmetic as *one* model trained on a K-times larger batch, with K
+sets of weights instead of one. The single-model, K x 64 batch step is therefore the ceiling of
+what stacking can reach: it has the same FLOPs, the largest convolutions, and one kernel launch
+per layer, with none of the grouping's overheads. This script times that step (a plain BCE loop:
+one critic and one generator update, Adam, the study's width-16 DCGAN at 32 px) at batch 64 x K
+and prints the aggregate images/s against K separate batch-64 steps, and the FLOP rate reached
+(``torch.utils.flop_counter``) beside a large matrix product's (the machine's practical peak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from imagegan.models import Critic, Generator
+
+
+def _rate(step, seconds: float) -> float:
+    step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or n < 3:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def plain_step(width: int, batch: int, size: int = 32):
+    torch.manual_seed(0)
+    G, D = Generator(size, width, 100), Critic(size, width)
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = torch.nn.BCEWithLogitsLoss()
+    real = torch.rand(batch, 3, size, size) * 2 - 1
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
+
+    def step():
+        fake = G(torch.randn(batch, 100))
+        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = bce(D(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    return step
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=6.0)
+    a = p.parse_args(argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, width {a.width}, 32 px")
+    x = torch.randn(2048, 2048)
+    mm = _rate(lambda: x @ x, 2.0) * 2 * 2048 ** 3 / 1e9
+    print(f"practical peak: 2048x2048 matmul {mm:.0f} GFLOP/s")
+    print("| K | batch | steps/s | images/s | aggregate vs K separate batch-64 steps | GFLOP/s |")
+    print("|---|---|---|---|---|---|")
+    base = None
+    for k in (1, 2, 4, 8, 16):
+        step = plain_step(a.width, 64 * k)
+        with FlopCounterMode(display=False) as fc:
+            step()
+        rate = _rate(step, a.seconds)
+        base = base or rate
+        img = rate * 64 * k * 2  # real and generated images through the critic step
+        print(f"| {k} | {64 * k} | {rate:.2f} | {img:.0f} | {rate * k / base:.2f}x | "
+              f"{fc.get_total_flops() * rate / 1e9:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
