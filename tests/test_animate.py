@@ -103,3 +103,21 @@ def test_existing_output_needs_overwrite(cli, tmp_path):
             "--quiet")
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert out.read_bytes() == b"precious"
+
+
+def test_side_by_side_titles_never_overlap(tmp_path):
+    """Long variant names in narrow panels (the bug gallery's 400 px): the titles shrink to fit
+    between their neighbours instead of running into them."""
+    from toygan.render import Animation
+
+    runs = [record(tmp_path, "wgan-gp"), record(tmp_path / "b", "wgan-gp", bug="no-create-graph")]
+    anim = Animation(runs, size=300)
+    anim.frame(anim.n_frames - 1)
+    renderer = anim.fig.canvas.get_renderer()
+    left, right = (p.title.get_window_extent(renderer) for p in anim.panels)
+    assert left.x1 < right.x0
+    assert anim.panels[1].title.get_fontsize() < 12  # it had to shrink
+    anim.close()
+    wide = Animation(runs[:1], size=640)  # one roomy panel keeps the full size
+    assert wide.panels[0].title.get_fontsize() == 12
+    wide.close()

@@ -201,6 +201,24 @@ class Panel:
             text += f" — modes {covered}/{self.n_modes}"
         self.title.set_text(text)
 
+    def fit_title(self, slot: tuple[float, float]) -> None:
+        """Shrink the title's font (never below 7 pt) until the longest title of the run — at its
+        last step, every mode covered — fits in this panel's horizontal ``slot`` (pixels), so
+        that neighbouring titles never run into each other."""
+        last = len(self.run.snap["steps"]) - 1
+        self.update(last)
+        renderer = self.ax.figure.canvas.get_renderer()
+        text = self.title.get_text()
+        if self.cov is not None:
+            text = text.rsplit(" — modes", 1)[0] + f" — modes {self.n_modes}/{self.n_modes}"
+        self.title.set_text(text)
+        box = self.ax.get_window_extent(renderer)
+        centre = (box.x0 + box.x1) / 2
+        room = 2 * 0.97 * min(centre - slot[0], slot[1] - centre)
+        need = self.title.get_window_extent(renderer).width
+        if need > room:
+            self.title.set_fontsize(max(7.0, 12 * room / need))
+
 
 class Animation:
     """Panels side by side; ``frame(i)`` returns an RGB uint8 array of frame ``i``."""
@@ -221,6 +239,8 @@ class Animation:
                                    right=1 - right / width, top=0.95, bottom=0.06, wspace=0.45)
         self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
                        for k, run in enumerate(runs)]
+        for k, p in enumerate(self.panels):
+            p.fit_title((k * size, (k + 1) * size))
 
     def frame(self, i: int) -> np.ndarray:
         for p in self.panels:
