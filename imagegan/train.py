@@ -135,6 +135,8 @@ class Trainer:
         if len(self.data) < cfg.batch_size * world:
             raise UserError(f"{cfg.data} has {len(self.data)} images, fewer than one batch "
                             f"({cfg.batch_size} x {world} processes); lower --batch-size")
+        if cfg.inception_metrics:
+            fid.default_n(len(self.data), cfg.fid_n)  # --fid-n within the data, before any folder
         images = torch.from_numpy(np.ascontiguousarray(self.data.images))
         self.images = images.pin_memory() if self.device.type == "cuda" else images
         self._build_models()

@@ -222,3 +222,12 @@ def test_report_shows_the_inception_metrics_with_n(tiny_run, tmp_path):
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "### Inception metrics (step 4, EMA generator)" in md
     assert "N = 300 generated and 300 real images" in md and "| fid |" in md
+
+
+def test_fid_n_beyond_the_data_is_refused_before_any_folder(tmp_path):
+    cfg = TrainConfig(loss="bce", data="digits", size=32, width=4, batch_size=8, steps=2,
+                      device="cpu", inception_metrics="fid", inception_weights="random",
+                      fid_n=5000)
+    with pytest.raises(UserError, match="--fid-n 5000 is more than the 1797 real images"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
