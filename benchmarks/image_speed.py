@@ -45,21 +45,21 @@ def train_rate(loss: str, size: int, seconds: float = 15.0, **kw) -> tuple[float
     return steps_s, steps_s * 64 * (t.cfg.n_critic + 1)
 
 
-def plain_rate(size: int, seconds: float = 15.0) -> float:
-    """Generator steps/s of a minimal BCE loop of the same model, same data and batch."""
+def plain_step(size: int, width: int, batch: int, draw_real):
+    """One step of the minimal BCE loop a student writes: the same DCGAN G and D, Adam, the fake
+    batch detached for the critic and reused for the generator; ``draw_real()`` gives a batch."""
     from imagegan.models import Critic, Generator
 
     torch.manual_seed(0)
-    G, D = Generator(size, 64, 100), Critic(size, 64)
+    G, D = Generator(size, width, 100), Critic(size, width)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    images = torch.from_numpy(imdata.load("digits", size).images)
     bce = torch.nn.BCEWithLogitsLoss()
-    ones, zeros = torch.ones(64), torch.zeros(64)
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
 
     def step():
-        real = imdata.to_float(images[torch.randint(len(images), (64,))])
-        fake = G(torch.randn(64, 100))
+        real = draw_real()
+        fake = G(torch.randn(batch, 100))
         d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
         opt_d.zero_grad()
         d_loss.backward()
@@ -69,6 +69,14 @@ def plain_rate(size: int, seconds: float = 15.0) -> float:
         g_loss.backward()
         opt_g.step()
 
+    return step
+
+
+def plain_rate(size: int, seconds: float = 15.0) -> float:
+    """Generator steps/s of a minimal BCE loop of the same model, same data and batch."""
+    images = torch.from_numpy(imdata.load("digits", size).images)
+    step = plain_step(size, 64, 64,
+                      lambda: imdata.to_float(images[torch.randint(len(images), (64,))]))
     return _rate(step, seconds)
 
 

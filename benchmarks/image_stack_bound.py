@@ -16,44 +16,10 @@ and prints the aggregate images/s against K separate batch-64 steps, and the FLO
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from image_speed import _rate, plain_step  # benchmarks/ is on the path when run as a script
 from torch.utils.flop_counter import FlopCounterMode
-
-from imagegan.models import Critic, Generator
-
-
-def _rate(step, seconds: float) -> float:
-    step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds or n < 3:
-        step()
-        n += 1
-    return n / (time.perf_counter() - t0)
-
-
-def plain_step(width: int, batch: int, size: int = 32):
-    torch.manual_seed(0)
-    G, D = Generator(size, width, 100), Critic(size, width)
-    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = torch.nn.BCEWithLogitsLoss()
-    real = torch.rand(batch, 3, size, size) * 2 - 1
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
-
-    def step():
-        fake = G(torch.randn(batch, 100))
-        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = bce(D(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-
-    return step
 
 
 def main(argv=None) -> None:
@@ -69,7 +35,8 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|---|")
     base = None
     for k in (1, 2, 4, 8, 16):
-        step = plain_step(a.width, 64 * k)
+        real = torch.rand(64 * k, 3, 32, 32) * 2 - 1
+        step = plain_step(32, a.width, 64 * k, lambda r=real: r)
         with FlopCounterMode(display=False) as fc:
             step()
         rate = _rate(step, a.seconds)

@@ -93,6 +93,15 @@ class CurvedCritic(LinearCritic):
         return super().forward(x) + 0.5 * self.c * x.flatten(1).pow(2).sum(1)
 
 
+def _penalty_points(critic: LinearCritic, real: Tensor, fake: Tensor) -> list[Tensor]:
+    """The (flattened) points the critic was evaluated at that are neither a real nor a fake
+    sample: where the function under test took its penalty."""
+    flat_r, flat_f = real.flatten(1), fake.flatten(1)
+    return [x for x in torch.cat(critic.seen).flatten(1)
+            if not any(torch.equal(x, r) for r in flat_r) and
+            not any(torch.equal(x, f) for f in flat_f)]
+
+
 def _batch(shape, seed):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=g), torch.randn(shape, generator=g) + 1.5
@@ -251,11 +260,8 @@ class Checks:
         real, fake = _batch((6, 3, 4, 4), 1)
         critic = LinearCritic(_w(48))
         self.loss(critic, real, fake)
-        seen = torch.cat(critic.seen)
         flat_r, flat_f = real.flatten(1), fake.flatten(1)
-        rows = [x for x in seen.flatten(1)
-                if not any(torch.equal(x, r) for r in flat_r) and
-                not any(torch.equal(x, f) for f in flat_f)]
+        rows = _penalty_points(critic, real, fake)
         name = "interpolation weights are one per sample, on the real-fake segments"
         if not rows:
             self.add(name, False, "the critic never saw points between real and fake samples: "
@@ -288,9 +294,7 @@ class Checks:
         real, fake = _batch((8, 2), 11)
         critic = CurvedCritic(_w(2))
         got = self.loss(critic, real, fake).item()
-        pts = [x for x in torch.cat(critic.seen).flatten(1)
-               if not any(torch.equal(x, r) for r in real) and
-               not any(torch.equal(x, f) for f in fake)]
+        pts = _penalty_points(critic, real, fake)
         name = "the penalty uses each sample's own gradient (curved critic)"
         if not pts:
             self.add(name, False, "the critic never saw the penalty's points (neither real nor "
