@@ -241,6 +241,9 @@ class Animation:
                        for k, run in enumerate(runs)]
         for k, p in enumerate(self.panels):
             p.fit_title((k * size, (k + 1) * size))
+        smallest = min(p.title.get_fontsize() for p in self.panels)
+        for p in self.panels:  # one title size across the figure
+            p.title.set_fontsize(smallest)
 
     def frame(self, i: int) -> np.ndarray:
         for p in self.panels:
