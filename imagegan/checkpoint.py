@@ -24,7 +24,7 @@ NAMES = {"latest": "checkpoint.pt", "best": "best.pt"}
 # same images by another path: the data's fingerprint decides (``check_compatible``).
 RESUMABLE = ("steps", "epochs", "device", "amp", "channels_last", "log_every", "eval_every",
              "ckpt_every", "cache_dir", "eval_metrics", "data", "keep_best", "inception_metrics",
-             "inception_weights", "fid_n")
+             "inception_weights", "fid_n", "tensorboard")
 
 
 def path_of(run_dir, which: str = "latest") -> Path:

@@ -47,7 +47,7 @@ from imagegan import data as imdata
 from imagegan.collapse import BEST_METRICS, RAW, default_best_metric, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
-from toygan import files, losses
+from toygan import files, losses, tensorboard
 from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
 from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
@@ -99,6 +99,9 @@ class TrainConfig(GANConfig):
     channels_last: str = option("auto", "channels-last memory format: auto (on for CUDA), on, "
                                 "off", choices=SWITCHES)
     cache_dir: str | None = option(None, "image cache folder (default ~/.cache/imagegan)")
+    tensorboard: bool = option(False, "also write the records and sample grids as TensorBoard "
+                               "events under RUN/tensorboard at every checkpoint "
+                               "(toygan.tensorboard)")
 
     def resolved(self) -> TrainConfig:
         check(self)
@@ -111,6 +114,8 @@ class TrainConfig(GANConfig):
             raise UserError(f"--d-norm batch with {c.penalties()[0]}: each image's penalty would "
                             "depend on the rest of the batch through BatchNorm's statistics; use "
                             "--d-norm layer, instance or none (auto picks layer)")
+        if c.tensorboard:
+            tensorboard._writer_class()  # one line when the package is missing
         if c.inception_metrics:
             fid.parse_metrics(c.inception_metrics)
             if not c.eval_metrics:
@@ -377,6 +382,8 @@ class Records:
     def checkpoint(self) -> None:
         if checkpoint.save(self.t.state(), self.out):
             self.last_ckpt = self.t.step
+        if self.t.cfg.tensorboard:
+            tensorboard.export(self.out)  # the records so far, replacing the last export
 
     def close(self) -> None:
         self.stats.close()

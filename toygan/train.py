@@ -82,6 +82,8 @@ class TrainConfig(GANConfig):
     grid_res: int = option(64, "critic grid resolution", ge=2, le=1024)
     ckpt_every: int = option(500, "steps between checkpoints (also on Ctrl-C)", ge=1, le=BIG)
     device: str = option("cpu", "auto, cpu, cuda or mps", choices=DEVICES)
+    tensorboard: bool = option(False, "also write the records as TensorBoard events under "
+                               "RUN/tensorboard at the end (toygan.tensorboard)")
     preset: str | None = option("toy2d", "named configuration the unset fields start from "
                                 "(toygan.presets; none: the objective's published values)",
                                 choices=lambda: list(PRESETS) + ["none"])
@@ -279,6 +281,11 @@ class Recorder:
     def __init__(self, cfg: TrainConfig, out: str | Path | None, overwrite: bool = False,
                  resume_step: int | None = None):
         self.out = Path(out) if out is not None else None
+        self.cfg_tensorboard = cfg.tensorboard
+        if cfg.tensorboard:
+            from toygan.tensorboard import _writer_class
+
+            _writer_class()  # the package is there, before any folder is made
         self.history: list[dict] = []
         self.frames: dict[str, list] = {}
         self.diverged_at: int | None = None
@@ -318,6 +325,10 @@ class Recorder:
         if self.file is not None:
             self.file.close()
             self.file = None
+        if self.out is not None and self.cfg_tensorboard:
+            from toygan import tensorboard
+
+            tensorboard.export(self.out)
 
 
 def load_checkpoint(run_dir) -> dict:
@@ -445,7 +456,7 @@ def config_from_args(ns, cls=TrainConfig, presets=PRESETS):
     return build(cls, given(ns, cls), presets)
 
 
-RESUMABLE = ("steps", "log_every", "eval_every", "ckpt_every", "device")
+RESUMABLE = ("steps", "log_every", "eval_every", "ckpt_every", "device", "tensorboard")
 
 
 def _resume_config(run: Path, typed: dict) -> TrainConfig:
