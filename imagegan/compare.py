@@ -419,7 +419,7 @@ def build_parser() -> Parser:
 
 
 def main(argv=None) -> int:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     ns = build_parser().parse_args(argv)
     sc = build(ImageStudyConfig, given(ns, ImageStudyConfig))

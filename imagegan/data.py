@@ -174,7 +174,7 @@ def _read_cache(cache: Path, size: int) -> np.ndarray | None:
 
 
 def _decode_all(folder: Path, paths: list[Path], size: int, progress: bool) -> np.ndarray:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     images, bad_image, not_image = [], 0, 0
     for p in tqdm(paths, desc=f"caching {folder.name} at {size}px", disable=not progress,

@@ -40,7 +40,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from imagegan import checkpoint, fid
 from imagegan import data as imdata

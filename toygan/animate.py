@@ -91,7 +91,7 @@ def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool):
 
 def write_animation(runs, out: Path, a: AnimateConfig, progress: bool = True) -> dict:
     """Render ``runs`` side by side into ``out`` (GIF); returns timings and the paths written."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     from toygan.render import Animation, frame_indices
 

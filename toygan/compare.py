@@ -161,7 +161,7 @@ def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
     computation (``toygan.batched``). A variant whose runs all hold ``done.json`` is skipped.
     ``overrides``: config fields of particular variants (PacGAN's batch of 100 packs).
     """
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     overrides = overrides or {}
     plan = [(v, run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {}))))

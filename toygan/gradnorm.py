@@ -122,7 +122,7 @@ def _train_config(cfg: GradNormConfig, loss: str, clip: float | None):
 
 def measure(cfg: GradNormConfig, progress: bool = True) -> dict:
     """Train every setting and measure it. Returns the JSON-ready results."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     from toygan.train import Trainer
 

@@ -121,7 +121,7 @@ def train_critic(cfg: SurfacesConfig, data, method: str, real_e, fake_e) -> tupl
 def compute(cfg: SurfacesConfig, progress: bool = True) -> dict[str, np.ndarray]:
     """Every surface on its data set's grid, with each critic's Wasserstein estimate, an
     independent W1 (exact assignment), the steps it took, and its mean gradient norms."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     out: dict[str, np.ndarray] = {}
     jobs = [(d, m) for m in METHODS for d in cfg.datasets()]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from toygan import bugs, files, losses, metrics
 from toygan.cli import Parser, add_run_flags, run_main
