@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imagegan import checkpoint, collapse
+from imagegan import checkpoint, collapse, fid
 from imagegan import data as imdata
 from imagegan.models import count_params, generate, make_critic
 from imagegan.train import TrainConfig, train
@@ -68,7 +68,7 @@ METRICS = ("precision", "duplicates", "coverage", "recall", "density", "stacked_
            "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
 SHOWN = ("precision", "duplicates", "coverage", "stacked_modes")
 # Logged for the EMA generator with --inception-metrics (imagegan.fid), shown when present.
-INCEPTION = ("fid", "kid", "pr_precision", "pr_recall")
+INCEPTION = fid.KEYS
 # Seed 0: of the default study's seeds the one that collapses first (~1,200 steps; seed 2 at
 # ~3,000); the quick study is the first 1,400 steps of the default study's seed-0 runs.
 QUICK = dict(variants="bce,bce+mbstd", seeds=1, first_seed=0, steps=1400, eval_every=100)

@@ -2,7 +2,7 @@
 the user supplies. Nothing here downloads.
 
     python -m imagegan.evaluate RUN --fid --kid --pr [--inception-weights FILE] [--fid-n 10000]
-    python -m imagegan.train --eval-metrics fid --inception-weights FILE ...
+    python -m imagegan.train --inception-metrics fid --inception-weights FILE ...
 
 **The network** is torch-fidelity's port of the TensorFlow FID Inception (the 2015-12-05 graph
 that published FIDs use, with TensorFlow 1's bilinear resize to 299 px), taken from the installed
@@ -48,6 +48,7 @@ SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 FILENAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 ENV = "IMAGEGAN_INCEPTION_WEIGHTS"
 METRICS = ("fid", "kid", "pr")
+KEYS = ("fid", "kid", "pr_precision", "pr_recall")  # the numbers they log
 DEFAULT_N = 10_000
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 PR_K = 3
@@ -60,15 +61,24 @@ def hub_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """The file's SHA-256, computed once per process for a file left unchanged (its path, size
+    and modification time): a config check, the network and its id all ask for it."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
 
 
-def find_weights(path=None, check: bool = True) -> Path:
+def find_weights(path=None) -> Path:
     """The Inception weights file: ``path``, else ``$IMAGEGAN_INCEPTION_WEIGHTS``, else the torch
     hub cache under either library's name; its SHA-256 checked. A missing or wrong file is a
     :class:`UserError` in one line that says where to put it."""
@@ -85,12 +95,10 @@ def find_weights(path=None, check: bool = True) -> Path:
     if not path.is_file():
         raise UserError(f"Inception weights not found: {path}; FID/KID/PR need {FILENAMES[0]} "
                         f"at {where}")
-    if check:
-        digest = sha256(path)
-        if digest != SHA256:
-            raise UserError(f"{path} is not the FID Inception weights (SHA-256 {digest[:16]}..., "
-                            f"expected {SHA256[:16]}...): published FIDs use "
-                            f"{FILENAMES[0]}")
+    digest = sha256(path)
+    if digest != SHA256:
+        raise UserError(f"{path} is not the FID Inception weights (SHA-256 {digest[:16]}..., "
+                        f"expected {SHA256[:16]}...): published FIDs use {FILENAMES[0]}")
     return path
 
 

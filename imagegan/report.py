@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from imagegan import checkpoint, collapse
+from imagegan import checkpoint, collapse, fid
 from imagegan import data as imdata
 from imagegan.models import Generator, generate, make_critic
 from toygan import files, losses
@@ -203,7 +203,7 @@ def inception_section(history: list[dict]) -> list[str]:
     if not inception:
         return []
     e = inception[-1]
-    shown = [m for m in ("fid", "kid", "pr_precision", "pr_recall") if m in e]
+    shown = [m for m in fid.KEYS if m in e]
     lines = [f"### Inception metrics (step {e['step']}, EMA generator)", ""]
     lines += _table(["metric", "value"], [[m, _num(e[m])] for m in shown])
     return lines + ["", f"N = {e['fid_n']:,} generated and {e['fid_n']:,} real images (FID is "

@@ -115,7 +115,7 @@ class TrainConfig(GANConfig):
                             "depend on the rest of the batch through BatchNorm's statistics; use "
                             "--d-norm layer, instance or none (auto picks layer)")
         if c.tensorboard:
-            tensorboard._writer_class()  # one line when the package is missing
+            tensorboard.writer_class()  # one line when the package is missing
         if c.inception_metrics:
             fid.parse_metrics(c.inception_metrics)
             if not c.eval_metrics:
@@ -312,12 +312,15 @@ class Records:
             self._was_healthy = {p: any(verdict(r, self.ref, p)[0] == "healthy"
                                         for r in self.history if r.get("step", 0) > 0)
                                  for p in ("", RAW)}
-            self.fid = None
             if cfg.inception_metrics:
                 self.fid = fid.FeatureMetrics(trainer.data, cfg.size,
                                               fid.parse_metrics(cfg.inception_metrics),
                                               cfg.fid_n, fid.extractor(cfg.inception_weights),
                                               cfg.cache_dir, cfg.seed)
+                g = torch.Generator().manual_seed(cfg.seed + 11)
+                self.z_fid = torch.cat([torch.randn(min(250, self.fid.n - i), cfg.z_dim,
+                                                    generator=g)
+                                        for i in range(0, self.fid.n, 250)])
             if cfg.keep_best != "none":
                 self.best_metric = (default_best_metric(cfg.data) if cfg.keep_best == "auto"
                                     else cfg.keep_best)
@@ -363,16 +366,15 @@ class Records:
         """FID / KID / PR of ``fid_n`` images of the EMA generator (latents fixed by the seed),
         with the seconds they took (``fid_s``)."""
         t0 = time.perf_counter()
-        g = torch.Generator().manual_seed(self.t.cfg.seed + 11)
-        fake = np.concatenate([imdata.to_uint8(self.t.sample(
-            torch.randn(min(250, self.fid.n - i), self.t.cfg.z_dim, generator=g)))
-            for i in range(0, self.fid.n, 250)])
+        fake = self._images(self.z_fid)
         return {**self.fid(fake), "fid_s": round(time.perf_counter() - t0, 2)}
 
     def _metrics(self, raw: bool) -> dict:
-        fake = np.concatenate([imdata.to_uint8(self.t.sample(z, raw=raw))
-                               for z in self.z_eval.split(250)])
-        return self.evaluator(fake, n_pairs=200)
+        return self.evaluator(self._images(self.z_eval, raw), n_pairs=200)
+
+    def _images(self, z: torch.Tensor, raw: bool = False) -> np.ndarray:
+        """uint8 images of latents ``z`` (in batches of 250) from the EMA or the raw generator."""
+        return np.concatenate([imdata.to_uint8(self.t.sample(b, raw=raw)) for b in z.split(250)])
 
     def emit(self, rec: dict) -> None:
         self.history.append(rec)

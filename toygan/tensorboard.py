@@ -29,7 +29,9 @@ FOLDER = "tensorboard"
 SKIP = ("step", "epoch")  # the x axis, not curves
 
 
-def _writer_class():
+def writer_class():
+    """TensorBoard's ``SummaryWriter``; a one-line :class:`UserError` when the optional package is
+    missing (trainers call this before any folder is made)."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
@@ -59,11 +61,11 @@ def export(run_dir) -> Path:
     stats = run_dir / "stats.jsonl"
     if not stats.exists():
         raise UserError(f"{run_dir} is not a run folder (no stats.jsonl)")
-    writer_class = _writer_class()
+    summary_writer = writer_class()
     out = run_dir / FOLDER
     if out.exists():
         shutil.rmtree(out)
-    writer = writer_class(log_dir=str(out))
+    writer = summary_writer(log_dir=str(out))
     try:
         for tag, step, value in scalars(files.read_jsonl(stats)):
             writer.add_scalar(tag, value, step)
@@ -87,7 +89,7 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
-    _writer_class()  # one line before anything is read
+    writer_class()  # one line before anything is read
     for run in ns.runs:
         print(export(run))
     return 0

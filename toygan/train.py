@@ -283,9 +283,9 @@ class Recorder:
         self.out = Path(out) if out is not None else None
         self.cfg_tensorboard = cfg.tensorboard
         if cfg.tensorboard:
-            from toygan.tensorboard import _writer_class
+            from toygan.tensorboard import writer_class
 
-            _writer_class()  # the package is there, before any folder is made
+            writer_class()  # the package is there, before any folder is made
         self.history: list[dict] = []
         self.frames: dict[str, list] = {}
         self.diverged_at: int | None = None
