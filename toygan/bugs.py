@@ -120,8 +120,7 @@ def detached(generator_loss):
 
     def loss(critic, real, fake, **hp):
         terms = generator_loss(critic, real, fake.detach(), **hp)
-        zero = 0.0 * fake.flatten(1).sum(1)
-        zero = zero.reshape(hp["runs"], -1).sum(1) if hp.get("runs", 1) > 1 else zero.sum()
+        zero = 0.0 * _mean(fake.flatten(1).sum(1), hp.get("runs", 1))  # per run, like the loss
         return dict(terms, loss=terms["loss"] + zero)
 
     return loss
