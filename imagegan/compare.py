@@ -418,10 +418,10 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
+def execute(ns, argv=None) -> Path:
+    """Run the study the parsed command line asks for; returns its folder."""
     from tqdm.auto import tqdm
 
-    ns = build_parser().parse_args(argv)
     sc = build(ImageStudyConfig, given(ns, ImageStudyConfig))
     plan = sc.plan()
     n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
@@ -445,6 +445,11 @@ def main(argv=None) -> int:
     write_figures(rows, out)
     log_session(out, "imagegan.compare", argv, time.time() - t0,
                 study_config=dataclasses.asdict(sc), runs=len(rows))
+    return out
+
+
+def main(argv=None) -> int:
+    out = execute(build_parser().parse_args(argv), argv)
     for name in ("results.csv", "table.md", "curves.png", "collapsed-vs-mitigated.png"):
         print(out / name)
     return 0

@@ -65,8 +65,8 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def execute(args) -> dict:
+    """Evaluate as the parsed command line asks; writes RUN/eval.json and returns its content."""
     ec = build(EvalConfig, given(args, EvalConfig))
     wanted = tuple(m for m in fidlib.METRICS if getattr(ec, m))
     features = fidlib.extractor(ec.inception_weights) if wanted else None  # fails before work
@@ -90,6 +90,11 @@ def main(argv=None) -> int:
         result["fid"] = None
         result["fid_note"] = FID_NOTE
     files.write_text(out, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def main(argv=None) -> int:
+    result = execute(build_parser().parse_args(argv))
     for k, v in result.items():
         print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
     return 0

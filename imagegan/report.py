@@ -19,10 +19,7 @@ images embedded) that a student can hand in or paste from:
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +34,7 @@ from toygan import files, losses
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.errors import UserError
+from toygan.results import markdown_html
 
 
 @dataclass
@@ -259,46 +257,12 @@ def wgan_vs_gan(facts: list[dict]) -> list[str]:
 
 def to_html(md: str, folder: Path) -> str:
     """A self-contained HTML page from our own markdown (tables, lists, headings, images)."""
-    body, table = [], []
-
-    def inline(text):
-        text = html.escape(text)
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        text = re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
-        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-    def flush():
-        if table:
-            rows = [r for r in table if not re.match(r"^\|[-|]+\|$", r)]
-            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
-            body.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells[0]) +
-                        "</tr>" + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r)
-                                          + "</tr>" for r in cells[1:]) + "</table>")
-            table.clear()
-
-    for line in md.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        img = re.match(r"!\[(.*?)\]\((.+?)\)", line)
-        if img:
-            data = base64.b64encode((folder / img[2]).read_bytes()).decode()
-            body.append(f'<p><img alt="{html.escape(img[1])}" '
-                        f'src="data:image/png;base64,{data}"></p>')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<ul><li>{inline(line[2:])}</li></ul>")
-        elif line.strip():
-            body.append(f"<p>{inline(line)}</p>")
-    flush()
+    body = markdown_html(md, folder)
     style = ("body{font-family:sans-serif;max-width:980px;margin:2em auto;line-height:1.4}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
              "padding:2px 8px;font-size:13px}img{max-width:100%}code{background:#f4f4f4}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>GAN homework report"
-            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>")
+            f"</title><style>{style}</style></head><body>{body}</body></html>")
 
 
 def build_parser() -> Parser:
@@ -312,8 +276,8 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns) -> Path:
+    """Write the report the parsed command line asks for; returns its folder."""
     rc = build(ReportConfig, given(ns, ReportConfig))
     for r in ns.runs:
         checkpoint.load(r, rc.checkpoint)  # every run readable before anything is written
@@ -352,6 +316,11 @@ def main(argv=None) -> int:
     md = "\n".join(lines) + "\n"
     files.write_text(out / "report.md", md)
     files.write_text(out / "report.html", to_html(md, out))
+    return out
+
+
+def main(argv=None) -> int:
+    out = execute(build_parser().parse_args(argv))
     print(out / "report.md")
     print(out / "report.html")
     return 0

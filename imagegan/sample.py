@@ -56,8 +56,8 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def execute(args) -> tuple[Path, int]:
+    """Write the images the parsed command line asks for; returns their folder and count."""
     sc = build(SampleConfig, given(args, SampleConfig))
     out = Path(args.out or Path(args.run) / "generated")
     G, _, _ = checkpoint.generator_from_run(args.run, sc.checkpoint)
@@ -66,7 +66,12 @@ def main(argv=None) -> int:
     for i, im in enumerate(images, start=1):
         imdata.save_image(out / f"{i}.jpg", im, quality=sc.quality)
     imdata.save_image(out / "grid.png", imdata.grid_image(images[:64]))
-    print(f"{out}: {sc.n} images (1.jpg ... {sc.n}.jpg) and grid.png", file=sys.stdout)
+    return out, sc.n
+
+
+def main(argv=None) -> int:
+    out, n = execute(build_parser().parse_args(argv))
+    print(f"{out}: {n} images (1.jpg ... {n}.jpg) and grid.png", file=sys.stdout)
     return 0
 
 

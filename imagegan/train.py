@@ -514,20 +514,26 @@ def config_for(ns) -> tuple[TrainConfig, Path]:
     return cfg, Path(ns.out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns) -> tuple[Path, int]:
+    """Train as the parsed command line asks (one process of torchrun, or the only one);
+    returns the run folder and this process's rank."""
     cfg, out = config_for(ns)
     rank, world, reduce = init_distributed(cfg)
     try:
-        t0 = time.perf_counter()
         train(cfg, out, resume=bool(ns.resume), progress=not ns.quiet, overwrite=ns.overwrite,
               rank=rank, world=world, reduce=reduce)
-        if rank == 0:
-            print(f"{out}: done in {time.perf_counter() - t0:.0f}s; samples in "
-                  f"{out / 'samples.gif'}")
     finally:
         if world > 1:
             dist.destroy_process_group()
+    return out, rank
+
+
+def main(argv=None) -> int:
+    t0 = time.perf_counter()
+    out, rank = execute(build_parser().parse_args(argv))
+    if rank == 0:
+        print(f"{out}: done in {time.perf_counter() - t0:.0f}s; samples in "
+              f"{out / 'samples.gif'}")
     return 0
 
 

@@ -17,6 +17,7 @@ from PIL import Image
 from torch.testing import assert_close
 
 from toygan import files
+from toygan.cli import run_main
 from toygan.config import range_error
 from toygan.errors import UserError
 
@@ -54,7 +55,7 @@ def test_every_numeric_option_rejects_out_of_range_values(module, tmp_path, monk
                 continue  # in range (0 unroll steps, seed 0): a valid request
             argv = POSITIONAL.get(module, []) + [opt] + [text] * nargs + ["--out", "o"]
             with pytest.raises(SystemExit) as e:
-                main(argv)
+                run_main(main, argv)
             err = capsys.readouterr().err
             assert e.value.code == 2, (opt, text, err)
             assert len(err.strip().splitlines()) == 1 and opt in err, (opt, text, err)

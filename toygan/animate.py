@@ -143,8 +143,9 @@ def _configs(ns) -> tuple[dict[str, TrainConfig], str]:
     return configs, label + "".join(f"-{t}" for t in mods if t)
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns) -> tuple[dict, list]:
+    """Do what the parsed command line asks; returns ``write_animation``'s result and the runs
+    (``toygan.render.Run``) it drew."""
     a = AnimateConfig(**given(ns, AnimateConfig))
     ns.frames = a.frames
     if ns.run:
@@ -169,7 +170,11 @@ def main(argv=None) -> int:
         else:
             with tempfile.TemporaryDirectory(prefix="toygan-") as tmp:
                 runs = _train_runs(configs, Path(tmp), progress)
-    result = write_animation(runs, out, a, progress=not ns.quiet)
+    return write_animation(runs, out, a, progress=not ns.quiet), runs
+
+
+def main(argv=None) -> int:
+    result, _ = execute(build_parser().parse_args(argv))
     for path in result["written"]:
         print(path)
     return 0

@@ -1,6 +1,9 @@
 """Command-line plumbing shared by every entry point of both packages.
 
-* :class:`Parser` prints a user mistake as one line ``prog: error: ...`` and exits with status 2.
+* :class:`Parser` raises a user mistake as :class:`~toygan.errors.UsageError` (one line,
+  ``prog: error: ...``; :func:`run_main` prints it and exits with status 2) and never reads
+  ``sys.argv`` itself: ``parse_args()`` with no list parses an empty command line, so a
+  command's ``main()`` called in a Jupyter kernel does not see the kernel's ``-f kernel.json``.
 * :func:`run_main` runs a ``main`` so that :class:`~toygan.errors.UserError` and
   :class:`~toygan.errors.DataError` become one line on stderr and exit status 2, a diverged run
   (:class:`~toygan.errors.Diverged`) exits with status 1, and Ctrl-C exits with status 130.
@@ -15,12 +18,15 @@ import argparse
 import signal
 import sys
 
-from toygan.errors import DataError, Diverged, UserError
+from toygan.errors import DataError, Diverged, UsageError, UserError
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        raise UsageError(f"{self.prog}: error: {message}")
+
+    def parse_known_args(self, args=None, namespace=None):
+        return super().parse_known_args([] if args is None else args, namespace)
 
 
 def add_run_flags(p: argparse.ArgumentParser, out_help: str, resume_help: str) -> None:
@@ -71,11 +77,15 @@ def install_sigint() -> None:
 
 
 def run_main(main, argv=None) -> None:
-    """Run ``main(argv)``; turn user mistakes and divergence into one line and an exit status."""
+    """Run ``main(argv)`` (``argv`` None: this process's command line); turn user mistakes and
+    divergence into one line and an exit status."""
     global _MAIN_RUNNING
     _MAIN_RUNNING = True
     try:
-        code = main(argv)
+        code = main(sys.argv[1:] if argv is None else argv)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)
     except (UserError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

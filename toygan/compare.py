@@ -319,8 +319,8 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns, argv=None) -> Path:
+    """Do what the parsed command line asks; returns the study folder."""
     sc = StudyConfig(**given(ns, StudyConfig))
     variants, data_sets, seeds, base = sc.plan()
     for v in variants:  # every config checked before a folder is made
@@ -335,6 +335,11 @@ def main(argv=None) -> int:
     log_session(out, "toygan.compare", argv, time.time() - t0, variants=variants, data=data_sets,
                 seeds=len(seeds), base=base, study_config=dataclasses.asdict(sc),
                 train_config_defaults=dataclasses.asdict(TrainConfig()))
+    return out
+
+
+def main(argv=None) -> int:
+    out = execute(build_parser().parse_args(argv), argv)
     for name in ("results.csv", "table.md", "coverage.png", "final.png"):
         print(out / name)
     return 0

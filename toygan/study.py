@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +96,9 @@ def add_study_flags(p, default_out: str | None) -> None:
 def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
     """Write ``study.json``: ``fields``, each session's command and wall time, and their sum.
 
-    ``argv``: the command's arguments (None: this process's). A resumed study appends a
-    session, so ``wall_s`` is the whole study's time, not the last session's.
+    ``argv``: the command's arguments (the Python API passes the equivalent command's). A
+    resumed study appends a session, so ``wall_s`` is the whole study's time, not the last
+    session's.
     """
     path = Path(out) / "study.json"
     try:
@@ -107,7 +107,7 @@ def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
                                              "wall_s": old["wall_s"]}] if "wall_s" in old else [])
     except (OSError, ValueError, AttributeError):
         sessions = []
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = [] if argv is None else list(argv)
     command = " ".join(["python -m", program, shlex.join(argv)]).strip()
     sessions.append({"command": command, "wall_s": round(wall_s, 1)})
     log = {**fields, "command": sessions[0]["command"], "sessions": sessions,

@@ -470,8 +470,8 @@ def _resume_config(run: Path, typed: dict) -> TrainConfig:
     return build(TrainConfig, {**base, **typed})
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns) -> tuple[Path, list[dict]]:
+    """Do what the parsed command line asks; returns the run folder and its records."""
     typed = given(ns, TrainConfig)
     if ns.resume:
         out = Path(ns.resume)
@@ -486,16 +486,21 @@ def main(argv=None) -> int:
     if note and resolved.preset not in (None, "none") and not ns.quiet:
         print(f"preset {resolved.preset}: {note}; --preset none for the published values",
               file=sys.stderr)
-    t0 = time.perf_counter()
     history = train(cfg, out, progress=not ns.quiet, overwrite=ns.overwrite,
                     resume=bool(ns.resume))
+    return out, history
+
+
+def main(argv=None) -> int:
+    t0 = time.perf_counter()
+    out, history = execute(build_parser().parse_args(argv))
     last = next((r for r in reversed(history) if "sliced_w1" in r), {})
     summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in last.items() if k in ("modes_covered", "hq_frac", "reverse_kl",
                                                           "sliced_w1"))
-    print(f"{out}: {cfg.steps} steps in {time.perf_counter() - t0:.1f}s; {summary}")
+    print(f"{out}: {history[-1]['step'] if history else 0} steps in "
+          f"{time.perf_counter() - t0:.1f}s; {summary}")
     return 0
-
 
 if __name__ == "__main__":
     run_main(main)

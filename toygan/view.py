@@ -396,8 +396,8 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
-    vc = build(ViewConfig, given(ns, ViewConfig))
     if ns.live:
+        vc = build(ViewConfig, given(ns, ViewConfig))
         if ns.runs:
             raise UserError("--live trains in the page: give no run folders")
         try:
@@ -414,13 +414,21 @@ def main(argv=None) -> int:
             server.server_close()
             session.close()
         return 0
+    out = execute(ns)
+    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stdout)
+    return 0
+
+
+def execute(ns) -> Path:
+    """Write the recorded runs' page as the parsed command line asks; returns its path."""
+    vc = build(ViewConfig, given(ns, ViewConfig))
+    if ns.live:
+        raise UserError("--live serves the page: toygan.view.serve (or toygan.open_page)")
     if not ns.runs:
         raise UserError("give run folders to view, or --live")
     out = files.output_file(ns.out, ".html", ns.overwrite)
-    text = static_page(ns.runs, vc.points)
-    files.write_text(out, text)
-    print(f"{out} ({len(text.encode()) / 1e6:.1f} MB)", file=sys.stdout)
-    return 0
+    files.write_text(out, static_page(ns.runs, vc.points))
+    return out
 
 
 if __name__ == "__main__":

@@ -1,0 +1,294 @@
+"""What the Python API returns, and how each result shows itself in Jupyter and Colab.
+
+Jupyter (and Colab, VS Code) displays the last value of a cell by calling its ``_repr_html_`` or
+``_repr_png_``; these classes define them, so nothing here imports IPython. Each result is backed
+by the files its command wrote: ``os.fspath(result)`` (or ``result.path``) is the file or folder,
+and ``repr`` names it.
+
+* :class:`Run` — a ``toygan.train`` run: ``config``, ``records`` (stats.jsonl as a list of dicts;
+  ``dataframe()`` with pandas), ``checkpoint()``; shows its final frame and metrics.
+* :class:`Animation` — a GIF that plays in the cell.
+* :class:`Grid` — an image grid (PNG).
+* :class:`Study` — a study folder (``toygan.compare``, ``imagegan.compare``): ``rows`` of
+  results.csv, its table as HTML and its figures.
+* :class:`Report` — ``imagegan.report``'s folder, shown as the report.
+* :class:`Page` / :class:`LivePage` — ``toygan.view``'s page in an iframe.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+from toygan import files
+from toygan.errors import UserError
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def image_html(path, alt: str = "") -> str:
+    path = Path(path)
+    mime = {".gif": "image/gif", ".png": "image/png", ".jpg": "image/jpeg"}[path.suffix.lower()]
+    return (f'<img alt="{html.escape(alt)}" style="max-width:100%" '
+            f'src="{data_uri(path.read_bytes(), mime)}">')
+
+
+def png_bytes(image) -> bytes:
+    """An RGB uint8 array as PNG bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="png")
+    return buf.getvalue()
+
+
+def markdown_html(md: str, folder) -> str:
+    """Our own markdown (headings, tables, lists, images relative to ``folder``) as an HTML
+    fragment with every image inline."""
+    body, table = [], []
+
+    def inline(text):
+        text = html.escape(text)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+        text = re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+    def flush():
+        if table:
+            rows = [r for r in table if not re.match(r"^\|[-|: ]+\|$", r)]
+            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+            body.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells[0]) +
+                        "</tr>" + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r)
+                                          + "</tr>" for r in cells[1:]) + "</table>")
+            table.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        img = re.match(r"!\[(.*?)\]\((.+?)\)", line)
+        if img:
+            body.append(f"<p>{image_html(Path(folder) / img[2], img[1])}</p>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("- "):
+            body.append(f"<ul><li>{inline(line[2:])}</li></ul>")
+        elif line.strip():
+            body.append(f"<p>{inline(line)}</p>")
+    flush()
+    return "".join(body)
+
+
+def table_html(rows: list[dict], keys=None) -> str:
+    """Rows of dicts as an HTML table (floats to 4 significant digits)."""
+    keys = list(keys or dict.fromkeys(k for r in rows for k in r))
+
+    def cell(v):
+        return "" if v is None else f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
+
+    return ("<table><tr>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>" +
+            "".join("<tr>" + "".join(f"<td>{cell(r.get(k))}</td>" for k in keys) + "</tr>"
+                    for r in rows) + "</table>")
+
+
+def dataframe(records: list[dict]):
+    """``records`` as a pandas DataFrame (pandas is optional: one line says what to install)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UserError("dataframe() needs pandas: pip install pandas "
+                        "(or use .records, a list of dicts)") from None
+    return pd.DataFrame.from_records(records)
+
+
+def _number(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"": None, "True": True, "False": False}.get(text, text)
+
+
+def read_csv(path) -> list[dict]:
+    """A results.csv as a list of dicts with numbers as numbers and empty cells as None."""
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+class Result:
+    """A result backed by a file or folder the command wrote: ``os.fspath(result)`` is it."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+
+class Animation(Result):
+    """A GIF; plays in a notebook cell."""
+
+    def _repr_html_(self) -> str:
+        return image_html(self.path, self.path.name)
+
+
+class Grid(Result):
+    """An image grid (PNG); ``images`` holds the individual images' paths when the command
+    wrote them."""
+
+    def __init__(self, path, images: list[Path] | None = None):
+        super().__init__(path)
+        self.images = images or []
+
+    def array(self):
+        """The grid as an RGB uint8 array."""
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(self.path) as im:
+            return np.asarray(im.convert("RGB"))
+
+    def _repr_png_(self) -> bytes:
+        return self.path.read_bytes()
+
+
+# Figures a study folder may hold, in the order a notebook shows them.
+STUDY_FIGURES = ("coverage.png", "final.png", "curves.png", "grids.png",
+                 "collapsed-vs-mitigated.png")
+
+
+class Study(Result):
+    """A study folder: ``rows`` (results.csv), ``table`` (table.md), ``figures``."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.rows = read_csv(self.path / "results.csv")
+        self.table = (self.path / "table.md").read_text()
+        self.figures = [self.path / n for n in STUDY_FIGURES if (self.path / n).exists()]
+        self.log = json.loads((self.path / "study.json").read_text())
+
+    def dataframe(self):
+        return dataframe(self.rows)
+
+    def _repr_html_(self) -> str:
+        return (markdown_html(self.table, self.path) +
+                "".join(f"<p>{image_html(f, f.name)}</p>" for f in self.figures))
+
+
+class Report(Result):
+    """``imagegan.report``'s folder: ``markdown`` and ``html_path``."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.markdown = (self.path / "report.md").read_text()
+        self.html_path = self.path / "report.html"
+
+    def _repr_html_(self) -> str:
+        return markdown_html(self.markdown, self.path)
+
+
+def iframe(height: int, src: str | None = None, srcdoc: str | None = None) -> str:
+    what = f'src="{html.escape(src)}"' if src else f'srcdoc="{html.escape(srcdoc)}"'
+    return f'<iframe {what} style="width:100%;height:{height}px;border:0"></iframe>'
+
+
+class Page(Result):
+    """``toygan.view``'s self-contained page, embedded in the cell (open the file in a browser
+    for full screen)."""
+
+    height = 760
+
+    def _repr_html_(self) -> str:
+        return iframe(self.height, srcdoc=self.path.read_text())
+
+
+class LivePage:
+    """The live page's server, running in a background thread of this kernel; ``stop()`` ends
+    it. In a notebook the page shows in an iframe (in Colab through the kernel's port proxy)."""
+
+    height = 760
+
+    def __init__(self, server, session, thread):
+        self.server, self.session, self.thread = server, session, thread
+        self.port = server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.session.close()
+        self.thread.join()
+
+    def __repr__(self) -> str:
+        return f"LivePage({self.url!r})"
+
+    def _repr_html_(self) -> str:
+        url = self.url
+        if "google.colab" in sys.modules:  # Colab shows kernel ports through its own proxy
+            from google.colab.output import eval_js
+
+            url = eval_js(f"google.colab.kernel.proxyPort({self.port})")
+        return iframe(self.height, src=url)
+
+
+class Run(Result):
+    """A ``toygan.train`` run folder: ``config``, ``records`` (every stats.jsonl record),
+    ``evaluations`` (those with metrics), ``final`` (the last of them)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        try:
+            self.config = json.loads((self.path / "config.json").read_text())
+            self.records = files.read_jsonl(self.path / "stats.jsonl")
+        except FileNotFoundError as e:
+            raise UserError(f"{self.path} is not a run folder (no {Path(e.filename).name})"
+                            ) from None
+        self.evaluations = [r for r in self.records if "modes_covered" in r]
+        self.final = self.evaluations[-1] if self.evaluations else {}
+        self._frame: bytes | None = None
+
+    def dataframe(self):
+        return dataframe(self.records)
+
+    def checkpoint(self) -> dict:
+        """The checkpoint (weights, optimiser states, step, config) as saved."""
+        from toygan.train import load_checkpoint
+
+        return load_checkpoint(self.path)
+
+    def frame_png(self, size: int = 420) -> bytes:
+        """The last recorded frame (critic landscape, samples, curves) as PNG bytes."""
+        if self._frame is None:
+            from toygan import render
+
+            anim = render.Animation([render.Run.load(self.path)], size=size)
+            try:
+                self._frame = png_bytes(anim.frame(anim.n_frames - 1))
+            finally:
+                anim.close()
+        return self._frame
+
+    def title(self) -> str:
+        c = self.config
+        return f"{c.get('loss')} on {c.get('data')}, seed {c.get('seed')}"
+
+    def _repr_html_(self) -> str:
+        keys = [k for k in ("step", "modes_covered", "hq_frac", "reverse_kl", "sliced_w1")
+                if k in self.final]
+        return (f"<b>{html.escape(self.title())}</b> — <code>{html.escape(str(self.path))}"
+                f"</code>{table_html([self.final], keys)}"
+                f'<img style="max-width:100%" src="{data_uri(self.frame_png(), "image/png")}">')
