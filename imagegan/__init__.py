@@ -11,7 +11,8 @@ if sys.argv[:1] == ["-m"]:  # run as `python -m imagegan.MODULE`: Ctrl-C exits w
 
     install_sigint()
 
-API = ("train_run", "load_run", "sample_images", "evaluate_run", "run_study", "write_report")
+API = ("train_run", "load_run", "sample_images", "evaluate_run", "gradient_norms", "run_study",
+       "write_report")
 __all__ = [*API, "UserError", "UsageError", "DataError", "Diverged"]
 
 

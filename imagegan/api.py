@@ -5,6 +5,7 @@
     run                                                    # verdict, metrics and the grid inline
     imagegan.sample_images(run, n=1000)                    # RUN/generated/1.jpg ... + grid
     imagegan.evaluate_run(run)                             # a table
+    imagegan.gradient_norms(steps=200)                     # clipping vs penalty, per layer
     imagegan.run_study(quick=True)                         # table, curves, grids
     imagegan.write_report(run, study="runs/imagegan-compare")
 
@@ -19,7 +20,7 @@ import os
 
 from imagegan.results import Evaluation, ImageRun
 from toygan.api import parse
-from toygan.results import Grid, Report, Study
+from toygan.results import Figure, Grid, Report, Study
 
 
 def train_run(config=None, **options) -> ImageRun:
@@ -45,6 +46,13 @@ def evaluate_run(run, **options) -> Evaluation:
     """Evaluate a run's generator (``python -m imagegan.evaluate``); returns the numbers."""
     mod, ns, _ = parse("imagegan.evaluate", options, positional=[run])
     return Evaluation(mod.execute(ns), os.path.join(os.fspath(run), "eval.json"))
+
+
+def gradient_norms(**options) -> Figure:
+    """Per-layer critic gradient norms, weight clipping vs gradient penalty
+    (``python -m imagegan.gradnorm``); returns the plot, its numbers in ``.data``."""
+    mod, ns, _ = parse("imagegan.gradnorm", options)
+    return Figure(mod.execute(ns))
 
 
 def run_study(**options) -> Study:

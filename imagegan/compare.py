@@ -315,9 +315,7 @@ def _onset_text(group: list[dict]) -> str:
 
 
 def write_figures(rows: list[dict], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     theme()

@@ -68,9 +68,7 @@ def measure(cfg: ImageGradNormConfig, progress: bool = True) -> dict:
 
 
 def plot(results: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -98,13 +96,18 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def execute(ns) -> Path:
+    """Measure and plot as the parsed command line asks; returns the PNG (JSON beside it)."""
     cfg = build(ImageGradNormConfig, given(ns, ImageGradNormConfig))
     out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".json"])
     results = measure(cfg, progress=not ns.quiet)
     files.write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
-    print(plot(results, out))
+    return plot(results, out)
+
+
+def main(argv=None) -> int:
+    out = execute(build_parser().parse_args(argv))
+    print(out)
     print(out.with_suffix(".json"))
     return 0
 

@@ -111,9 +111,7 @@ def _png(fig, path: Path) -> Path:
 
 
 def loss_plot(history: list[dict], path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))

@@ -121,3 +121,13 @@ def test_data_without_known_modes_reports_sliced_w1(tmp_path):
     assert_close(torch.tensor([float(w1[1]), float(w1[2])], dtype=torch.float64),
                  torch.tensor([m, se], dtype=torch.float64), rtol=0, atol=5.1e-4)
     assert (out / "coverage.png").exists() and (out / "final.png").exists()
+
+
+def test_a_single_seed_study_runs(tmp_path):
+    """One seed makes groups of one run, trained by the batched engine: no checkpoint to save."""
+    out = tmp_path / "one"
+    assert main(["--variants", "bce", "--data", "ring", "--seeds", "1", "--steps", "4",
+                 "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert [(r["variant"], r["seed"]) for r in rows] == [("bce", "0")]
+    assert not (out / "runs" / rows[0]["run"] / "checkpoint.pt").exists()

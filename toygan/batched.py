@@ -137,6 +137,8 @@ def stack_modules(modules: list[nn.Module]) -> nn.Module:
 class BatchedTrainer(Trainer):
     """K toy runs trained as one: ``train_step`` does one generator update of every run."""
 
+    checkpoints = False  # a study resumes by skipping finished runs, not from a checkpoint
+
     def __init__(self, cfgs: list[TrainConfig]):
         if not cfgs:
             raise ValueError("no runs to train")

@@ -254,9 +254,7 @@ def write_table(rows, path: Path) -> None:
 
 def plot(rows, out: Path) -> None:
     """coverage.png and final.png, drawn from the run records."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     from toygan.render import Run

@@ -215,9 +215,7 @@ def chase(out_dir: Path, seed: int = 0) -> dict:
 
 
 def _chase_gif(run, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     from toygan.metrics import mode_assignment
@@ -326,9 +324,7 @@ def plot_lipschitz(res: dict, path: Path) -> None:
 
 
 def make(cfg: ConceptsConfig, out: Path) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     numbers: dict = {}
     steps, seed = cfg.critic_steps, cfg.seed
     for name in cfg.figures():

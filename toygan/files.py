@@ -110,6 +110,16 @@ def load_torch(path, fmt: str, what: str) -> dict:
     return ckpt
 
 
+def use_agg() -> None:
+    """Draw figures off-screen with Agg — except inside a Jupyter kernel, whose inline backend
+    also draws with Agg and must stay selected for the user's own plots (our figures are closed
+    as soon as they are saved, so none shows up in a cell by accident)."""
+    if "ipykernel" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
 def save_figure(fig, path, dpi: int = 100) -> Path:
     """A matplotlib figure written atomically (format from the suffix), then closed."""
     import matplotlib.pyplot as plt

@@ -151,9 +151,7 @@ def measure(cfg: GradNormConfig, progress: bool = True) -> dict:
 
 def plot(results: dict, path: Path, formats=("png",)) -> list[Path]:
     """Draw the figure from the results dict only (what ``PATH.json`` holds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     fig, (ax, hx) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.2, 1]})

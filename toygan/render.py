@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+from toygan import files
 
-matplotlib.use("Agg")
+files.use_agg()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from toygan import files  # noqa: E402
 from toygan.losses import OBJECTIVES  # noqa: E402
 from toygan.variants import variant_label  # noqa: E402
 

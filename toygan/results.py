@@ -8,7 +8,7 @@ and ``repr`` names it.
 * :class:`Run` — a ``toygan.train`` run: ``config``, ``records`` (stats.jsonl as a list of dicts;
   ``dataframe()`` with pandas), ``checkpoint()``; shows its final frame and metrics.
 * :class:`Animation` — a GIF that plays in the cell.
-* :class:`Grid` — an image grid (PNG).
+* :class:`Grid` — an image grid (PNG); :class:`Figure` — a plot and its numbers.
 * :class:`Study` — a study folder (``toygan.compare``, ``imagegan.compare``): ``rows`` of
   results.csv, its table as HTML and its figures.
 * :class:`Report` — ``imagegan.report``'s folder, shown as the report.
@@ -161,6 +161,18 @@ class Grid(Result):
 
         with Image.open(self.path) as im:
             return np.asarray(im.convert("RGB"))
+
+    def _repr_png_(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class Figure(Result):
+    """A PNG figure and the numbers drawn in it (``data``: the JSON written beside it)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        data = self.path.with_suffix(".json")
+        self.data = json.loads(data.read_text()) if data.exists() else None
 
     def _repr_png_(self) -> bytes:
         return self.path.read_bytes()

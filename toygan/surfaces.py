@@ -154,9 +154,7 @@ def compute(cfg: SurfacesConfig, progress: bool = True) -> dict[str, np.ndarray]
 
 def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
     """Draw the 2 x 3 figure from the arrays only (what ``PATH.npz`` holds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    files.use_agg()
     import matplotlib.pyplot as plt
 
     datasets = [k.split("/", 1)[1] for k in arrays if k.startswith("w1/")]

@@ -112,6 +112,7 @@ class Trainer:
     """
 
     runs = 1
+    checkpoints = True  # state() / load_state() exist (a batched group has no checkpoint)
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg = cfg.resolved()
@@ -346,7 +347,7 @@ class _Loop:
         self.snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots,
                                                                       cfg.steps + 1)))
                               .round().astype(int).tolist())
-        self.single_out = recs[0].out if len(recs) == 1 else None
+        self.single_out = recs[0].out if len(recs) == 1 and trainer.checkpoints else None
 
     def observe(self, step, terms=None):
         t, K, cfg = self.t, self.t.runs, self.t.cfg
