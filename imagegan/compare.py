@@ -42,6 +42,7 @@ from imagegan.models import count_params, generate, make_critic
 from imagegan.train import TrainConfig, train
 from toygan import files
 from toygan.cli import Parser, comma_list, run_main
+from toygan.cluster import ClusterConfig, Task, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import Diverged, UserError
 from toygan.study import (
@@ -100,16 +101,27 @@ class ImageStudyConfig:
     ckpt_every: int = option(500, "steps between checkpoints: --resume continues an unfinished "
                              "run from its last one", ge=1, le=BIG)
     cache_dir: str | None = option(None, "image cache folder")
-    quick: bool = option(False, "smoke version: bce and bce+mbstd, seed 0, 1400 steps")
+    quick: bool = option(False, "smoke version: bce and bce+mbstd, seed 0, 1400 steps (for "
+                         "every one of these options not given)")
+    device: str = option("cpu", "the runs' device: cpu (the measured default), cuda (under Ray: "
+                         "one GPU per task), auto (CUDA when present; under Ray: a GPU per task "
+                         "when the cluster has GPUs)", choices=("cpu", "cuda", "auto"))
     inception_metrics: str = option("", "comma list of fid, kid, pr logged at evaluations (needs "
                                     "the FID Inception weights; see imagegan.fid)")
     inception_weights: str | None = option(None, "the FID Inception weights file")
     fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or the "
                                "data set's size)", ge=2, le=10**6)
 
+    @classmethod
+    def from_typed(cls, typed: dict) -> ImageStudyConfig:
+        """The config of what the user typed; ``quick`` fills only the options left unset."""
+        if typed.get("quick"):
+            typed = {**QUICK, **typed}
+        return build(cls, typed)
+
     def plan(self) -> list[tuple[str, float | None, int, TrainConfig]]:
         """(variant, lr, seed, config) of every run, each config checked."""
-        c = dataclasses.replace(self, **{k: v for k, v in QUICK.items()}) if self.quick else self
+        c = self
         variants = parse_variants(c.variants)
         lrs = comma_list(c.lr, float, "--lr") if c.lr else [None]
         for lr in lrs:
@@ -123,7 +135,7 @@ class ImageStudyConfig:
                                 batch_size=c.batch_size, steps=c.steps, epochs=c.epochs,
                                 eval_every=c.eval_every, log_every=max(c.eval_every // 5, 1),
                                 ckpt_every=min(c.ckpt_every, c.steps), seed=s,
-                                cache_dir=c.cache_dir, device="cpu",
+                                cache_dir=c.cache_dir, device=c.device,
                                 inception_metrics=c.inception_metrics,
                                 inception_weights=c.inception_weights, fid_n=c.fid_n,
                                 **parse_variant(v))
@@ -190,6 +202,19 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
                        if any("eval_s" in r for r in history) else None)}
 
 
+def failed_row(variant: str, lr, run_dir: Path, cfg: TrainConfig, error: str) -> dict:
+    """The results.csv row of a run whose training raised: its config, no metrics."""
+    none = dict.fromkeys(("status", "status_ema"), "failed")
+    for suffix in ("", "_ema"):
+        none.update(dict.fromkeys((k + suffix for k in ("onset_step", "onset_epoch",
+                                                        "recovered_step", "final")), None))
+    return {"variant": variant, "lr_asked": lr, "run": run_dir.name,
+            **dataclasses.asdict(cfg.resolved()), **dict.fromkeys(METRICS),
+            **{f"{m}_ema": None for m in METRICS}, "final_step": None, "final_epoch": None,
+            **none, "modes_agree": 0, "modes_evals": 0, "wall_s": None, "eval_s": None,
+            "error": error}
+
+
 def _label(variant: str, lr) -> str:
     return f"{variant}{f' @ lr {lr:g}' if lr else ''}"
 
@@ -198,7 +223,9 @@ def status_counts(group: list[dict], suffix: str = "") -> str:
     """``kept / late / recovered / lost / never`` counts (and diverged, if any) of a group."""
     n = {k: sum(r["status" + suffix] == k for r in group) for k in collapse.STATUSES}
     text = " / ".join(str(n[k]) for k in collapse.STATUSES[:-1])
-    return text + (f" ({n['diverged']} diverged)" if n["diverged"] else "")
+    failed = sum(r["status" + suffix] == "failed" for r in group)
+    text += f" ({n['diverged']} diverged)" if n["diverged"] else ""
+    return text + (f" ({failed} failed)" if failed else "")
 
 
 def write_table(rows: list[dict], path: Path) -> None:
@@ -227,7 +254,7 @@ def write_table(rows: list[dict], path: Path) -> None:
         lines.append(f"| {_label(variant, lr)} | {status_counts(group)} | "
                      f"{status_counts(group, '_ema')} | " + " | ".join(cells) + " |")
     lines += inception_lines(rows)
-    ref = rows[0]
+    ref = next((r for r in rows if r["status"] != "failed"), rows[0])
     refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN
                      if ref.get(m + "_real") is not None)
     lines += ["", f"Raw generator's metrics at the last evaluation, mean ± s.e. over seeds. Real "
@@ -247,9 +274,10 @@ def write_table(rows: list[dict], path: Path) -> None:
         lines += ["", f"On stacked-digits the weight-free rule alone (precision, near-duplicates) "
                   f"and the known-modes rule alone (digit triples) agree on {agree} of {total} "
                   f"evaluations ({100 * agree / total:.1f}%; both generators, after step 0)."]
-    wall = sum(r["wall_s"] or 0.0 for r in rows)
-    if wall > 0 and all(r.get("eval_s") is not None for r in rows):  # older runs: not timed
-        share = sum(r["eval_s"] for r in rows) / wall
+    timed = [r for r in rows if r["status"] != "failed"]
+    wall = sum(r["wall_s"] or 0.0 for r in timed)
+    if wall > 0 and all(r.get("eval_s") is not None for r in timed):  # older runs: not timed
+        share = sum(r["eval_s"] for r in timed) / wall
         lines += ["", "Evaluation (metrics of both generators, sample grids, best checkpoint) "
                   f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
     files.write_text(path, "\n".join(lines) + "\n")
@@ -304,7 +332,8 @@ def _onset_text(group: list[dict]) -> str:
                          f"that {what}: {each})")
     for word, what in (("never", "never became healthy"), ("late", "became healthy only in the "
                                                            "final stretch"),
-                       ("diverged", "diverged")):
+                       ("diverged", "diverged"),
+                       ("failed", "failed (results.csv has the error)")):
         k = sum(r["status"] == word for r in group)
         if k:
             parts.append(f"{k}/{n} runs {what}")
@@ -412,35 +441,38 @@ def imdata_read(path: Path) -> np.ndarray:
 def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, ImageStudyConfig)
+    add_config_flags(p, ClusterConfig)
     add_study_flags(p, "runs/imagegan-compare")
     return p
 
 
 def execute(ns, argv=None) -> Path:
     """Run the study the parsed command line asks for; returns its folder."""
-    from tqdm.auto import tqdm
-
-    sc = build(ImageStudyConfig, given(ns, ImageStudyConfig))
+    sc = ImageStudyConfig.from_typed(given(ns, ImageStudyConfig))
+    cc = cluster_config(ns)
     plan = sc.plan()
     n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
                                progress=not ns.quiet))
     out = Path(ns.out)
     out = open_study(out, ns.resume, ns.overwrite)
-    rows, t0 = [], time.time()
-    # Weighted by (n_critic + 1) updates per step, so the ETA is honest across objectives.
-    cost = [_steps(cfg, n_images) * (cfg.resolved().n_critic + 1) for *_, cfg in plan]
-    bar = tqdm(total=sum(cost), desc="image study", unit="update", disable=ns.quiet,
-               dynamic_ncols=True)
-    for (variant, lr, seed, cfg), c in zip(plan, cost, strict=True):
-        run_dir = _run_dir(out, variant, lr, seed, cfg.data)
-        bar.set_postfix_str(run_dir.name)
-        info = _train_one(cfg, run_dir, ns.resume)
-        rows.append(result_row(variant, lr, run_dir, info))
-        bar.update(c)
-    bar.close()
+    t0 = time.time()
+    # One task per run, weighted by (n_critic + 1) updates per step so that the ETA is honest
+    # across objectives; a run on CUDA asks Ray for a GPU.
+    gpus = {"cpu": 0.0, "cuda": 1.0, "auto": None}[sc.device]
+    tasks = [Task(_run_dir(out, v, lr, s, cfg.data).name, _train_one,
+                  (cfg, _run_dir(out, v, lr, s, cfg.data), ns.resume),
+                  cost=_steps(cfg, n_images) * (cfg.resolved().n_critic + 1), gpus=gpus)
+             for v, lr, s, cfg in plan]
+    outcomes = run_tasks(tasks, cc, out, progress=not ns.quiet, desc="image study",
+                         unit="update")
+    rows = [result_row(v, lr, t.args[1], o.value) if o.error is None
+            else failed_row(v, lr, t.args[1], cfg, o.error)
+            for (v, lr, _, cfg), t, o in zip(plan, tasks, outcomes, strict=True)]
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
-    write_figures(rows, out)
+    finished = [r for r in rows if r["status"] != "failed"]
+    if finished:
+        write_figures(finished, out)
     log_session(out, "imagegan.compare", argv, time.time() - t0,
                 study_config=dataclasses.asdict(sc), runs=len(rows))
     return out

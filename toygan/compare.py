@@ -35,6 +35,7 @@ from pathlib import Path
 from toygan import files, losses
 from toygan.batched import train_runs
 from toygan.cli import Parser, run_main
+from toygan.cluster import ClusterConfig, Task, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
@@ -70,7 +71,7 @@ PRESET_DATA = {"pacgan": ["ring-pacgan", "grid-pacgan"], "unrolled": ["ring-unro
 STUDY_BASE = dict(PRESETS["study"], preset="study")
 # --quick: small enough for ~30 s, and it shows what the full study shows (BCE collapses,
 # unrolling restores modes, WGAN-GP keeps them all): see tests/test_compare.py.
-QUICK = dict(variants=["bce", "bce+unroll-fo=5", "wgan-gp"], data=["ring"], seeds=2, steps=1000)
+QUICK = dict(variants="bce,bce+unroll-fo=5,wgan-gp", data="ring", seeds=2, steps=1000)
 
 
 @dataclass
@@ -87,22 +88,26 @@ class StudyConfig:
     seeds: int = option(5, "seeds 0..N-1", ge=1, le=1000)
     steps: int | None = option(None, "generator updates per run (default: the configuration's)",
                                ge=1, le=BIG)
-    quick: bool = option(False, f"smoke version: {', '.join(QUICK['variants'])} on the ring, "
-                         f"{QUICK['seeds']} seeds, {QUICK['steps']} steps")
+    quick: bool = option(False, f"smoke version: {QUICK['variants']} on the ring, "
+                         f"{QUICK['seeds']} seeds, {QUICK['steps']} steps (for every one of these "
+                         "options not given)")
+
+    @classmethod
+    def from_typed(cls, typed: dict) -> StudyConfig:
+        """The config of what the user typed; ``quick`` fills only the options left unset."""
+        if typed.get("quick"):
+            typed = {**QUICK, **typed}
+        return build(cls, typed)
 
     def plan(self) -> tuple[list[str], list[str], list[int], dict]:
         """(variants, data sets, seeds, base config) — checked, before anything is written."""
-        if self.quick:
-            variants, data, seeds = QUICK["variants"], QUICK["data"], QUICK["seeds"]
-            base = dict(STUDY_BASE, steps=QUICK["steps"] if self.steps is None else self.steps)
-        else:
-            variants = parse_variants(self.variants)
-            default = PRESET_DATA[self.preset] if self.preset else DEFAULT_DATA
-            data = [d.strip() for d in (self.data or ",".join(default)).split(",") if d.strip()]
-            seeds = self.seeds
-            base = dict(PRESETS[self.preset], preset=self.preset) if self.preset else STUDY_BASE
-            if self.steps is not None:
-                base = dict(base, steps=self.steps)
+        variants = parse_variants(self.variants)
+        default = PRESET_DATA[self.preset] if self.preset else DEFAULT_DATA
+        data = [d.strip() for d in (self.data or ",".join(default)).split(",") if d.strip()]
+        seeds = self.seeds
+        base = dict(PRESETS[self.preset], preset=self.preset) if self.preset else STUDY_BASE
+        if self.steps is not None:
+            base = dict(base, steps=self.steps)
         if not data:
             raise UserError("no data set given")
         for d in data:
@@ -153,39 +158,54 @@ def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
             "collapse_onset": collapse_onset(history, n_modes) if status == "lost" else None}
 
 
+def failed_row(variant: str, run_dir: Path, cfg: TrainConfig, error: str) -> dict:
+    """The results.csv row of a run whose training raised: its config, no metrics."""
+    return {"variant": variant, "run": run_dir.name, **dataclasses.asdict(cfg.resolved()),
+            "modes_covered": None, "n_modes": make_dataset(cfg.data).n_modes, "hq_frac": None,
+            "reverse_kl": None, "sliced_w1": None, "peak_modes": None, "diverged_at": None,
+            "status": "failed", "collapse_onset": None, "error": error}
+
+
+def train_group(cfgs: list[TrainConfig], run_dirs: list[Path]) -> list[dict]:
+    """Train one variant's runs together, mark each done; returns their ``done.json`` infos.
+    (A study's unit of work, serially or as a Ray task: ``toygan.cluster``.)"""
+    t0 = time.time()
+    recs = train_runs(cfgs, run_dirs, progress=False, overwrite=True)
+    # train_s: the group's wall time, kept with each run so that a study cut short still knows
+    # how long its finished rows took.
+    done = [{"diverged_at": r.diverged_at, "train_s": round(time.time() - t0, 1)} for r in recs]
+    for d, info in zip(run_dirs, done, strict=True):
+        mark_done(d, info)
+    return done
+
+
 def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
-          overrides: dict[str, dict] | None = None) -> list[dict]:
+          overrides: dict[str, dict] | None = None,
+          cluster: ClusterConfig | None = None) -> list[dict]:
     """Train every run not yet done (records under out/runs) and return one row per run.
 
     The runs of one variant share an architecture, so they are trained together as one stacked
-    computation (``toygan.batched``). A variant whose runs all hold ``done.json`` is skipped.
-    ``overrides``: config fields of particular variants (PacGAN's batch of 100 packs).
+    computation (``toygan.batched``): one task, serially or on Ray (``cluster``). A variant whose
+    runs all hold ``done.json`` is skipped. A group that raises gives rows with status
+    ``failed`` and the others go on. ``overrides``: config fields of particular variants
+    (PacGAN's batch of 100 packs).
     """
-    from tqdm.auto import tqdm
-
     overrides = overrides or {}
-    plan = [(v, run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {}))))
-            for v in variants]
+    plan = []
+    for v in variants:
+        cfgs = run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {})))
+        plan.append((v, cfgs, [out / "runs" / run_name(v, c.data, c.seed) for c in cfgs]))
+    todo = [(v, cfgs, dirs) for v, cfgs, dirs in plan if not all(read_done(d) for d in dirs)]
+    tasks = [Task(f"{v} ({len(cfgs)} runs)", train_group, (cfgs, dirs), cost=len(cfgs))
+             for v, cfgs, dirs in todo]
+    outcomes = run_tasks(tasks, cluster or ClusterConfig(), out, progress)
+    errors = {v: o.error for (v, _, _), o in zip(todo, outcomes, strict=True) if o.error}
     rows = []
-    bar = tqdm(total=sum(len(c) for _, c in plan), desc="runs", unit="run", disable=not progress,
-               dynamic_ncols=True)
-    for variant, cfgs in plan:
-        run_dirs = [out / "runs" / run_name(variant, c.data, c.seed) for c in cfgs]
-        done = [read_done(d) for d in run_dirs]
-        if not all(done):
-            bar.set_postfix_str(f"{variant} ({len(cfgs)} runs together)")
-            t0 = time.time()
-            recs = train_runs(cfgs, run_dirs, progress=False, overwrite=True)
-            # train_s: the group's wall time, kept with each run so that a study cut short
-            # still knows how long its finished rows took.
-            done = [{"diverged_at": r.diverged_at, "train_s": round(time.time() - t0, 1)}
-                    for r in recs]
-            for d, info in zip(run_dirs, done, strict=True):
-                mark_done(d, info)
-        bar.update(len(cfgs))
-        rows += [result_row(variant, d, info["diverged_at"])
-                 for d, info in zip(run_dirs, done, strict=True)]
-    bar.close()
+    for variant, cfgs, run_dirs in plan:
+        for cfg, d in zip(cfgs, run_dirs, strict=True):
+            info = read_done(d)
+            rows.append(failed_row(variant, d, cfg, errors.get(variant, "not finished"))
+                        if info is None else result_row(variant, d, info["diverged_at"]))
     return rows
 
 
@@ -225,6 +245,8 @@ def _homework_row(g) -> str:
         parts.append(f"{cnt['never']}/{n} runs never covered all {g['n_modes']} modes")
     if cnt["diverged"]:
         parts.append(f"{cnt['diverged']}/{n} runs diverged")
+    if cnt["failed"]:
+        parts.append(f"{cnt['failed']}/{n} runs failed (see results.csv's error)")
     onset = "; ".join(parts) or (f"no collapse ({cnt['kept']}/{n} runs keep every mode)"
                                  if g["n_modes"] else "n/a: no known modes (see sliced W1)")
     return f"| {g['variant']} ({g['data']}) | {gen} | {critic} | {loss} | {opt} | {onset} |"
@@ -261,6 +283,8 @@ def plot(rows, out: Path) -> None:
 
     theme()
     datas = list(dict.fromkeys(r["data"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    rows = [r for r in rows if r["status"] != "failed"]  # no records to draw
     fig, axes = plt.subplots(1, len(datas), figsize=(6.5 * len(datas), 4.5), squeeze=False)
     for ax, data in zip(axes[0], datas, strict=True):
         # Mixtures: modes covered; data without known modes: the sliced W1 distance.
@@ -275,7 +299,6 @@ def plot(rows, out: Path) -> None:
     fig.tight_layout()
     files.save_figure(fig, out / "coverage.png")
 
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
     fig, axes = plt.subplots(len(datas), len(variants),
                              figsize=(2.2 * len(variants), 2.4 * len(datas)), squeeze=False)
     firsts = {k: min(g, key=lambda r: r["seed"]) for k, g in groups(rows, "data", "variant")
@@ -288,6 +311,7 @@ def plot(rows, out: Path) -> None:
             ax.grid(False)
             first = firsts.get((data, v))
             if first is None:
+                ax.set_title(f"{v}\n{data}: failed", fontsize=8)
                 continue
             run = Run.load(out / "runs" / first["run"])
             _final_samples(ax, run)
@@ -313,20 +337,22 @@ def _final_samples(ax, run) -> None:
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, StudyConfig)
+    add_config_flags(p, ClusterConfig)
     add_study_flags(p, "runs/compare")
     return p
 
 
 def execute(ns, argv=None) -> Path:
     """Do what the parsed command line asks; returns the study folder."""
-    sc = StudyConfig(**given(ns, StudyConfig))
+    sc = StudyConfig.from_typed(given(ns, StudyConfig))
+    cc = cluster_config(ns)
     variants, data_sets, seeds, base = sc.plan()
     for v in variants:  # every config checked before a folder is made
         run_configs(v, data_sets, seeds[:1], base)
     out = Path(ns.out)
     out = open_study(out, ns.resume, ns.overwrite)
     t0 = time.time()
-    rows = study(variants, data_sets, seeds, out, base, progress=not ns.quiet)
+    rows = study(variants, data_sets, seeds, out, base, progress=not ns.quiet, cluster=cc)
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     plot(rows, out)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from toygan import files
 from toygan.cli import Parser, comma_list, run_main
+from toygan.cluster import ClusterConfig, cluster_config
 from toygan.compare import plot, run_configs, study
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import UserError
@@ -178,7 +179,8 @@ class ReproduceConfig:
     steps: int | None = option(None, "generator updates per run (default: the paper's)",
                                ge=1, le=BIG)
     seeds: int | None = option(None, "trials per row (default: the paper's)", ge=1, le=1000)
-    quick: bool = option(False, "smoke version: 2 trials of 200 steps, to check the pipeline")
+    quick: bool = option(False, "smoke version: 2 trials of 200 steps, to check the pipeline "
+                         "(--seeds and --steps, when given, still apply)")
     rows: str | None = option(None, "comma-separated subset of the table's rows, as variant "
                               "strings (default: every row)")
 
@@ -253,7 +255,9 @@ def _trajectory(rows: list[dict], out: Path) -> list[str]:
     marks, cells = None, []
     for (variant, data), group in groups_.items():
         evals = [[s for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
-                  if s.get("hq_frac") is not None] for r in group]
+                  if s.get("hq_frac") is not None] for r in group if r["status"] != "failed"]
+        if not evals:
+            continue
         steps = sorted({s["step"] for e in evals for s in e})
         if len(steps) < 2:
             return []
@@ -281,6 +285,7 @@ def build_parser() -> Parser:
     p.add_argument("name", nargs="?", help=f"the table: {', '.join(TABLES)}")
     p.add_argument("--list", action="store_true", help="list the tables and their protocols")
     add_config_flags(p, ReproduceConfig)
+    add_config_flags(p, ClusterConfig)
     add_study_flags(p, None)
     return p
 
@@ -294,8 +299,9 @@ def main(argv=None) -> int:
     if ns.name not in TABLES:
         raise UserError(f"unknown table {ns.name!r}; choose from {', '.join(TABLES)}")
     table, rc = TABLES[ns.name], build(ReproduceConfig, given(ns, ReproduceConfig))
-    steps = 200 if rc.quick else (table.steps if rc.steps is None else rc.steps)
-    seeds = 2 if rc.quick else (table.seeds if rc.seeds is None else rc.seeds)
+    cc = cluster_config(ns)
+    steps = rc.steps if rc.steps is not None else 200 if rc.quick else table.steps
+    seeds = rc.seeds if rc.seeds is not None else 2 if rc.quick else table.seeds
     base = dict(table.base, steps=steps)
     variants = list(table.variants)
     if rc.rows is not None:
@@ -311,7 +317,7 @@ def main(argv=None) -> int:
     out = open_study(out, ns.resume, ns.overwrite)
     t0 = time.time()
     rows = study(variants, list(table.data), list(range(seeds)), out, base,
-                 progress=not ns.quiet, overrides=table.overrides)
+                 progress=not ns.quiet, overrides=table.overrides, cluster=cc)
     log = _session_log(out, argv, time.time() - t0, seeds, steps)
     write_csv(rows, out / "results.csv")
     text = write_table(table, rows, out, log)

@@ -19,7 +19,7 @@ from scipy import stats
 
 from toygan import files
 
-STATUSES = ("kept", "lost", "never", "diverged")
+STATUSES = ("kept", "lost", "never", "diverged", "failed")
 
 
 def mean_se(values) -> tuple[float, float]:
@@ -61,7 +61,8 @@ def status_counts(group: list[dict]) -> dict[str, int]:
 
 def counts_text(count: dict[str, int]) -> str:
     text = f"{count['kept']} / {count['lost']} / {count['never']}"
-    return text + (f" ({count['diverged']} diverged)" if count["diverged"] else "")
+    text += f" ({count['diverged']} diverged)" if count["diverged"] else ""
+    return text + (f" ({count['failed']} failed)" if count["failed"] else "")
 
 
 def groups(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
