@@ -441,7 +441,7 @@ def imdata_read(path: Path) -> np.ndarray:
 def build_parser() -> Parser:
     p = Parser(prog="python -m imagegan.compare", description=__doc__.split("\n\n")[0])
     add_config_flags(p, ImageStudyConfig)
-    add_config_flags(p, ClusterConfig)
+    add_config_flags(p, ClusterConfig, skip=("runs_per_task",))  # one image run per task
     add_study_flags(p, "runs/imagegan-compare")
     return p
 

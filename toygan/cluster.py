@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from toygan.config import option
+from toygan.config import BIG, option
 from toygan.errors import UserError
 
 INSTALL = "pip install 'ray>=2.9' (or pip install -e '.[cluster]')"
@@ -47,6 +47,12 @@ class ClusterConfig:
                                        "serially, torch's default, every core). Image runs "
                                        "match across engines bit for bit at equal threads",
                                        ge=1, le=1024)
+
+    runs_per_task: int | None = option(None, "toy studies: split each variant's stacked group "
+                                       "into tasks of at most this many runs, so that more "
+                                       "workers have work (default: one task per variant; "
+                                       "results match at equal values, within float rounding "
+                                       "otherwise)", ge=1, le=BIG)
 
     @property
     def threads(self) -> int:

@@ -195,16 +195,22 @@ def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
     for v in variants:
         cfgs = run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {})))
         plan.append((v, cfgs, [out / "runs" / run_name(v, c.data, c.seed) for c in cfgs]))
-    todo = [(v, cfgs, dirs) for v, cfgs, dirs in plan if not all(read_done(d) for d in dirs)]
+    cluster = cluster or ClusterConfig()
+    todo = []  # (variant, configs, folders) of each task: a variant's group, or a slice of it
+    for v, cfgs, dirs in plan:
+        size = cluster.runs_per_task or len(cfgs)
+        todo += [(v, cfgs[i:i + size], dirs[i:i + size]) for i in range(0, len(cfgs), size)
+                 if not all(read_done(d) for d in dirs[i:i + size])]
     tasks = [Task(f"{v} ({len(cfgs)} runs)", train_group, (cfgs, dirs), cost=len(cfgs))
              for v, cfgs, dirs in todo]
-    outcomes = run_tasks(tasks, cluster or ClusterConfig(), out, progress)
-    errors = {v: o.error for (v, _, _), o in zip(todo, outcomes, strict=True) if o.error}
+    outcomes = run_tasks(tasks, cluster, out, progress)
+    errors = {d: o.error for (_, _, dirs), o in zip(todo, outcomes, strict=True) if o.error
+              for d in dirs}
     rows = []
     for variant, cfgs, run_dirs in plan:
         for cfg, d in zip(cfgs, run_dirs, strict=True):
             info = read_done(d)
-            rows.append(failed_row(variant, d, cfg, errors.get(variant, "not finished"))
+            rows.append(failed_row(variant, d, cfg, errors.get(d, "not finished"))
                         if info is None else result_row(variant, d, info["diverged_at"]))
     return rows
 
