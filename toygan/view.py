@@ -171,74 +171,124 @@ LIVE_LIMITS = {"lr": (1e-6, 1.0), "points": (10, 5000), "steps": (1, 100_000)}
 
 
 class LiveSession:
-    """A toy run trained in a background thread; the page polls its encoded snapshots."""
+    """A toy run trained in a background thread; the page polls its encoded snapshots.
 
-    def __init__(self, snapshot_every: int = 10, keep: int = 600):
+    Snapshots are taken every ``snapshot_every`` steps, and the losses averaged over the same
+    interval; when more than ``keep`` snapshots are held, every other one is dropped and the
+    interval doubles, so a run of any length holds at most ``keep`` frames spread over all of
+    it. ``state(since)`` sends only what is newer than the step the page already has.
+    """
+
+    def __init__(self, snapshot_every: int = 5, keep: int = 300):
+        # ``lock`` guards the records and the controls, for microseconds at a time: training and
+        # snapshots run outside it, so a poll never waits for a step.
         self.lock = threading.Lock()
-        self.snapshot_every, self.keep = snapshot_every, keep
+        self.base_every, self.keep = snapshot_every, keep
         self.trainer = self.encoder = None
         self.running, self.pending_steps = False, 0
-        self.frames: list[dict] = []
-        self.first_index = 0
-        self.stats: list[dict] = []
+        self.run_id, self.step = 0, 0
+        self._reset()
         self.meta: dict = {}
-        self.error = None
         self.stop = threading.Event()
         self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
+    def _reset(self) -> None:
+        self.snapshot_every = self.base_every
+        self.frames: list[dict] = []
+        self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
+        self.evals: list[dict] = []   # {"step", "modes_covered", ...}
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.error = None
+
     def configure(self, params: dict) -> dict:
-        """Build a trainer from the page's parameters (validated), replacing the current one."""
+        """Build a trainer from the page's parameters (validated); it replaces the current one
+        between two of its steps."""
         cfg = validate(params, Path(self.tmp.name))
         from toygan.train import Trainer
 
         trainer = Trainer(cfg)
+        encoder = Encoder(trainer.data.extent, trainer.obj.output, 1.0)
+        meta = {"label": f"{variant_label(vars(trainer.cfg))} on {trainer.cfg.data}",
+                "output": trainer.obj.output, "extent": encoder.extent,
+                "center": encoder.center.tolist(), "half": encoder.half,
+                "res": trainer.cfg.grid_res, "real": encoder.points(trainer.real_vis.numpy()),
+                "centers": [] if trainer.data.centers is None else trainer.data.centers.tolist(),
+                "n_modes": trainer.data.n_modes or 0, "steps_total": trainer.cfg.steps}
+        first = self._snapshot(trainer, encoder, evaluate=True)
         with self.lock:
-            self.trainer, self.running, self.pending_steps = trainer, False, 0
-            self.frames, self.first_index, self.stats = [], 0, []
-            self.encoder = Encoder(trainer.data.extent, trainer.obj.output, 1.0)
-            snap = trainer.snapshot()
-            self.encoder.grad_scale = max(_grad_scale(snap["fake_grad"]), 1e-9)
-            self.meta = {"label": f"{variant_label(vars(trainer.cfg))} on {trainer.cfg.data}",
-                         "output": trainer.obj.output, "extent": self.encoder.extent,
-                         "center": self.encoder.center.tolist(), "half": self.encoder.half,
-                         "res": trainer.cfg.grid_res, "grad_scale": self.encoder.grad_scale,
-                         "real": self.encoder.points(trainer.real_vis.numpy()),
-                         "centers": ([] if trainer.data.centers is None
-                                     else trainer.data.centers.tolist()),
-                         "n_modes": trainer.data.n_modes or 0,
-                         "steps_total": trainer.cfg.steps}
-            self._record(snap, evaluate=True)
-        return self.meta
+            self.run_id += 1
+            self.meta = {**meta, "run_id": self.run_id}
+            self.trainer, self.encoder, self.step = trainer, encoder, 0
+            self.running, self.pending_steps = False, 0
+            self._reset()
+            self._add(*first)
+            return self.meta
 
-    def _record(self, snap=None, evaluate=False):
-        t = self.trainer
-        snap = snap if snap is not None else t.snapshot()
-        self.frames.append(self.encoder.frame(t.step, snap))
+    @staticmethod
+    def _snapshot(t, encoder: Encoder, evaluate: bool) -> tuple[dict, dict | None]:
+        """A frame of the trainer's current step (its arrows in the frame's own 95th-percentile
+        gradient norm ``gs``, so the page scales them against the run's history), and its
+        evaluation when asked."""
+        snap = t.snapshot()
+        gs = _grad_scale(snap["fake_grad"])
+        encoder.grad_scale = max(gs, 1e-12)
+        frame = {**encoder.frame(t.step, snap), "gs": gs}
+        return frame, ({"step": t.step, **t.evaluate()} if evaluate else None)
+
+    def _add(self, frame: dict, ev: dict | None) -> None:
+        """Keep a frame (under ``lock``); past ``keep``, every other one goes, newest kept."""
+        if self.frames and self.frames[-1]["step"] == frame["step"]:
+            self.frames[-1] = frame
+        else:
+            self.frames.append(frame)
         if len(self.frames) > self.keep:
-            self.frames.pop(0)
-            self.first_index += 1
-        if evaluate:
-            self.stats.append({"step": t.step, **t.evaluate()})
+            self.frames = self.frames[::-2][::-1]
+            self.losses = self.losses[::-2][::-1]
+            self.snapshot_every *= 2
+        if ev is not None and not (self.evals and self.evals[-1]["step"] == ev["step"]):
+            self.evals.append(ev)
+
+    def _log(self, step: int, values: dict, emit: bool) -> None:
+        """Accumulate the step's losses; at a snapshot, keep their mean since the last one."""
+        for k in ("d_loss", "g_loss"):
+            self.sums[k] = self.sums.get(k, 0.0) + values[k]
+        self.count += 1
+        if emit:
+            self.losses.append({"step": step, **{k: v / self.count for k, v in self.sums.items()}})
+            self.sums, self.count = {}, 0
 
     def _loop(self):
         while not self.stop.is_set():
             with self.lock:
-                t = self.trainer
+                t, encoder, run_id, every = self.trainer, self.encoder, self.run_id, \
+                    self.snapshot_every
                 go = t is not None and (self.running or self.pending_steps > 0) and \
                     t.step < t.cfg.steps
+                stepping = self.pending_steps > 0
                 if go:
-                    terms = t.train_step()
                     self.pending_steps = max(self.pending_steps - 1, 0)
-                    rec = {"step": t.step, **{k: float(v) for k, v in terms.items()}}
-                    if not all(math.isfinite(v) for v in rec.values()):
-                        self.running, self.error = False, f"diverged at step {t.step}"
-                    if t.step % self.snapshot_every == 0 or self.pending_steps == 0:
-                        self._record(evaluate=t.step % (5 * self.snapshot_every) == 0)
-                    self.stats.append(rec)
+                request_done = go and stepping and self.pending_steps == 0
             if not go:
                 self.stop.wait(0.05)
+                continue
+            # Only this thread trains; a new run replaces ``t`` between two steps.
+            values = {k: float(v) for k, v in t.train_step().items()}
+            due = t.step % every == 0 or request_done
+            snap = self._snapshot(t, encoder, t.step % (5 * every) == 0 or request_done) \
+                if due else None
+            with self.lock:
+                if self.run_id != run_id:
+                    continue  # replaced by a new run meanwhile
+                self.step = t.step
+                if not all(math.isfinite(v) for v in values.values()):
+                    self.running, self.pending_steps = False, 0
+                    self.error = f"training diverged at step {t.step} (NaN/Inf loss)"
+                self._log(t.step, values, emit=snap is not None)
+                if snap is not None:
+                    self._add(*snap)
 
     def control(self, action: str, steps: int = 1) -> None:
         with self.lock:
@@ -251,13 +301,14 @@ class LiveSession:
             elif action == "step":
                 self.running, self.pending_steps = False, self.pending_steps + steps
 
-    def state(self, since: int) -> dict:
+    def state(self, since: int = -1) -> dict:
+        """Everything newer than step ``since`` (-1: all): frames, loss means, evaluations."""
         with self.lock:
-            start = max(since - self.first_index, 0)
-            return {"meta": self.meta, "first": self.first_index + start,
-                    "frames": self.frames[start:], "total": self.first_index + len(self.frames),
-                    "curves": _curves(self.stats), "running": self.running,
-                    "step": self.trainer.step if self.trainer else 0, "error": self.error}
+            new = lambda rows: [r for r in rows if r["step"] > since]  # noqa: E731
+            return {"meta": self.meta, "run_id": self.run_id, "frames": new(self.frames),
+                    "curves": _curves(new(self.losses) + new(self.evals)),
+                    "running": self.running, "snapshot_every": self.snapshot_every,
+                    "step": self.step, "error": self.error}
 
     def close(self):
         self.stop.set()
@@ -330,10 +381,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, self.html.encode(), "text/html; charset=utf-8")
         elif url.path == "/api/state":
             try:
-                since = int(parse_qs(url.query).get("since", ["0"])[0])
+                since = int(parse_qs(url.query).get("since", ["-1"])[0])
             except ValueError:
                 return self._json(400, {"error": "since must be an integer"})
-            self._json(200, self.session.state(max(since, 0)))
+            self._json(200, self.session.state(max(since, -1)))
         else:
             self._json(404, {"error": f"no such page: {url.path}"})
 

@@ -1,0 +1,176 @@
+"""The live page (toygan.view --live) in headless Chromium, as a student drives it: pause and
+resume the same run, a timeline without repeated or out-of-order frames, small incremental
+answers, readable curves at any length, messages that stay, arrows that stay on the canvas."""
+
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+from browser import page, why_no_browser
+
+from toygan.view import LiveSession, serve
+
+FRAME_STEPS = "runs[0].frames.map((f) => f.step)"
+
+
+@pytest.fixture
+def live():
+    if why_no_browser():
+        pytest.skip(why_no_browser())
+    server, session = serve(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with page() as pg:
+            errors = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.goto(url)
+            yield pg, session, url, errors
+    finally:
+        server.shutdown()
+        server.server_close()
+        session.close()
+        thread.join(timeout=10)
+
+
+def _start(pg, data="ring"):
+    pg.select_option("#data", data)
+    pg.click("#start")
+    pg.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
+
+
+def _wait(cond, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_pause_then_resume_continues_the_same_run(live):
+    pg, session, _, errors = live
+    _start(pg)
+    pg.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    paused_at = session.state()["step"]
+    assert pg.inner_text("#lpause") == "resume"
+    pg.click("#play")  # the playback bar's ▶ resumes the server too
+    _wait(lambda: session.state()["step"] > paused_at + 20)
+    pg.wait_for_function(f"runs[0].frames[runs[0].frames.length - 1].step > {paused_at}")
+    steps = pg.evaluate(FRAME_STEPS)
+    assert steps == sorted(set(steps)) and steps[0] == 0  # the same run: nothing restarted
+    assert pg.inner_text("#lpause") == "pause"
+    pg.click("#lpause")
+    pg.click("#lpause")  # resume once more with the side button
+    _wait(lambda: session.state()["running"])
+    assert errors == []
+
+
+def test_frames_are_unique_and_increasing_under_overlapping_polls(live):
+    pg, session, url, errors = live
+    _start(pg)
+    for _ in range(5):
+        pg.evaluate("Promise.all([poll(), poll(), poll(), poll()])")
+        time.sleep(0.2)
+    steps = pg.evaluate(FRAME_STEPS)
+    assert len(steps) >= 3 and all(a < b for a, b in zip(steps, steps[1:], strict=False))
+    # The server snapshots every N steps, not every step, and sends only what is new.
+    st = session.state()
+    every = st["snapshot_every"]
+    frame_steps = [f["step"] for f in st["frames"]]
+    assert len(frame_steps) <= st["step"] // every + 2
+    last = frame_steps[-1]
+    with urllib.request.urlopen(f"{url}api/state?since={last}", timeout=10) as r:
+        newer = json.loads(r.read())
+    assert all(f["step"] > last for f in newer["frames"])
+    assert all(s > last for s in newer["curves"]["loss_step"])
+    # Polls answer fast while training (the lock is held for one step at a time).
+    times = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"{url}api/state?since={session.state()['step']}",
+                                    timeout=10) as r:
+            r.read()
+        times.append(time.perf_counter() - t0)
+        time.sleep(0.05)
+    assert session.state()["running"] and sorted(times)[len(times) // 2] <= 0.1, times
+    assert errors == []
+
+
+def test_a_long_run_holds_a_bounded_spread_out_history():
+    """Past ``keep`` snapshots the session drops every other one and doubles its interval."""
+    s = LiveSession(snapshot_every=1, keep=20)
+    try:
+        s.configure({"data": "ring", "variant": "bce"})
+        s.control("play")
+        _wait(lambda: s.state()["step"] >= 200, timeout=120)
+        s.control("pause")
+        st = s.state()
+        steps = [f["step"] for f in st["frames"]]
+        assert len(steps) <= 21 and steps == sorted(set(steps))
+        assert st["snapshot_every"] >= 8 and steps[0] == 0
+        assert steps[-1] >= st["step"] - st["snapshot_every"]  # the newest is kept
+        assert len(st["curves"]["loss_step"]) <= 21
+    finally:
+        s.close()
+
+
+def test_curves_span_the_run_so_far_and_survive_a_long_history(live):
+    pg, session, _, errors = live
+    _start(pg)
+    _wait(lambda: session.state()["step"] >= 150, timeout=60)
+    pg.evaluate("poll()")
+    pg.wait_for_function("runs[0].curves.loss_step.length >= 5")
+    # The critic-loss line (#7570b3) reaches the right part of the plot, not 4 px at the left.
+    right = pg.evaluate("""() => {
+      const c = runs[0].els.curves, d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let xmax = -1;
+      for (let y = 18; y < c.height - 16; y++) for (let x = 0; x < c.width; x++) {
+        const o = 4 * (y * c.width + x);
+        if (Math.abs(d[o] - 117) < 30 && Math.abs(d[o + 1] - 112) < 30 && Math.abs(d[o + 2] - 179) < 30) xmax = Math.max(xmax, x);
+      }
+      return xmax / c.width; }""")
+    assert right > 0.7, right
+    # 200,000 loss points (past where Math.min(...values) threw RangeError) still draw.
+    pg.evaluate("""() => { const cv = runs[0].curves, n = 200000;
+      cv.loss_step = Array.from({length: n}, (_, i) => i);
+      cv.d_loss = cv.loss_step.map((i) => Math.sin(i / 1000));
+      cv.g_loss = cv.loss_step.map((i) => Math.cos(i / 1000));
+      drawCurves(runs[0], null); }""")
+    assert errors == []
+
+
+def test_an_error_message_stays_until_dismissed(live):
+    pg, session, _, errors = live
+    _start(pg)
+    pg.fill("#lr_d", "fast")
+    pg.click("#start")
+    pg.wait_for_function("document.getElementById('message').textContent.includes('lr_d')")
+    time.sleep(1.5)  # several polls answer meanwhile
+    assert "lr_d must be a number" in pg.inner_text("#message")
+    pg.click("#dismiss")
+    assert pg.inner_text("#message") == ""
+    assert errors == []
+
+
+def test_arrows_stay_on_the_canvas_and_legends_are_drawn(live):
+    pg, session, _, errors = live
+    _start(pg)
+    _wait(lambda: session.state()["step"] >= 60, timeout=60)
+    pg.evaluate("poll()")
+    gs = pg.evaluate("runs[0].frames.map((f) => f.gs)")
+    assert all(g > 0 for g in gs) and pg.evaluate("runs[0].gsMax") == pytest.approx(max(gs))
+    # Longest arrow drawn, in pixels, as the page computes it: at most 1.5 x its unit length.
+    longest = pg.evaluate("""() => { const run = runs[0], f = run.frames[run.frames.length - 1];
+      const d = decodeFrame(run.meta, f), len = 0.08 * SIZE, k = f.gs / run.gsMax;
+      let m = 0; for (let i = 0; i + 1 < d.grad.length; i += 2)
+        m = Math.max(m, Math.min(Math.hypot(d.grad[i], d.grad[i + 1]) * len * k, 1.5 * len));
+      return m / len; }""")
+    assert 0 < longest <= 1.5
+    assert "real samples" in pg.inner_text("#legend") and "manifold" in pg.inner_text("#legend")
+    bar = pg.evaluate("""() => { const c = runs[0].els.cbar;
+      return Array.from(c.getContext('2d').getImageData(60, 5, c.width - 120, 1).data); }""")
+    assert len({tuple(bar[i:i + 3]) for i in range(0, len(bar), 4)}) > 50  # a colour ramp
+    assert errors == []
