@@ -76,16 +76,19 @@ def test_frames_are_unique_and_increasing_under_overlapping_polls(live):
         time.sleep(0.2)
     steps = pg.evaluate(FRAME_STEPS)
     assert len(steps) >= 3 and all(a < b for a, b in zip(steps, steps[1:], strict=False))
+    seqs = pg.evaluate("runs[0].frames.map((f) => f.seq)")
+    assert all(a < b for a, b in zip(seqs, seqs[1:], strict=False))
     # The server snapshots every N steps, not every step, and sends only what is new.
     st = session.state()
     every = st["snapshot_every"]
     frame_steps = [f["step"] for f in st["frames"]]
     assert len(frame_steps) <= st["step"] // every + 2
-    last = frame_steps[-1]
-    with urllib.request.urlopen(f"{url}api/state?since={last}", timeout=10) as r:
+    last, last_step = st["frames"][-1]["seq"], st["curves"]["loss_step"][-1]
+    with urllib.request.urlopen(f"{url}api/state?since={last}&since_step={last_step}",
+                                timeout=10) as r:
         newer = json.loads(r.read())
-    assert all(f["step"] > last for f in newer["frames"])
-    assert all(s > last for s in newer["curves"]["loss_step"])
+    assert all(f["seq"] > last for f in newer["frames"])
+    assert all(s > last_step for s in newer["curves"]["loss_step"])
     # Polls answer fast while training (the lock is held for one step at a time).
     times = []
     for _ in range(10):
@@ -125,11 +128,13 @@ def test_curves_span_the_run_so_far_and_survive_a_long_history(live):
     pg.wait_for_function("runs[0].curves.loss_step.length >= 5")
     # The critic-loss line (#7570b3) reaches the right part of the plot, not 4 px at the left.
     right = pg.evaluate("""() => {
-      const c = runs[0].els.curves, d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const c = runs[0].els.curves;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const near = (o, r, g, b) => Math.abs(d[o] - r) < 30 && Math.abs(d[o + 1] - g) < 30
+        && Math.abs(d[o + 2] - b) < 30;
       let xmax = -1;
       for (let y = 18; y < c.height - 16; y++) for (let x = 0; x < c.width; x++) {
-        const o = 4 * (y * c.width + x);
-        if (Math.abs(d[o] - 117) < 30 && Math.abs(d[o + 1] - 112) < 30 && Math.abs(d[o + 2] - 179) < 30) xmax = Math.max(xmax, x);
+        if (near(4 * (y * c.width + x), 117, 112, 179)) xmax = Math.max(xmax, x);
       }
       return xmax / c.width; }""")
     assert right > 0.7, right
@@ -173,4 +178,43 @@ def test_arrows_stay_on_the_canvas_and_legends_are_drawn(live):
     bar = pg.evaluate("""() => { const c = runs[0].els.cbar;
       return Array.from(c.getContext('2d').getImageData(60, 5, c.width - 120, 1).data); }""")
     assert len({tuple(bar[i:i + 3]) for i in range(0, len(bar), 4)}) > 50  # a colour ramp
+    assert errors == []
+
+
+def test_d_step_g_step_and_settings_changed_mid_run(live):
+    """GAN Lab's controls: one critic update, one generator update, k and the learning rates
+    changed without a restart; KL and JS of grid histograms beside the modes."""
+    pg, session, _, errors = live
+    _start(pg)
+    pg.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    time.sleep(0.3)
+    with session.lock:  # the counts now (the last frame may be a few steps old)
+        step, d = session.step, session.d_steps
+    pg.click("#dstep")
+    _wait(lambda: session.state()["frames"][-1]["d_steps"] == d + 1)
+    assert session.state()["step"] == step  # the critic moved, the generator did not
+    pg.wait_for_function(f"runs[0].frames[runs[0].frames.length - 1].d_steps == {d + 1}")
+    assert f"step {step} · {d + 1} critic updates" in pg.inner_text(".panel .title")
+    pg.click("#gstep")
+    _wait(lambda: session.state()["step"] == step + 1)
+    assert session.state()["frames"][-1]["d_steps"] == d + 1
+    # k = 3 and a new critic learning rate, mid-run.
+    pg.fill("#k", "3")
+    pg.fill("#lr_d", "5e-4")
+    pg.click("#apply")
+    _wait(lambda: session.trainer.cfg.n_critic == 3)
+    assert [g["lr"] for g in session.trainer.opt_d.param_groups] == [5e-4]
+    pg.click("#lstep")  # 10 steps of k = 3
+    _wait(lambda: session.state()["step"] == step + 11)
+    time.sleep(0.2)
+    assert session.state()["frames"][-1]["d_steps"] == d + 1 + 30
+    pg.fill("#k", "0")
+    pg.click("#apply")
+    pg.wait_for_function("document.getElementById('message').textContent.includes('k')")
+    assert "whole number between 1 and 100" in pg.inner_text("#message")
+    pg.evaluate("poll()")
+    js = [v for v in session.state()["curves"]["js"] if v is not None]
+    assert js and all(0 <= v <= 0.6932 for v in js)
+    pg.wait_for_function("runs[0].curves.js.length > 0")
     assert errors == []

@@ -100,14 +100,18 @@ def _clean(v):
 
 
 def _curves(stats: list[dict]) -> dict:
+    """Loss means and evaluations as the page's columns (KL/JS: the live page's grid
+    histograms; None where a record has no such value)."""
     losses = [r for r in stats if "d_loss" in r]
-    evals = [r for r in stats if r.get("modes_covered") is not None]
+    evals = [r for r in stats if r.get("modes_covered") is not None or "js" in r]
     clean = _clean
     return {"loss_step": [r["step"] for r in losses],
             "d_loss": [clean(r["d_loss"]) for r in losses],
             "g_loss": [clean(r["g_loss"]) for r in losses],
             "eval_step": [r["step"] for r in evals],
-            "modes": [r["modes_covered"] for r in evals]}
+            "modes": [r.get("modes_covered") for r in evals],
+            "kl": [clean(r.get("kl")) for r in evals],
+            "js": [clean(r.get("js")) for r in evals]}
 
 
 def encode_run(run, max_points: int | None = None) -> dict:
@@ -196,6 +200,9 @@ class LiveSession:
 
     def _reset(self) -> None:
         self.snapshot_every = self.base_every
+        self.seq = 0          # frames are numbered: a lone critic step adds a frame, same step
+        self.d_steps = 0      # critic updates so far
+        self.singles: list[str] = []  # queued lone "d" / "g" updates (GAN Lab's D/G step)
         self.frames: list[dict] = []
         self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
         self.evals: list[dict] = []   # {"step", "modes_covered", ...}
@@ -216,7 +223,8 @@ class LiveSession:
                 "center": encoder.center.tolist(), "half": encoder.half,
                 "res": trainer.cfg.grid_res, "real": encoder.points(trainer.real_vis.numpy()),
                 "centers": [] if trainer.data.centers is None else trainer.data.centers.tolist(),
-                "n_modes": trainer.data.n_modes or 0, "steps_total": trainer.cfg.steps}
+                "n_modes": trainer.data.n_modes or 0, "steps_total": trainer.cfg.steps,
+                "n_critic": trainer.cfg.n_critic, "gp_weight": trainer.cfg.gp_weight}
         first = self._snapshot(trainer, encoder, evaluate=True)
         with self.lock:
             self.run_id += 1
@@ -236,14 +244,19 @@ class LiveSession:
         gs = _grad_scale(snap["fake_grad"])
         encoder.grad_scale = max(gs, 1e-12)
         frame = {**encoder.frame(t.step, snap), "gs": gs}
-        return frame, ({"step": t.step, **t.evaluate()} if evaluate else None)
+        if not evaluate:
+            return frame, None
+        from toygan.metrics import grid_divergence
+
+        fake = t.sample()
+        ev = {"step": t.step, **t.evaluate(fake),
+              **grid_divergence(t.real_eval.numpy(), fake.numpy(), t.data.extent)}
+        return frame, ev
 
     def _add(self, frame: dict, ev: dict | None) -> None:
         """Keep a frame (under ``lock``); past ``keep``, every other one goes, newest kept."""
-        if self.frames and self.frames[-1]["step"] == frame["step"]:
-            self.frames[-1] = frame
-        else:
-            self.frames.append(frame)
+        self.seq += 1
+        self.frames.append({**frame, "seq": self.seq, "d_steps": self.d_steps})
         if len(self.frames) > self.keep:
             self.frames = self.frames[::-2][::-1]
             self.losses = self.losses[::-2][::-1]
@@ -265,12 +278,16 @@ class LiveSession:
             with self.lock:
                 t, encoder, run_id, every = self.trainer, self.encoder, self.run_id, \
                     self.snapshot_every
+                single = self.singles.pop(0) if t is not None and self.singles else None
                 go = t is not None and (self.running or self.pending_steps > 0) and \
-                    t.step < t.cfg.steps
+                    t.step < t.cfg.steps and single is None
                 stepping = self.pending_steps > 0
                 if go:
                     self.pending_steps = max(self.pending_steps - 1, 0)
                 request_done = go and stepping and self.pending_steps == 0
+            if single is not None:
+                self._single(t, encoder, run_id, single)
+                continue
             if not go:
                 self.stop.wait(0.05)
                 continue
@@ -283,12 +300,35 @@ class LiveSession:
                 if self.run_id != run_id:
                     continue  # replaced by a new run meanwhile
                 self.step = t.step
+                self.d_steps += t.cfg.n_critic
                 if not all(math.isfinite(v) for v in values.values()):
                     self.running, self.pending_steps = False, 0
                     self.error = f"training diverged at step {t.step} (NaN/Inf loss)"
                 self._log(t.step, values, emit=snap is not None)
                 if snap is not None:
                     self._add(*snap)
+
+    def _single(self, t, encoder, run_id: int, which: str) -> None:
+        """GAN Lab's lone updates: one critic step ("d"), or one generator step against the
+        critic as it is ("g", no unrolling) — mode hopping is the generator chasing it."""
+        from toygan.mitigations import pack
+
+        B, gan = t.cfg.batch_size, t.gan
+        if which == "d":
+            gan.critic_update(lambda: t._real(B), t._z, B)
+        else:
+            t.D.requires_grad_(False)
+            try:
+                gan.generator_update(t.D, pack(t._real(B), t.cfg.pack), t._z, B)
+            finally:
+                t.D.requires_grad_(True)
+            t.step += 1
+        snap = self._snapshot(t, encoder, evaluate=which == "g")
+        with self.lock:
+            if self.run_id == run_id:
+                self.step = t.step
+                self.d_steps += which == "d"
+                self._add(*snap)
 
     def control(self, action: str, steps: int = 1) -> None:
         with self.lock:
@@ -300,12 +340,46 @@ class LiveSession:
                 self.running = False
             elif action == "step":
                 self.running, self.pending_steps = False, self.pending_steps + steps
+            elif action in ("dstep", "gstep"):
+                self.running = False
+                self.singles += [action[0]] * steps
 
-    def state(self, since: int = -1) -> dict:
-        """Everything newer than step ``since`` (-1: all): frames, loss means, evaluations."""
+    def settings(self, params: dict) -> dict:
+        """Change the running run's learning rates, critic steps per generator step (k) or
+        penalty weight without a restart; validated like a new run's."""
+        if not isinstance(params, dict):
+            raise UserError("the request must be a JSON object")
         with self.lock:
-            new = lambda rows: [r for r in rows if r["step"] > since]  # noqa: E731
-            return {"meta": self.meta, "run_id": self.run_id, "frames": new(self.frames),
+            t = self.trainer
+            if t is None:
+                raise UserError("press start first")
+            new = {}
+            for k in ("lr_d", "lr_g"):
+                if params.get(k) not in (None, ""):
+                    new[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
+            if params.get("n_critic") not in (None, ""):
+                new["n_critic"] = int(_number(params["n_critic"], "k (critic steps)", 1, 100,
+                                              integer=True))
+            if params.get("gp_weight") not in (None, ""):
+                if t.cfg.gp_weight is None:
+                    raise UserError(f"{t.cfg.loss} has no gradient penalty to weigh")
+                new["gp_weight"] = _number(params["gp_weight"], "gp_weight", 0, 1e6)
+            for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
+                if k in new:
+                    for group in opt.param_groups:
+                        group["lr"] = new[k]
+            for k, v in new.items():
+                setattr(t.cfg, k, v)
+            if "gp_weight" in new:
+                t.gan.hp["gp_weight"] = new["gp_weight"]
+            return {k: getattr(t.cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
+
+    def state(self, since: int = 0, since_step: int = -1) -> dict:
+        """Frames after number ``since`` and curves after step ``since_step``: what is new."""
+        with self.lock:
+            new = lambda rows: [r for r in rows if r["step"] > since_step]  # noqa: E731
+            return {"meta": self.meta, "run_id": self.run_id,
+                    "frames": [f for f in self.frames if f["seq"] > since],
                     "curves": _curves(new(self.losses) + new(self.evals)),
                     "running": self.running, "snapshot_every": self.snapshot_every,
                     "step": self.step, "error": self.error}
@@ -314,6 +388,17 @@ class LiveSession:
         self.stop.set()
         self.thread.join(timeout=5)
         self.tmp.cleanup()
+
+
+def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a number") from None
+    if not (math.isfinite(v) and lo <= v <= hi) or (integer and v != int(v)):
+        kind = "a whole number" if integer else "a number"
+        raise UserError(f"{name} must be {kind} between {lo:g} and {hi:g}")
+    return v
 
 
 def validate(params: dict, tmp: Path):
@@ -380,11 +465,13 @@ class Handler(BaseHTTPRequestHandler):
         if url.path in ("/", "/index.html"):
             self._send(200, self.html.encode(), "text/html; charset=utf-8")
         elif url.path == "/api/state":
+            q = parse_qs(url.query)
             try:
-                since = int(parse_qs(url.query).get("since", ["-1"])[0])
+                since = int(q.get("since", ["0"])[0])
+                since_step = int(q.get("since_step", ["-1"])[0])
             except ValueError:
-                return self._json(400, {"error": "since must be an integer"})
-            self._json(200, self.session.state(max(since, -1)))
+                return self._json(400, {"error": "since and since_step must be integers"})
+            self._json(200, self.session.state(since, since_step))
         else:
             self._json(404, {"error": f"no such page: {url.path}"})
 
@@ -396,7 +483,10 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(n) or b"{}")
             if self.path == "/api/start":
                 self._json(200, {"meta": self.session.configure(body)})
-            elif self.path in ("/api/play", "/api/pause", "/api/step"):
+            elif self.path == "/api/settings":
+                self._json(200, {"settings": self.session.settings(body)})
+            elif self.path in ("/api/play", "/api/pause", "/api/step", "/api/dstep",
+                               "/api/gstep"):
                 steps = body.get("steps", 1) if isinstance(body, dict) else 1
                 if not isinstance(steps, int) or not 1 <= steps <= 10_000:
                     raise UserError("steps must be an integer between 1 and 10000")
