@@ -89,13 +89,41 @@ def view_page(out: Path) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 920, "height": 700})
+        page = browser.new_page(viewport={"width": 920, "height": 860})
         page.goto(html.resolve().as_uri())
         page.fill("#slider", "60")
         page.check("#layer-manifold")
         page.screenshot(path=str(out / "view.png"))
+        live_screenshot(browser, out / "view-live.png")
         browser.close()
-    return [html, out / "view.png"]
+    return [html, out / "view.png", out / "view-live.png"]
+
+
+def live_screenshot(browser, path: Path) -> None:
+    """The live page mid-run: BCE on the ring with k = 1, paused after ~1,500 steps."""
+    import threading
+
+    from toygan import view
+
+    server, session = view.serve(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page(viewport={"width": 1180, "height": 900})
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.select_option("#data", "ring")
+        page.click("#start")
+        page.wait_for_function("runs.length == 1 && runs[0].frames.length > 1")
+        page.check("#layer-manifold")
+        while session.state(10**9)["step"] < 1500:
+            page.wait_for_timeout(500)
+        page.click("#lpause")
+        page.wait_for_timeout(1200)
+        page.screenshot(path=str(path))
+    finally:
+        server.shutdown()
+        server.server_close()
+        session.close()
 
 
 def main():

@@ -133,7 +133,7 @@ def test_curves_span_the_run_so_far_and_survive_a_long_history(live):
       const near = (o, r, g, b) => Math.abs(d[o] - r) < 30 && Math.abs(d[o + 1] - g) < 30
         && Math.abs(d[o + 2] - b) < 30;
       let xmax = -1;
-      for (let y = 18; y < c.height - 16; y++) for (let x = 0; x < c.width; x++) {
+      for (let y = 32; y < c.height - 16; y++) for (let x = 0; x < c.width; x++) {
         if (near(4 * (y * c.width + x), 117, 112, 179)) xmax = Math.max(xmax, x);
       }
       return xmax / c.width; }""")

@@ -224,7 +224,8 @@ class LiveSession:
                 "res": trainer.cfg.grid_res, "real": encoder.points(trainer.real_vis.numpy()),
                 "centers": [] if trainer.data.centers is None else trainer.data.centers.tolist(),
                 "n_modes": trainer.data.n_modes or 0, "steps_total": trainer.cfg.steps,
-                "n_critic": trainer.cfg.n_critic, "gp_weight": trainer.cfg.gp_weight}
+                "n_critic": trainer.cfg.n_critic,
+                "gp_weight": trainer.cfg.gp_weight if _penalised(trainer.cfg) else None}
         first = self._snapshot(trainer, encoder, evaluate=True)
         with self.lock:
             self.run_id += 1
@@ -361,7 +362,7 @@ class LiveSession:
                 new["n_critic"] = int(_number(params["n_critic"], "k (critic steps)", 1, 100,
                                               integer=True))
             if params.get("gp_weight") not in (None, ""):
-                if t.cfg.gp_weight is None:
+                if not _penalised(t.cfg):
                     raise UserError(f"{t.cfg.loss} has no gradient penalty to weigh")
                 new["gp_weight"] = _number(params["gp_weight"], "gp_weight", 0, 1e6)
             for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
@@ -388,6 +389,13 @@ class LiveSession:
         self.stop.set()
         self.thread.join(timeout=5)
         self.tmp.cleanup()
+
+
+def _penalised(cfg) -> bool:
+    """Whether the objective has a gradient-penalty weight (wgan-gp, dragan)."""
+    from toygan.losses import OBJECTIVES
+
+    return "gp_weight" in OBJECTIVES[cfg.loss].hparams
 
 
 def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
