@@ -255,7 +255,7 @@ def _trajectory(rows: list[dict], out: Path) -> list[str]:
     marks, cells = None, []
     for (variant, data), group in groups_.items():
         evals = [[s for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
-                  if s.get("hq_frac") is not None] for r in group if r["status"] != "failed"]
+                  if s.get("hq_frac") is not None] for r in group if r.get("status") != "failed"]
         if not evals:
             continue
         steps = sorted({s["step"] for e in evals for s in e})
