@@ -156,8 +156,8 @@ class _ElsewhereRay:
             def options(self, **kw):
                 return self
 
-            def remote(self, token_file, token):
-                return fn("/nonexistent-mount" + token_file, token)
+            def remote(self, token_file, token, cwd):
+                return fn("/nonexistent-mount" + token_file, token, cwd)
 
         outer.fn = fn
         return Handle()

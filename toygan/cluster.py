@@ -145,19 +145,24 @@ def import_ray():
     return ray
 
 
-def _call(fn: Callable, args: tuple, threads: int):
-    """What a Ray worker runs: the study's own function, on ``threads`` CPU threads."""
+def _call(fn: Callable, args: tuple, threads: int, cwd: str):
+    """What a Ray worker runs: the study's own function, on ``threads`` CPU threads, in the
+    driver's working directory (so relative paths — the study folder, a data folder — mean the
+    same on every machine of a cluster that shares it)."""
     import torch
 
+    os.chdir(cwd)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
     return fn(*args)
 
 
-def _probe(token_file: str, token: str) -> bool:
-    """Run on a worker: can it read the driver's token in the study folder, and write there?"""
+def _probe(token_file: str, token: str, cwd: str) -> bool:
+    """Run on a worker: can it read the driver's token in the study folder, write there, and
+    enter the driver's working directory?"""
     path = Path(token_file)
     try:
+        os.chdir(cwd)
         seen = path.read_text() == token
         Path(token_file + ".ack").write_text(token)
     except OSError:
@@ -183,14 +188,16 @@ def check_reachable(ray, out: Path) -> None:
     token_file = Path(out).resolve() / f".ray-probe-{token}"
     token_file.write_text(token)
     try:
-        ok = ray.get(ray.remote(_probe).options(num_cpus=0).remote(str(token_file), token))
+        ok = ray.get(ray.remote(_probe).options(num_cpus=0).remote(str(token_file), token,
+                                                                   os.getcwd()))
         ok = ok and Path(str(token_file) + ".ack").exists()
     finally:
         for p in (token_file, Path(str(token_file) + ".ack")):
             p.unlink(missing_ok=True)
     if not ok:
-        raise UserError(f"the Ray workers cannot read and write {Path(out).resolve()}: the study "
-                        "folder must be on a filesystem the driver and every worker share")
+        raise UserError(f"the Ray workers cannot read and write {Path(out).resolve()} (or enter "
+                        f"{os.getcwd()}): the study folder and the working directory must be on "
+                        "a filesystem the driver and every worker share")
 
 
 def _on_ray(tasks: list[Task], cc: ClusterConfig, out: Path, bar) -> list[Outcome]:
@@ -206,7 +213,7 @@ def _on_ray(tasks: list[Task], cc: ClusterConfig, out: Path, bar) -> list[Outcom
         for i, t in enumerate(tasks):
             gpus = (1.0 if has_gpus else 0.0) if t.gpus is None else t.gpus
             opts = dict(num_cpus=cc.threads, num_gpus=gpus, max_retries=MAX_RETRIES, name=t.name)
-            pending[call.options(**opts).remote(t.fn, t.args, cc.threads)] = i
+            pending[call.options(**opts).remote(t.fn, t.args, cc.threads, os.getcwd())] = i
         outcomes: list[Outcome | None] = [None] * len(tasks)
         t0 = time.time()
         while pending:
