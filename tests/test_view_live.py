@@ -218,3 +218,48 @@ def test_d_step_g_step_and_settings_changed_mid_run(live):
     assert js and all(0 <= v <= 0.6932 for v in js)
     pg.wait_for_function("runs[0].curves.js.length > 0")
     assert errors == []
+
+
+def test_drawing_data_with_a_drag_then_training_on_it(live):
+    pg, session, _, errors = live
+    pg.select_option("#data", "draw")
+    box = pg.locator("#draw").bounding_box()
+    x0, y0 = box["x"] + 60, box["y"] + 200
+    pg.mouse.move(x0, y0)
+    pg.mouse.down()
+    for i in range(1, 41):  # a 300-px stroke
+        pg.mouse.move(x0 + 7.5 * i, y0 + 2 * i)
+    pg.mouse.up()
+    drawn = pg.evaluate("drawn.length")
+    assert drawn >= 5 * 30  # a cloud every ~6 px of the stroke, not one per click
+    pg.mouse.click(x0, y0 + 120)  # a click still adds one cloud
+    assert pg.evaluate("drawn.length") == drawn + 5
+    pg.click("#start")
+    pg.wait_for_function("runs.length == 1 && runs[0].frames.length >= 2", timeout=60_000)
+    import numpy as np
+
+    path = session.trainer.cfg.data.removeprefix("file:")
+    assert np.load(path).shape == (drawn + 5, 2)  # the page's points are the data
+    assert errors == []
+
+
+def test_a_bookmark_is_the_live_run_as_an_offline_page(live, tmp_path):
+    pg, session, url, errors = live
+    _start(pg)
+    _wait(lambda: session.state()["step"] >= 40, timeout=60)
+    pg.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    with pg.expect_download() as dl:
+        pg.click("#bookmark")
+    path = tmp_path / "bookmark.html"
+    dl.value.save_as(path)
+    assert dl.value.suggested_filename.startswith("toygan-live-bce-on-ring-step")
+    frames = session.state()["frames"]
+    html = path.read_text()
+    assert '"mode":"static"' in html and "http://127.0.0.1" not in html
+    pg.goto(path.as_uri())  # offline: the server is not asked for anything
+    assert pg.inner_text("#frame") == f"step 0 (frame 1/{len(frames)})"
+    pg.fill("#slider", str(len(frames) - 1))
+    assert pg.inner_text("#frame").startswith(f"step {frames[-1]['step']} ")
+    assert "bce on ring" in pg.inner_text(".panel .title")
+    assert errors == []

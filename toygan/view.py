@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import sys
 import tempfile
 import threading
@@ -385,6 +386,21 @@ class LiveSession:
                     "running": self.running, "snapshot_every": self.snapshot_every,
                     "step": self.step, "error": self.error}
 
+    def bookmark(self) -> tuple[str, str]:
+        """The live run so far as a recorded-run page (the offline page's own format: open it
+        with a double click) and a file name for it."""
+        with self.lock:
+            if self.trainer is None:
+                raise UserError("press start first")
+            step = self.step
+            run = {**{k: v for k, v in self.meta.items() if k != "run_id"}, "grad_scale": 1.0,
+                   "steps_total": max(step, 1), "frames": list(self.frames),
+                   "curves": _curves(self.losses + self.evals)}
+        name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"toygan-live-{run['label']}-step{step}.html")
+        html = page({"mode": "static", "runs": [run],
+                     "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+        return html, name
+
     def close(self):
         self.stop.set()
         self.thread.join(timeout=5)
@@ -472,6 +488,18 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path in ("/", "/index.html"):
             self._send(200, self.html.encode(), "text/html; charset=utf-8")
+        elif url.path == "/api/bookmark":
+            try:
+                html, name = self.session.bookmark()
+            except UserError as e:
+                return self._json(400, {"error": str(e)})
+            self.send_response(200)
+            body = html.encode()
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Disposition", f'attachment; filename="{name}"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif url.path == "/api/state":
             q = parse_qs(url.query)
             try:
