@@ -377,10 +377,11 @@ class LiveSession:
             return {k: getattr(t.cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
 
     def state(self, since: int = 0, since_step: int = -1) -> dict:
-        """Frames after number ``since`` and curves after step ``since_step``: what is new."""
+        """Frames after number ``since`` and curves after step ``since_step``: what is new
+        (the run's ``meta`` only with ``since`` 0, the page's first request)."""
         with self.lock:
             new = lambda rows: [r for r in rows if r["step"] > since_step]  # noqa: E731
-            return {"meta": self.meta, "run_id": self.run_id,
+            return {"meta": self.meta if since <= 0 else None, "run_id": self.run_id,
                     "frames": [f for f in self.frames if f["seq"] > since],
                     "curves": _curves(new(self.losses) + new(self.evals)),
                     "running": self.running, "snapshot_every": self.snapshot_every,

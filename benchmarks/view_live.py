@@ -1,0 +1,115 @@
+"""The live page's cost: training speed with the page open against the same trainer headless,
+bytes and latency per poll, and the server's memory after a long run.
+
+    python benchmarks/view_live.py                   # 20 s each way, then 10 minutes with the page
+    python benchmarks/view_live.py --seconds 10 --minutes 1
+
+Both measurements train BCE on the ring with the live page's own configuration
+(``toygan.view.validate``: the slide preset, snapshots every 5 steps thinned to 300). Headless:
+``LiveSession`` alone. With the page: ``toygan.view.serve`` and headless Chromium (Debian's
+``chromium``) polling every 300 ms as a student's browser does. Memory is this process's resident
+set (the server runs in it) after ``--minutes`` of training with the page open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import threading
+import time
+
+from toygan import view
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def steps_per_s(session: view.LiveSession, seconds: float, wait=time.sleep) -> float:
+    s0, t0 = session.state(10**9)["step"], time.perf_counter()
+    wait(seconds)
+    return (session.state(10**9)["step"] - s0) / (time.perf_counter() - t0)
+
+
+def headless(seconds: float) -> float:
+    session = view.LiveSession()
+    try:
+        session.configure({"data": "ring", "variant": "bce"})
+        session.control("play")
+        time.sleep(2)  # warm-up
+        return steps_per_s(session, seconds)
+    finally:
+        session.close()
+
+
+def with_page(seconds: float, minutes: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("no chromium on PATH (apt-get install chromium)")
+    server, session = view.serve(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    polls: list[tuple[int, float]] = []  # (response bytes, ms from request to response end)
+
+    def finished(req):
+        if "/api/state" in req.url:
+            polls.append((req.sizes()["responseBodySize"], req.timing["responseEnd"]))
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("requestfinished", finished)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+            page.select_option("#data", "ring")
+            page.click("#start")
+            page.wait_for_function("runs.length == 1 && runs[0].frames.length > 1")
+            # The page's events are handled only while Playwright waits: never time.sleep here.
+            page.wait_for_timeout(2000)
+            rate = steps_per_s(session, seconds, lambda s: page.wait_for_timeout(1000 * s))
+            polls.clear()
+            page.wait_for_timeout(5000)
+            sample = list(polls)
+            rss0 = rss_mb()
+            deadline = time.monotonic() + 60 * minutes
+            while time.monotonic() < deadline:
+                page.wait_for_timeout(5000)
+            frames = page.evaluate("runs[0].frames.length")
+            browser.close()
+        st = session.state(10**9)
+        return {"rate": rate, "bytes": statistics.median(b for b, _ in sample),
+                "ms": statistics.median(t for _, t in sample), "polls": len(sample),
+                "rss0": rss0, "rss": rss_mb(), "steps": st["step"], "frames": frames,
+                "every": st["snapshot_every"]}
+    finally:
+        server.shutdown()
+        server.server_close()
+        session.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--minutes", type=float, default=10)
+    a = p.parse_args()
+    alone = headless(a.seconds)
+    print(f"headless LiveSession: {alone:.0f} steps/s")
+    r = with_page(a.seconds, a.minutes)
+    print(f"with the page open:   {r['rate']:.0f} steps/s ({r['rate'] / alone:.2f}x headless)")
+    print(f"polls: median {r['bytes'] / 1e3:.1f} kB and {r['ms']:.0f} ms each "
+          f"({r['polls']} polls in 5 s)")
+    print(f"after {a.minutes:g} min with the page: step {r['steps']:,}, {r['frames']} frames in "
+          f"the page, snapshot every {r['every']} steps, server RSS {r['rss']:.0f} MB "
+          f"({r['rss0']:.0f} MB at the start)")
+
+
+if __name__ == "__main__":
+    main()
