@@ -263,3 +263,28 @@ def test_a_bookmark_is_the_live_run_as_an_offline_page(live, tmp_path):
     assert pg.inner_text("#frame").startswith(f"step {frames[-1]['step']} ")
     assert "bce on ring" in pg.inner_text(".panel .title")
     assert errors == []
+
+
+def test_noise_density_layer_on_a_known_map(live):
+    """GAN Lab's generator-transformation view: each manifold cell shaded by the noise mass of
+    its latent square over the area of its image. On the identity map (equal areas) the
+    densities are the squares' Gaussian masses, known in closed form."""
+    import torch
+    from scipy.stats import norm
+    from torch.testing import assert_close
+
+    pg, session, _, errors = live
+    got = pg.evaluate("""() => { const n = 21, m = [], meta = {extent: [-2.5, 2.5, -2.5, 2.5]};
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++)
+        m.push(-2.5 + 5 * b / (n - 1), -2.5 + 5 * a / (n - 1));
+      return cellDensity(meta, m).map((c) => c.density); }""")
+    t = [-2.5 + 0.25 * i for i in range(21)]
+    mass = [norm.cdf(t[i + 1]) - norm.cdf(t[i]) for i in range(20)]
+    want = [mass[a] * mass[b] / (420 * 0.25 / 5) ** 2 for a in range(20) for b in range(20)]
+    assert_close(torch.tensor(got, dtype=torch.float64), torch.tensor(want, dtype=torch.float64),
+                 rtol=1e-4, atol=0)
+    _start(pg)
+    before = pg.evaluate("() => runs[0].els.land.toDataURL()")
+    pg.check("#layer-density")
+    assert pg.evaluate("() => runs[0].els.land.toDataURL()") != before
+    assert errors == []
