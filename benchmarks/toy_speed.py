@@ -39,7 +39,9 @@ def matmul_rate(n: int = 2048, reps: int = 20) -> float:
 
 
 class MatmulFlops(TorchDispatchMode):
-    """Counts 2*m*n*k for every mm / addmm / bmm dispatched (backward and double backward too)."""
+    """Counts 2*m*n*k for every matmul kernel dispatched — mm, bmm and their fused forms with an
+    added term (addmm, baddbmm: the stacked runs' layers, ``_addmm_activation``) — backward and
+    double backward too."""
 
     def __init__(self):
         super().__init__()
@@ -47,9 +49,13 @@ class MatmulFlops(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         aten = torch.ops.aten
-        if func in (aten.mm.default, aten.addmm.default, aten.bmm.default):
-            a, b = (args[1], args[2]) if func is aten.addmm.default else (args[0], args[1])
-            self.flops += 2 * a.numel() * b.shape[-1]
+        if func in (aten.mm.default, aten.bmm.default):
+            a, b = args[0], args[1]
+        elif func in (aten.addmm.default, aten.baddbmm.default, aten._addmm_activation.default):
+            a, b = args[1], args[2]  # (bias or accumulator, A, B)
+        else:
+            return func(*args, **(kwargs or {}))
+        self.flops += 2 * a.numel() * b.shape[-1]  # (..., m, k) @ (..., k, n): 2 * batch*m*k*n
         return func(*args, **(kwargs or {}))
 
 
