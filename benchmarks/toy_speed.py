@@ -46,6 +46,7 @@ class MatmulFlops(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.flops = 0
+        self.shapes: list[tuple[tuple, tuple]] = []  # (A, B) of every counted kernel
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         aten = torch.ops.aten
@@ -56,6 +57,7 @@ class MatmulFlops(TorchDispatchMode):
         else:
             return func(*args, **(kwargs or {}))
         self.flops += 2 * a.numel() * b.shape[-1]  # (..., m, k) @ (..., k, n): 2 * batch*m*k*n
+        self.shapes.append((tuple(a.shape), tuple(b.shape)))
         return func(*args, **(kwargs or {}))
 
 
