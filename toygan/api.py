@@ -24,7 +24,7 @@ import importlib
 import os
 import threading
 
-from toygan.errors import UsageError, UserError
+from toygan.errors import UsageError
 from toygan.results import Animation, LivePage, Page, Run, Study
 
 
@@ -122,11 +122,7 @@ def open_page(*runs, live: bool = False, **options):
         _, ns, _ = parse("toygan.view", {**options, "live": True})
         from toygan.config import build, given
 
-        vc = build(view.ViewConfig, given(ns, view.ViewConfig))
-        try:
-            server, session = view.serve(vc.port)
-        except OSError as e:
-            raise UserError(f"cannot listen on 127.0.0.1:{vc.port}: {e.strerror}") from None
+        server, session = view.serve(build(view.ViewConfig, given(ns, view.ViewConfig)).port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         return LivePage(server, session, thread)

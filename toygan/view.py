@@ -60,6 +60,11 @@ def _lut(name: str) -> list[int]:
         .ravel().tolist()
 
 
+def luts() -> dict[str, list[int]]:
+    """The colour maps the page draws critics with (those of ``toygan.render.CMAPS``)."""
+    return {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}
+
+
 class Encoder:
     """Quantises one run's snapshots for the page (the same code serves the live mode)."""
 
@@ -166,7 +171,7 @@ def static_page(paths: list[str], max_points: int | None = None) -> str:
         except ValueError as e:
             raise UserError(str(e)) from None
     return page({"mode": "static", "runs": [encode_run(r, max_points) for r in runs],
-                 "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+                 "luts": luts()})
 
 
 # ----------------------------------------------------------------------------- live mode
@@ -399,7 +404,7 @@ class LiveSession:
                    "curves": _curves(self.losses + self.evals)}
         name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"toygan-live-{run['label']}-step{step}.html")
         html = page({"mode": "static", "runs": [run],
-                     "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+                     "luts": luts()})
         return html, name
 
     def close(self):
@@ -450,14 +455,7 @@ def validate(params: dict, tmp: Path):
     fields = parse_variant(str(params.get("variant", "wgan-gp")))
     for k in ("lr_d", "lr_g"):
         if params.get(k) not in (None, ""):
-            try:
-                v = float(params[k])
-            except (TypeError, ValueError):
-                raise UserError(f"{k} must be a number") from None
-            lo, hi = LIVE_LIMITS["lr"]
-            if not (math.isfinite(v) and lo <= v <= hi):
-                raise UserError(f"{k} must be between {lo:g} and {hi:g}")
-            fields[k] = v
+            fields[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
     base = dict(PRESETS["slides"], preset="slides", steps=100_000, lr_decay="none",
                 snapshot_points=256, grid_res=48, eval_samples=1000)
     cfg = build(TrainConfig, {**base, "data": data, **fields})
@@ -540,7 +538,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(port: int = 0) -> tuple[ThreadingHTTPServer, LiveSession]:
-    """A live server on 127.0.0.1 (``port`` 0: a free one); call ``serve_forever`` on it."""
+    """A live server on 127.0.0.1 (``port`` 0: a free one); call ``serve_forever`` on it. A
+    port that cannot be had is one line (:class:`UserError`)."""
     from toygan.data import DATASETS
     from toygan.losses import OBJECTIVES
     from toygan.variants import MITIGATIONS
@@ -549,9 +548,13 @@ def serve(port: int = 0) -> tuple[ThreadingHTTPServer, LiveSession]:
     html = page({"mode": "live", "runs": [], "datasets": list(DATASETS),
                  "losses": list(OBJECTIVES),
                  "mitigations": ["none"] + [m for m in MITIGATIONS if m != "bug"],
-                 "luts": {k: _lut(k) for k in ("RdBu_r", "viridis", "magma_r")}})
+                 "luts": luts()})
     handler = type("LiveHandler", (Handler,), {"session": session, "html": html})
-    return ThreadingHTTPServer(("127.0.0.1", port), handler), session
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler), session
+    except OSError as e:
+        session.close()
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
 
 
 @dataclass
@@ -578,10 +581,7 @@ def main(argv=None) -> int:
         vc = build(ViewConfig, given(ns, ViewConfig))
         if ns.runs:
             raise UserError("--live trains in the page: give no run folders")
-        try:
-            server, session = serve(vc.port)
-        except OSError as e:
-            raise UserError(f"cannot listen on 127.0.0.1:{vc.port}: {e.strerror}") from None
+        server, session = serve(vc.port)
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         print(f"serving {url} (Ctrl-C stops)", flush=True)
         if not ns.no_browser:
@@ -600,8 +600,6 @@ def main(argv=None) -> int:
 def execute(ns) -> Path:
     """Write the recorded runs' page as the parsed command line asks; returns its path."""
     vc = build(ViewConfig, given(ns, ViewConfig))
-    if ns.live:
-        raise UserError("--live serves the page: toygan.view.serve (or toygan.open_page)")
     if not ns.runs:
         raise UserError("give run folders to view, or --live")
     out = files.output_file(ns.out, ".html", ns.overwrite)
