@@ -459,15 +459,15 @@ def execute(ns, argv=None) -> Path:
     # One task per run, weighted by (n_critic + 1) updates per step so that the ETA is honest
     # across objectives; a run on CUDA asks Ray for a GPU.
     gpus = {"cpu": 0.0, "cuda": 1.0, "auto": None}[sc.device]
-    tasks = [Task(_run_dir(out, v, lr, s, cfg.data).name, _train_one,
-                  (cfg, _run_dir(out, v, lr, s, cfg.data), ns.resume),
+    dirs = [_run_dir(out, v, lr, s, cfg.data) for v, lr, s, cfg in plan]
+    tasks = [Task(d.name, _train_one, (cfg, d, ns.resume),
                   cost=_steps(cfg, n_images) * (cfg.resolved().n_critic + 1), gpus=gpus)
-             for v, lr, s, cfg in plan]
+             for (*_, cfg), d in zip(plan, dirs, strict=True)]
     outcomes = run_tasks(tasks, cc, out, progress=not ns.quiet, desc="image study",
                          unit="update")
-    rows = [result_row(v, lr, t.args[1], o.value) if o.error is None
-            else failed_row(v, lr, t.args[1], cfg, o.error)
-            for (v, lr, _, cfg), t, o in zip(plan, tasks, outcomes, strict=True)]
+    rows = [result_row(v, lr, d, o.value) if o.error is None
+            else failed_row(v, lr, d, cfg, o.error)
+            for (v, lr, _, cfg), d, o in zip(plan, dirs, outcomes, strict=True)]
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     finished = [r for r in rows if r["status"] != "failed"]

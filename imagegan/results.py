@@ -10,28 +10,18 @@ how it shows itself in Jupyter and Colab.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
-from toygan import files
 from toygan.errors import UserError
-from toygan.results import Animation, Grid, Result, dataframe, table_html
+from toygan.results import Animation, Grid, RecordedRun, table_html
 
 SHOWN = ("step", "epoch", "precision", "duplicates", "coverage", "ndb_js", "stacked_modes",
          "fid", "kid", "d_loss", "g_loss")
 
 
-class ImageRun(Result):
-    def __init__(self, path):
-        super().__init__(path)
-        try:
-            self.config = json.loads((self.path / "config.json").read_text())
-            self.records = files.read_jsonl(self.path / "stats.jsonl")
-        except FileNotFoundError as e:
-            raise UserError(f"{self.path} is not an imagegan run folder (no "
-                            f"{Path(e.filename).name})") from None
-        self.evaluations = [r for r in self.records if "ms_ssim" in r]
-        self.final = self.evaluations[-1] if self.evaluations else {}
+class ImageRun(RecordedRun):
+    EVAL_KEY = "ms_ssim"
+    WHAT = "an imagegan run folder"
 
     @property
     def reference(self) -> dict:
@@ -63,9 +53,6 @@ class ImageRun(Result):
     @property
     def samples(self) -> Animation:
         return Animation(self.path / "samples.gif")
-
-    def dataframe(self):
-        return dataframe(self.records)
 
     def checkpoint(self, which: str = "latest") -> dict:
         from imagegan import checkpoint

@@ -257,9 +257,12 @@ class LivePage:
         return iframe(self.height, src=url)
 
 
-class Run(Result):
-    """A ``toygan.train`` run folder: ``config``, ``records`` (every stats.jsonl record),
-    ``evaluations`` (those with metrics), ``final`` (the last of them)."""
+class RecordedRun(Result):
+    """A trainer's run folder: ``config``, ``records`` (every stats.jsonl record),
+    ``evaluations`` (the records holding ``EVAL_KEY``), ``final`` (the last of them)."""
+
+    EVAL_KEY = ""
+    WHAT = "run folder"
 
     def __init__(self, path):
         super().__init__(path)
@@ -267,14 +270,24 @@ class Run(Result):
             self.config = json.loads((self.path / "config.json").read_text())
             self.records = files.read_jsonl(self.path / "stats.jsonl")
         except FileNotFoundError as e:
-            raise UserError(f"{self.path} is not a run folder (no {Path(e.filename).name})"
+            raise UserError(f"{self.path} is not {self.WHAT} (no {Path(e.filename).name})"
                             ) from None
-        self.evaluations = [r for r in self.records if "modes_covered" in r]
+        self.evaluations = [r for r in self.records if self.EVAL_KEY in r]
         self.final = self.evaluations[-1] if self.evaluations else {}
-        self._frame: bytes | None = None
 
     def dataframe(self):
         return dataframe(self.records)
+
+
+class Run(RecordedRun):
+    """A ``toygan.train`` run folder (see :class:`RecordedRun`)."""
+
+    EVAL_KEY = "modes_covered"
+    WHAT = "a run folder"
+
+    def __init__(self, path):
+        super().__init__(path)
+        self._frame: bytes | None = None
 
     def checkpoint(self) -> dict:
         """The checkpoint (weights, optimiser states, step, config) as saved."""
