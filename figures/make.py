@@ -101,29 +101,23 @@ def view_page(out: Path) -> list[Path]:
 
 def live_screenshot(browser, path: Path) -> None:
     """The live page mid-run: BCE on the ring with k = 1, paused after ~1,500 steps."""
-    import threading
+    from toygan.api import open_page
 
-    from toygan import view
-
-    server, session = view.serve(0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = open_page(live=True, port=0)
     try:
         page = browser.new_page(viewport={"width": 1180, "height": 900})
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.goto(server.url)
         page.select_option("#data", "ring")
         page.click("#start")
         page.wait_for_function("runs.length == 1 && runs[0].frames.length > 1")
         page.check("#layer-manifold")
-        while session.state(10**9)["step"] < 1500:
+        while server.session.state(10**9)["step"] < 1500:
             page.wait_for_timeout(500)
         page.click("#lpause")
         page.wait_for_timeout(1200)
         page.screenshot(path=str(path))
     finally:
-        server.shutdown()
-        server.server_close()
-        session.close()
+        server.stop()
 
 
 def main():

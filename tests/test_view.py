@@ -1,7 +1,6 @@
 """python -m toygan.view: the self-contained page, driven in headless Chromium, and the live
 server with its validation."""
 
-import threading
 import time
 
 import pytest
@@ -86,14 +85,12 @@ def test_live_validation_uses_the_registries(tmp_path):
 def test_live_server_trains_and_streams_to_the_page(tmp_path):
     from browser import page, why_no_browser
 
-    from toygan.view import serve
+    from toygan.api import open_page
 
     if why_no_browser():
         pytest.skip(why_no_browser())
-    server, session = serve(0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = open_page(live=True, port=0)
+    session, url = server.session, server.url
     try:
         with page() as pg:
             pg.goto(url)
@@ -115,8 +112,5 @@ def test_live_server_trains_and_streams_to_the_page(tmp_path):
             assert session.state(0)["running"] is False
             assert "bce on ring" in pg.inner_text(".panel .title")
     finally:
-        server.shutdown()
-        server.server_close()
-        session.close()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+        server.stop()
+    assert not server.thread.is_alive()

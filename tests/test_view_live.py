@@ -3,14 +3,14 @@ resume the same run, a timeline without repeated or out-of-order frames, small i
 answers, readable curves at any length, messages that stay, arrows that stay on the canvas."""
 
 import json
-import threading
 import time
 import urllib.request
 
 import pytest
 from browser import page, why_no_browser
 
-from toygan.view import LiveSession, serve
+from toygan.api import open_page
+from toygan.view import LiveSession
 
 FRAME_STEPS = "runs[0].frames.map((f) => f.step)"
 
@@ -19,21 +19,15 @@ FRAME_STEPS = "runs[0].frames.map((f) => f.step)"
 def live():
     if why_no_browser():
         pytest.skip(why_no_browser())
-    server, session = serve(0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = open_page(live=True, port=0)  # the live server in a thread of this process
     try:
         with page() as pg:
             errors = []
             pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.goto(url)
-            yield pg, session, url, errors
+            pg.goto(server.url)
+            yield pg, server.session, server.url, errors
     finally:
-        server.shutdown()
-        server.server_close()
-        session.close()
-        thread.join(timeout=10)
+        server.stop()
 
 
 def _start(pg, data="ring"):
