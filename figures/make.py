@@ -100,16 +100,19 @@ def view_page(out: Path) -> list[Path]:
 
 
 def live_screenshot(browser, path: Path) -> None:
-    """The live page mid-run: BCE on the ring with k = 1, paused after ~1,500 steps."""
+    """The live page mid-run: BCE beside WGAN-GP on the ring (same data, seed and initial
+    weights, in lock-step), paused after ~1,500 steps, the model-overview strip above."""
     from toygan.api import open_page
 
     server = open_page(live=True, port=0)
     try:
-        page = browser.new_page(viewport={"width": 1180, "height": 900})
+        page = browser.new_page(viewport={"width": 1240, "height": 1000})
         page.goto(server.url)
         page.select_option("#data", "ring")
+        page.select_option("#loss", "bce")
+        page.select_option("#compare", "wgan-gp")
         page.click("#start")
-        page.wait_for_function("runs.length == 1 && runs[0].frames.length > 1")
+        page.wait_for_function("runs.length == 2 && runs[0].frames.length > 1")
         page.check("#layer-manifold")
         while server.session.state(10**9)["step"] < 1500:
             page.wait_for_timeout(500)

@@ -97,6 +97,25 @@ def test_preset_then_flags_override():
     assert (cfg.lr_d, cfg.lr_g, cfg.betas) == (1e-4, 1e-4, (0.5, 0.9))
 
 
+def test_noise_distribution_and_per_player_optimiser():
+    """GAN Lab's choices: uniform noise on [-1, 1] (its manifold drawn over that square), and
+    the generator's optimiser apart from the critic's."""
+    import torch
+
+    from toygan.train import Trainer
+
+    t = Trainer(TrainConfig(**TINY, loss="bce", noise="uniform", g_optimizer="sgd"))
+    z = t._z(4096)
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.99 and z.max() > 0.99
+    assert abs(float(z.mean())) < 0.03 and abs(float(z.var()) - 1 / 3) < 0.02
+    assert t.z_eval.abs().max() <= 1
+    assert torch.equal(t.latent_grid()[[0, -1]], torch.tensor([[-1.0, -1.0], [1.0, 1.0]]))
+    assert (type(t.opt_g).__name__, type(t.opt_d).__name__) == ("SGD", "Adam")
+    n = Trainer(TrainConfig(**TINY, loss="bce"))
+    assert n.latent_grid().abs().max() == 2.5 and type(n.opt_g).__name__ == "Adam"
+    assert float(n._z(4096).var()) > 0.9
+
+
 def test_cli_run_writes_outputs(cli, tmp_path):
     out = tmp_path / "run"
     r = cli("toygan.train", "--loss", "bce", "--steps", "20", "--g-width", "16", "--d-width", "16",

@@ -70,14 +70,29 @@ def test_page_plays_scrubs_and_toggles_in_chromium(view, tmp_path):
 def test_live_validation_uses_the_registries(tmp_path):
     from toygan.view import validate
 
-    cfg = validate({"data": "ring", "variant": "bce+pack=2", "lr_d": "3e-4"}, tmp_path)
+    (cfg,) = validate({"data": "ring", "variant": "bce+pack=2", "lr_d": "3e-4"}, tmp_path)
     assert (cfg.loss, cfg.pack, cfg.lr_d) == ("bce", 2, 3e-4)
-    drawn = validate({"data": "draw", "points": [[i / 10, -i / 10] for i in range(20)]}, tmp_path)
+    (drawn,) = validate({"data": "draw", "points": [[i / 10, -i / 10] for i in range(20)]},
+                        tmp_path)
     assert drawn.data.startswith("file:")
+    # GAN Lab's per-player model settings, and a second run beside the first.
+    g, w = validate({"variant": "bce", "compare": "wgan-gp", "g_depth": "2", "g_width": 32,
+                     "d_depth": 1, "d_width": "16", "opt_g": "sgd", "opt_d": "rmsprop",
+                     "noise": "uniform", "z_dim": "1"}, tmp_path)
+    for cfg in (g, w):
+        assert (cfg.g_depth, cfg.g_width, cfg.d_depth, cfg.d_width) == (2, 32, 1, 16)
+        assert (cfg.g_optimizer, cfg.optimizer, cfg.noise, cfg.z_dim) == \
+            ("sgd", "rmsprop", "uniform", 1)
+    assert (g.loss, w.loss, g.seed, g.data) == ("bce", "wgan-gp", w.seed, w.data)
     for bad, words in (({"data": "nope"}, "unknown data"), ({"variant": "bce+oops"},
                                                             "unknown mitigation"),
                        ({"lr_d": "fast"}, "lr_d must be a number"), ({"lr_g": "5"}, "between"),
-                       ({"data": "draw", "points": [[0, 0]]}, "draw between")):
+                       ({"data": "draw", "points": [[0, 0]]}, "draw between"),
+                       ({"g_width": 0}, "g_width must be a whole number between 1 and 512"),
+                       ({"d_depth": "2.5"}, "d_depth must be a whole number"),
+                       ({"z_dim": 17}, "z_dim must be"), ({"noise": "cauchy"}, "noise must be"),
+                       ({"opt_g": "lbfgs"}, "opt_g must be one of"),
+                       ({"compare": "nope"}, "unknown loss")):
         with pytest.raises(UserError, match=words):
             validate(bad, tmp_path)
 

@@ -75,14 +75,14 @@ def test_frames_are_unique_and_increasing_under_overlapping_polls(live):
     # The server snapshots every N steps, not every step, and sends only what is new.
     st = session.state()
     every = st["snapshot_every"]
-    frame_steps = [f["step"] for f in st["frames"]]
+    frame_steps = [f["step"] for f in st["runs"][0]["frames"]]
     assert len(frame_steps) <= st["step"] // every + 2
-    last, last_step = st["frames"][-1]["seq"], st["curves"]["loss_step"][-1]
+    last, last_step = st["runs"][0]["frames"][-1]["seq"], st["runs"][0]["curves"]["loss_step"][-1]
     with urllib.request.urlopen(f"{url}api/state?since={last}&since_step={last_step}",
                                 timeout=10) as r:
         newer = json.loads(r.read())
-    assert all(f["seq"] > last for f in newer["frames"])
-    assert all(s > last_step for s in newer["curves"]["loss_step"])
+    assert all(f["seq"] > last for f in newer["runs"][0]["frames"])
+    assert all(s > last_step for s in newer["runs"][0]["curves"]["loss_step"])
     # Polls answer fast while training (the lock is held for one step at a time).
     times = []
     for _ in range(10):
@@ -105,11 +105,11 @@ def test_a_long_run_holds_a_bounded_spread_out_history():
         _wait(lambda: s.state()["step"] >= 200, timeout=120)
         s.control("pause")
         st = s.state()
-        steps = [f["step"] for f in st["frames"]]
+        steps = [f["step"] for f in st["runs"][0]["frames"]]
         assert len(steps) <= 21 and steps == sorted(set(steps))
         assert st["snapshot_every"] >= 8 and steps[0] == 0
         assert steps[-1] >= st["step"] - st["snapshot_every"]  # the newest is kept
-        assert len(st["curves"]["loss_step"]) <= 21
+        assert len(st["runs"][0]["curves"]["loss_step"]) <= 21
     finally:
         s.close()
 
@@ -186,13 +186,13 @@ def test_d_step_g_step_and_settings_changed_mid_run(live):
     with session.lock:  # the counts now (the last frame may be a few steps old)
         step, d = session.step, session.d_steps
     pg.click("#dstep")
-    _wait(lambda: session.state()["frames"][-1]["d_steps"] == d + 1)
+    _wait(lambda: session.state()["runs"][0]["frames"][-1]["d_steps"] == d + 1)
     assert session.state()["step"] == step  # the critic moved, the generator did not
     pg.wait_for_function(f"runs[0].frames[runs[0].frames.length - 1].d_steps == {d + 1}")
     assert f"step {step} · {d + 1} critic updates" in pg.inner_text(".panel .title")
     pg.click("#gstep")
     _wait(lambda: session.state()["step"] == step + 1)
-    assert session.state()["frames"][-1]["d_steps"] == d + 1
+    assert session.state()["runs"][0]["frames"][-1]["d_steps"] == d + 1
     # k = 3 and a new critic learning rate, mid-run.
     pg.fill("#k", "3")
     pg.fill("#lr_d", "5e-4")
@@ -202,13 +202,13 @@ def test_d_step_g_step_and_settings_changed_mid_run(live):
     pg.click("#lstep")  # 10 steps of k = 3
     _wait(lambda: session.state()["step"] == step + 11)
     time.sleep(0.2)
-    assert session.state()["frames"][-1]["d_steps"] == d + 1 + 30
+    assert session.state()["runs"][0]["frames"][-1]["d_steps"] == d + 1 + 30
     pg.fill("#k", "0")
     pg.click("#apply")
     pg.wait_for_function("document.getElementById('message').textContent.includes('k')")
     assert "whole number between 1 and 100" in pg.inner_text("#message")
     pg.evaluate("poll()")
-    js = [v for v in session.state()["curves"]["js"] if v is not None]
+    js = [v for v in session.state()["runs"][0]["curves"]["js"] if v is not None]
     assert js and all(0 <= v <= 0.6932 for v in js)
     pg.wait_for_function("runs[0].curves.js.length > 0")
     assert errors == []
@@ -248,7 +248,7 @@ def test_a_bookmark_is_the_live_run_as_an_offline_page(live, tmp_path):
     path = tmp_path / "bookmark.html"
     dl.value.save_as(path)
     assert dl.value.suggested_filename.startswith("toygan-live-bce-on-ring-step")
-    frames = session.state()["frames"]
+    frames = session.state()["runs"][0]["frames"]
     html = path.read_text()
     assert '"mode":"static"' in html and "http://127.0.0.1" not in html
     pg.goto(path.as_uri())  # offline: the server is not asked for anything
@@ -281,4 +281,106 @@ def test_noise_density_layer_on_a_known_map(live):
     before = pg.evaluate("() => runs[0].els.land.toDataURL()")
     pg.check("#layer-density")
     assert pg.evaluate("() => runs[0].els.land.toDataURL()") != before
+    assert errors == []
+
+
+def test_two_runs_step_in_lock_step_from_the_same_start(live):
+    """Beyond GAN Lab: a second objective beside the first, same data, seed and initial
+    weights, both taking step n before either takes step n + 1."""
+    pg, session, _, errors = live
+    pg.select_option("#loss", "bce")
+    pg.select_option("#compare", "wgan-gp")
+    pg.click("#start")
+    pg.wait_for_function("runs.length == 2 && runs[1].frames.length >= 3", timeout=60_000)
+    pg.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    time.sleep(0.3)
+    st = session.state()
+    a, b = (r["frames"] for r in st["runs"])
+    assert [f["step"] for f in a] == [f["step"] for f in b] and a[-1]["step"] >= 10
+    assert [f["seq"] for f in a] == [f["seq"] for f in b]
+    assert a[0]["fake"] == b[0]["fake"]  # the same generator at step 0: same initial weights
+    assert a[-1]["fake"] != b[-1]["fake"]  # then each objective moves it its own way
+    assert [r.trainer.step for r in session.runs] == [st["step"]] * 2
+    titles = pg.locator(".panel .title").all_inner_texts()
+    assert titles[0].startswith("bce on ring — step") and titles[1].startswith("wgan-gp on ring")
+    with session.lock:  # each run's own count (bce: k = 1, wgan-gp: k = 5 per step)
+        d = [r.d_steps for r in session.runs]
+    assert d[1] == 5 * d[0]
+    pg.click("#dstep")  # a lone update moves both
+    _wait(lambda: [r["frames"][-1]["d_steps"] for r in session.state()["runs"]] ==
+          [d[0] + 1, d[1] + 1])
+    assert "bce: D" in pg.inner_text("#overview") and "wgan-gp: D" in pg.inner_text("#overview")
+    assert errors == []
+
+
+def test_model_settings_overview_strip_and_the_transformation_view(live):
+    """GAN Lab's per-player settings (layers, neurons, optimiser, noise), its model overview,
+    and its generator transformation: the latent grid folding into G's image."""
+    import torch
+    from torch.testing import assert_close
+
+    pg, session, _, errors = live
+    pg.fill("#g_width", "0")
+    pg.click("#start")
+    pg.wait_for_function("document.getElementById('message').textContent.includes('g_width')")
+    assert "g_width must be a whole number between 1 and 512" in pg.inner_text("#message")
+    pg.fill("#g_depth", "2")
+    pg.fill("#g_width", "32")
+    pg.select_option("#opt_g", "sgd")
+    pg.select_option("#noise", "uniform")
+    _start(pg)
+    cfg = session.trainer.cfg
+    assert (cfg.g_depth, cfg.g_width, cfg.g_optimizer, cfg.noise) == (2, 32, "sgd", "uniform")
+    assert type(session.trainer.opt_g).__name__ == "SGD"
+    strip = pg.inner_text("#overview")
+    assert "2 layers × 32 · sgd" in strip and "2-D U[−1, 1]" in strip and "bce: D" in strip
+    # t = 0 is the latent square (uniform noise fills [-1, 1]^2), t = 1 the manifold itself.
+    ends = pg.evaluate("""() => { const run = runs[0], f = run.frames[run.frames.length - 1];
+      const m = decodeFrame(run.meta, f).manifold;
+      return [Array.from(morphed(run.meta, m, 0)), Array.from(latentPositions(run.meta, 21)),
+              Array.from(morphed(run.meta, m, 1)), Array.from(m)]; }""")
+    t0, square, t1, manifold = (torch.tensor(v, dtype=torch.float64) for v in ends)
+    assert_close(t0, square)
+    assert_close(t1, manifold)
+    x0, x1, y0, y1 = pg.evaluate("runs[0].meta.extent")
+    side = 0.9 * min(x1 - x0, y1 - y0)  # the square fills 90% of the canvas
+    xy = square.reshape(-1, 2)
+    assert_close(xy.max(0).values - xy.min(0).values,
+                 torch.tensor([side, side], dtype=torch.float64))
+    pg.click("#lpause")
+    pg.select_option("#speed", "1")
+    before = pg.evaluate("() => runs[0].els.land.toDataURL()")
+    pg.click("#morph")
+    pg.wait_for_function("morphT !== null && morphT > 0.2 && morphT < 0.8")
+    assert pg.evaluate("() => runs[0].els.land.toDataURL()") != before
+    pg.wait_for_function("morphDone === 1 && morphT === null", timeout=10_000)
+    assert errors == []
+
+
+def test_slow_mode_explains_each_phase_of_one_step(live):
+    pg, session, _, errors = live
+    _start(pg)
+    pg.select_option("#speed", "8")
+    pg.check("#slow")
+    _wait(lambda: not session.state()["running"])
+    pg.wait_for_function("slowPhase === 1", timeout=10_000)
+    assert pg.is_visible("#explain")
+    items = pg.locator("#explain li").all_inner_texts()
+    assert len(items) == 4 and items[1].startswith("Critic update")
+    assert "−log σ(D(real))" in items[1] and "pulled along its arrow" in items[2]
+    assert pg.inner_text("#explain li.active") == items[1]
+    assert pg.evaluate("hot") == ["real", "fake", "D", "loss"]
+    assert "hot" in pg.get_attribute("#ov-D", "class")
+    pg.wait_for_function("slowPhase === 3", timeout=10_000)
+    pg.wait_for_function("slowPhase === 1", timeout=10_000)  # and again: the loop goes on
+    pg.wait_for_function("slowPhase === 3", timeout=10_000)
+    frames = session.state()["runs"][0]["frames"]
+    d_frame, g_frame = frames[-2], frames[-1]  # one critic update (k = 1), then one G update
+    assert g_frame["step"] == d_frame["step"] + 1 and g_frame["d_steps"] == d_frame["d_steps"]
+    assert d_frame["d_steps"] == frames[-3]["d_steps"] + 1
+    assert not session.state()["running"]
+    pg.uncheck("#slow")
+    pg.wait_for_function("slowOn === false", timeout=10_000)
+    assert not pg.is_visible("#explain")
     assert errors == []

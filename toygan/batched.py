@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from toygan.models import latent_grid
+from toygan.models import sample_noise
 from toygan.train import Recorder, TrainConfig, Trainer, run_training
 
 # Fields that may differ between runs trained together; everything else must be equal.
@@ -184,7 +184,8 @@ class BatchedTrainer(Trainer):
         return self._stack(t.data.sample(n, t.rng) for t in self.singles)
 
     def _z(self, n):
-        return self._stack(torch.randn(n, self.cfg.z_dim, generator=t.rng) for t in self.singles)
+        return self._stack(sample_noise(self.cfg.noise, n, self.cfg.z_dim, t.rng)
+                           for t in self.singles)
 
     def _rand(self, shape, device):
         """U[0, 1) for the losses: each run's block from that run's own stream."""
@@ -213,7 +214,7 @@ class BatchedTrainer(Trainer):
         snap = self._snapshot(self._stack(self._grid(t.data.extent) for t in self.singles),
                               self._stack(t.z_vis for t in self.singles),
                               self._stack(t.real_vis for t in self.singles),
-                              latent_grid(self.cfg.z_dim).repeat(self.runs, 1))
+                              self.latent_grid().repeat(self.runs, 1))
         per_run = [dict() for _ in self.singles]
         for k, v in snap.items():
             for d, part in zip(per_run, _chunks(v, self.runs), strict=True):

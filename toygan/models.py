@@ -158,6 +158,25 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+NOISES = ("normal", "uniform")
+
+
+def sample_noise(kind: str, n: int, z_dim: int, generator: torch.Generator | None = None) -> Tensor:
+    """Latent vectors: ``normal`` N(0, I), or ``uniform`` U[-1, 1]^z_dim (GAN Lab's two
+    choices)."""
+    if kind == "normal":
+        return torch.randn(n, z_dim, generator=generator)
+    if kind == "uniform":
+        return 2 * torch.rand(n, z_dim, generator=generator) - 1
+    raise ValueError(f"unknown noise {kind!r}; choose from {', '.join(NOISES)}")
+
+
+def latent_span(kind: str) -> float:
+    """Half-width of the latent square whose image is drawn as the manifold: 2.5 standard
+    deviations of normal noise, all of uniform noise."""
+    return 2.5 if kind == "normal" else 1.0
+
+
 @torch.no_grad()
 def latent_grid(z_dim: int, n: int = 21, span: float = 2.5) -> Tensor:
     """An n x n grid of latent points over [-span, span]^2 in the first two latent dimensions

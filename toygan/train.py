@@ -46,7 +46,17 @@ from toygan.data import make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
 from toygan.mitigations import pack
-from toygan.models import ACTIVATIONS, INITS, Generator, initialize, latent_grid, make_critic
+from toygan.models import (
+    ACTIVATIONS,
+    INITS,
+    NOISES,
+    Generator,
+    initialize,
+    latent_grid,
+    latent_span,
+    make_critic,
+    sample_noise,
+)
 from toygan.presets import PRESETS
 from toygan.step import GANStep
 
@@ -61,6 +71,8 @@ class TrainConfig(GANConfig):
     steps: int = option(3000, "generator updates", ge=1, le=BIG)
     batch_size: int = option(256, "samples per batch", ge=1, le=2**20)
     z_dim: int = option(2, "latent dimension", ge=1, le=4096)
+    noise: str = option("normal", "latent distribution: normal N(0, I) or uniform U[-1, 1]",
+                        choices=list(NOISES))
     g_depth: int = option(3, "generator hidden layers", ge=1, le=64)
     g_width: int = option(256, "generator hidden units", ge=1, le=65536)
     d_depth: int = option(3, "critic hidden layers", ge=1, le=64)
@@ -69,6 +81,9 @@ class TrainConfig(GANConfig):
     d_activation: str | None = option(None, "critic activation if different (e.g. maxout)",
                                       choices=list(ACTIVATIONS))
     g_batchnorm: bool = option(False, "BatchNorm in the generator")
+    g_optimizer: str | None = option(None, "the generator's optimiser if different from "
+                                     "--optimizer (the critic's): adam, rmsprop or sgd",
+                                     choices=("adam", "rmsprop", "sgd"))
     init: str = option("default", "weight initialisation of G and D: default (PyTorch's), "
                        "normal-0.02, orthogonal-1.4, orthogonal-0.8", choices=INITS)
     log_every: int = option(10, "steps between loss records", ge=1, le=BIG)
@@ -134,7 +149,7 @@ class Trainer:
         # Training stream and evaluation stream are separate, so evaluating never changes training.
         self.rng = torch.Generator().manual_seed(cfg.seed)
         eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
-        self.z_eval = torch.randn(cfg.eval_samples, cfg.z_dim, generator=eval_rng)
+        self.z_eval = sample_noise(cfg.noise, cfg.eval_samples, cfg.z_dim, eval_rng)
         self.real_eval = self.data.sample(cfg.eval_samples, eval_rng)
         self.z_vis = self.z_eval[: cfg.snapshot_points]
         self.real_vis = self.real_eval[: cfg.snapshot_points]
@@ -142,7 +157,8 @@ class Trainer:
     def _build_step(self, rand=None):
         """Optimisers, learning-rate schedules and the update rule, for the current G and D."""
         cfg = self.cfg
-        self.opt_g = losses.make_optimizer(cfg.optimizer, self.G.parameters(), cfg.lr_g, cfg.betas)
+        self.opt_g = losses.make_optimizer(cfg.g_optimizer or cfg.optimizer, self.G.parameters(),
+                                           cfg.lr_g, cfg.betas)
         self.opt_d = losses.make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)
         self.schedulers = []
         if cfg.lr_decay == "linear":  # to 0 at the last step, as the WGAN-GP reference code
@@ -169,7 +185,8 @@ class Trainer:
         return self.data.sample(n, self.rng).to(self.device, non_blocking=True)
 
     def _z(self, n):
-        return torch.randn(n, self.cfg.z_dim, generator=self.rng).to(self.device, non_blocking=True)
+        return sample_noise(self.cfg.noise, n, self.cfg.z_dim, self.rng).to(self.device,
+                                                                            non_blocking=True)
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """n_critic critic updates, then one generator update. Returns the last loss terms."""
@@ -255,10 +272,14 @@ class Trainer:
             "manifold": manifold.cpu().numpy(),
         }
 
+    def latent_grid(self) -> torch.Tensor:
+        """The latent grid whose image is the manifold (over the noise's own span)."""
+        return latent_grid(self.cfg.z_dim, span=latent_span(self.cfg.noise))
+
     def snapshot(self) -> dict[str, np.ndarray]:
         """What a renderer needs for one frame (no plotting here)."""
         snap = self._snapshot(self._grid(self.data.extent), self.z_vis, self.real_vis,
-                              latent_grid(self.cfg.z_dim))
+                              self.latent_grid())
         snap["critic"] = snap["critic"].reshape(self.cfg.grid_res, self.cfg.grid_res)
         return snap
 

@@ -122,6 +122,8 @@ def _curves(stats: list[dict]) -> dict:
 
 def encode_run(run, max_points: int | None = None) -> dict:
     """One recorded run (``toygan.render.Run``) as the page's JSON."""
+    from toygan.models import latent_span
+
     snap, cfg = run.snap, run.config
     n = snap["fake"].shape[1]
     pick = slice(None) if not max_points or n <= max_points else \
@@ -136,6 +138,8 @@ def encode_run(run, max_points: int | None = None) -> dict:
             "res": int(snap["critic"].shape[-1]), "grad_scale": enc.grad_scale,
             "real": enc.points(snap["real"]), "centers": snap["centers"].tolist(),
             "n_modes": int(len(snap["centers"])), "steps_total": int(cfg["steps"]),
+            "noise": cfg.get("noise", "normal"), "z_dim": int(cfg.get("z_dim", 2)),
+            "span": latent_span(cfg.get("noise", "normal")),
             "frames": frames, "curves": _curves(run.stats)}
 
 
@@ -180,73 +184,47 @@ def static_page(paths: list[str], max_points: int | None = None) -> str:
 LIVE_LIMITS = {"lr": (1e-6, 1.0), "points": (10, 5000), "steps": (1, 100_000)}
 
 
-class LiveSession:
-    """A toy run trained in a background thread; the page polls its encoded snapshots.
+class LiveRun:
+    """One trainer of the live session and what the page has of it: its description
+    (``meta``), frames, loss means and evaluations."""
 
-    Snapshots are taken every ``snapshot_every`` steps, and the losses averaged over the same
-    interval; when more than ``keep`` snapshots are held, every other one is dropped and the
-    interval doubles, so a run of any length holds at most ``keep`` frames spread over all of
-    it. ``state(since)`` sends only what is newer than the step the page already has.
-    """
+    def __init__(self, trainer):
+        from toygan.models import count_params, latent_span
 
-    def __init__(self, snapshot_every: int = 5, keep: int = 300):
-        # ``lock`` guards the records and the controls, for microseconds at a time: training and
-        # snapshots run outside it, so a poll never waits for a step.
-        self.lock = threading.Lock()
-        self.base_every, self.keep = snapshot_every, keep
-        self.trainer = self.encoder = None
-        self.running, self.pending_steps = False, 0
-        self.run_id, self.step = 0, 0
-        self._reset()
-        self.meta: dict = {}
-        self.stop = threading.Event()
-        self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
+        t, cfg = trainer, trainer.cfg
+        self.trainer = t
+        self.encoder = Encoder(t.data.extent, t.obj.output, 1.0)
+        enc = self.encoder
+        g_opt = cfg.g_optimizer or cfg.optimizer
+        self.meta = {
+            "label": f"{variant_label(vars(cfg))} on {cfg.data}", "loss": cfg.loss,
+            "output": t.obj.output, "extent": enc.extent, "center": enc.center.tolist(),
+            "half": enc.half, "res": cfg.grid_res, "real": enc.points(t.real_vis.numpy()),
+            "centers": [] if t.data.centers is None else t.data.centers.tolist(),
+            "n_modes": t.data.n_modes or 0, "steps_total": cfg.steps, "n_critic": cfg.n_critic,
+            "gp_weight": cfg.gp_weight if _penalised(cfg) else None,
+            "noise": cfg.noise, "z_dim": cfg.z_dim, "span": latent_span(cfg.noise),
+            "data": cfg.data.split(":")[0] if not cfg.data.startswith("file:") else "drawn",
+            "G": {"layers": cfg.g_depth, "width": cfg.g_width, "optimizer": g_opt,
+                  "lr": cfg.lr_g, "params": count_params(t.G)},
+            "D": {"layers": cfg.d_depth, "width": cfg.d_width, "optimizer": cfg.optimizer,
+                  "lr": cfg.lr_d, "params": count_params(t.D)},
+            "objective": OBJECTIVE_TEXT.get(cfg.loss, cfg.loss)}
+        self.reset()
 
-    def _reset(self) -> None:
-        self.snapshot_every = self.base_every
-        self.seq = 0          # frames are numbered: a lone critic step adds a frame, same step
-        self.d_steps = 0      # critic updates so far
-        self.singles: list[str] = []  # queued lone "d" / "g" updates (GAN Lab's D/G step)
+    def reset(self) -> None:
         self.frames: list[dict] = []
         self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
         self.evals: list[dict] = []   # {"step", "modes_covered", ...}
         self.sums: dict[str, float] = {}
         self.count = 0
-        self.error = None
+        self.d_steps = 0  # critic updates so far (its own k per generator step)
 
-    def configure(self, params: dict) -> dict:
-        """Build a trainer from the page's parameters (validated); it replaces the current one
-        between two of its steps."""
-        cfg = validate(params, Path(self.tmp.name))
-        from toygan.train import Trainer
-
-        trainer = Trainer(cfg)
-        encoder = Encoder(trainer.data.extent, trainer.obj.output, 1.0)
-        meta = {"label": f"{variant_label(vars(trainer.cfg))} on {trainer.cfg.data}",
-                "output": trainer.obj.output, "extent": encoder.extent,
-                "center": encoder.center.tolist(), "half": encoder.half,
-                "res": trainer.cfg.grid_res, "real": encoder.points(trainer.real_vis.numpy()),
-                "centers": [] if trainer.data.centers is None else trainer.data.centers.tolist(),
-                "n_modes": trainer.data.n_modes or 0, "steps_total": trainer.cfg.steps,
-                "n_critic": trainer.cfg.n_critic,
-                "gp_weight": trainer.cfg.gp_weight if _penalised(trainer.cfg) else None}
-        first = self._snapshot(trainer, encoder, evaluate=True)
-        with self.lock:
-            self.run_id += 1
-            self.meta = {**meta, "run_id": self.run_id}
-            self.trainer, self.encoder, self.step = trainer, encoder, 0
-            self.running, self.pending_steps = False, 0
-            self._reset()
-            self._add(*first)
-            return self.meta
-
-    @staticmethod
-    def _snapshot(t, encoder: Encoder, evaluate: bool) -> tuple[dict, dict | None]:
+    def snapshot(self, evaluate: bool) -> tuple[dict, dict | None]:
         """A frame of the trainer's current step (its arrows in the frame's own 95th-percentile
         gradient norm ``gs``, so the page scales them against the run's history), and its
         evaluation when asked."""
+        t, encoder = self.trainer, self.encoder
         snap = t.snapshot()
         gs = _grad_scale(snap["fake_grad"])
         encoder.grad_scale = max(gs, 1e-12)
@@ -260,18 +238,7 @@ class LiveSession:
               **grid_divergence(t.real_eval.numpy(), fake.numpy(), t.data.extent)}
         return frame, ev
 
-    def _add(self, frame: dict, ev: dict | None) -> None:
-        """Keep a frame (under ``lock``); past ``keep``, every other one goes, newest kept."""
-        self.seq += 1
-        self.frames.append({**frame, "seq": self.seq, "d_steps": self.d_steps})
-        if len(self.frames) > self.keep:
-            self.frames = self.frames[::-2][::-1]
-            self.losses = self.losses[::-2][::-1]
-            self.snapshot_every *= 2
-        if ev is not None and not (self.evals and self.evals[-1]["step"] == ev["step"]):
-            self.evals.append(ev)
-
-    def _log(self, step: int, values: dict, emit: bool) -> None:
+    def log(self, step: int, values: dict, emit: bool) -> None:
         """Accumulate the step's losses; at a snapshot, keep their mean since the last one."""
         for k in ("d_loss", "g_loss"):
             self.sums[k] = self.sums.get(k, 0.0) + values[k]
@@ -280,11 +247,102 @@ class LiveSession:
             self.losses.append({"step": step, **{k: v / self.count for k, v in self.sums.items()}})
             self.sums, self.count = {}, 0
 
+    def add(self, frame: dict, ev: dict | None, seq: int) -> None:
+        self.frames.append({**frame, "seq": seq, "d_steps": self.d_steps})
+        if ev is not None and not (self.evals and self.evals[-1]["step"] == ev["step"]):
+            self.evals.append(ev)
+
+    def thin(self) -> None:
+        """Every other frame and loss mean goes, the newest kept."""
+        self.frames = self.frames[::-2][::-1]
+        self.losses = self.losses[::-2][::-1]
+
+
+# What each objective's two players minimise, for the page's overview strip and slow mode.
+OBJECTIVE_TEXT = {
+    "bce": "D: −log σ(D(real)) − log(1 − σ(D(fake))); G (non-saturating): −log σ(D(fake))",
+    "minimax": "D: −log σ(D(real)) − log(1 − σ(D(fake))); G (minimax): log(1 − σ(D(fake)))",
+    "lsgan": "D: (D(real) − 1)² + D(fake)²; G: (D(fake) − 1)²",
+    "hinge": "D: relu(1 − D(real)) + relu(1 + D(fake)); G: −D(fake)",
+    "wgan": "D: D(fake) − D(real), weights clipped to ±c; G: −D(fake)",
+    "wgan-gp": "D: D(fake) − D(real) + λ(‖∇D(x̂)‖ − 1)² at x̂ between real and fake; G: −D(fake)",
+    "dragan": "D: BCE + λ(‖∇D(x̃)‖ − 1)² at x̃ near real points; G: −log σ(D(fake))",
+    "ebgan": "D: E(real) + relu(m − E(fake)) (E: auto-encoder energy); G: E(fake)",
+}
+
+
+class LiveSession:
+    """Toy runs trained in a background thread; the page polls their encoded snapshots.
+
+    Several runs (``compare``: the same data, seed and initial weights under another objective)
+    step in lock-step: each takes step n before any takes step n + 1, and they are snapshotted at
+    the same steps, so the page shows them side by side frame for frame.
+
+    Snapshots are taken every ``snapshot_every`` steps, and the losses averaged over the same
+    interval; when more than ``keep`` snapshots are held, every other one is dropped and the
+    interval doubles, so a run of any length holds at most ``keep`` frames spread over all of
+    it. ``state(since)`` sends only what is newer than the step the page already has.
+    """
+
+    def __init__(self, snapshot_every: int = 5, keep: int = 300):
+        # ``lock`` guards the records and the controls, for microseconds at a time: training and
+        # snapshots run outside it, so a poll never waits for a step.
+        self.lock = threading.Lock()
+        self.base_every, self.keep = snapshot_every, keep
+        self.runs: list[LiveRun] = []
+        self.running, self.pending_steps = False, 0
+        self.run_id, self.step = 0, 0
+        self._reset()
+        self.stop = threading.Event()
+        self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @property
+    def trainer(self):
+        return self.runs[0].trainer if self.runs else None
+
+    @property
+    def d_steps(self) -> int:
+        """The first run's critic updates so far."""
+        return self.runs[0].d_steps if self.runs else 0
+
+    def _reset(self) -> None:
+        self.snapshot_every = self.base_every
+        self.seq = 0          # frames are numbered: a lone critic step adds a frame, same step
+        self.singles: list[str] = []  # queued lone "d" / "g" updates (GAN Lab's D/G step)
+        self.error = None
+
+    def configure(self, params: dict) -> list[dict]:
+        """Build the trainers from the page's parameters (validated); they replace the current
+        ones between two steps. Returns each run's ``meta``."""
+        from toygan.train import Trainer
+
+        runs = [LiveRun(Trainer(cfg)) for cfg in validate(params, Path(self.tmp.name))]
+        first = [r.snapshot(evaluate=True) for r in runs]
+        with self.lock:
+            self.run_id += 1
+            self.runs, self.step = runs, 0
+            self.running, self.pending_steps = False, 0
+            self._reset()
+            self._add(first)
+            return [{**r.meta, "run_id": self.run_id} for r in runs]
+
+    def _add(self, snaps: list[tuple[dict, dict | None]]) -> None:
+        """Keep one frame per run (under ``lock``); past ``keep``, every other one goes."""
+        self.seq += 1
+        for r, (frame, ev) in zip(self.runs, snaps, strict=True):
+            r.add(frame, ev, self.seq)
+        if len(self.runs[0].frames) > self.keep:
+            for r in self.runs:
+                r.thin()
+            self.snapshot_every *= 2
+
     def _loop(self):
         while not self.stop.is_set():
             with self.lock:
-                t, encoder, run_id, every = self.trainer, self.encoder, self.run_id, \
-                    self.snapshot_every
+                runs, run_id, every = self.runs, self.run_id, self.snapshot_every
+                t = runs[0].trainer if runs else None
                 single = self.singles.pop(0) if t is not None and self.singles else None
                 go = t is not None and (self.running or self.pending_steps > 0) and \
                     t.step < t.cfg.steps and single is None
@@ -293,53 +351,59 @@ class LiveSession:
                     self.pending_steps = max(self.pending_steps - 1, 0)
                 request_done = go and stepping and self.pending_steps == 0
             if single is not None:
-                self._single(t, encoder, run_id, single)
+                self._single(runs, run_id, single)
                 continue
             if not go:
                 self.stop.wait(0.05)
                 continue
-            # Only this thread trains; a new run replaces ``t`` between two steps.
-            values = {k: float(v) for k, v in t.train_step().items()}
+            # Only this thread trains; new runs replace ``runs`` between two steps. Lock-step:
+            # every run takes this step before any takes the next.
+            values = [{k: float(v) for k, v in r.trainer.train_step().items()} for r in runs]
             due = t.step % every == 0 or request_done
-            snap = self._snapshot(t, encoder, t.step % (5 * every) == 0 or request_done) \
+            snaps = [r.snapshot(t.step % (5 * every) == 0 or request_done) for r in runs] \
                 if due else None
             with self.lock:
                 if self.run_id != run_id:
-                    continue  # replaced by a new run meanwhile
+                    continue  # replaced by new runs meanwhile
                 self.step = t.step
-                self.d_steps += t.cfg.n_critic
-                if not all(math.isfinite(v) for v in values.values()):
-                    self.running, self.pending_steps = False, 0
-                    self.error = f"training diverged at step {t.step} (NaN/Inf loss)"
-                self._log(t.step, values, emit=snap is not None)
-                if snap is not None:
-                    self._add(*snap)
+                for r, v in zip(runs, values, strict=True):
+                    r.d_steps += r.trainer.cfg.n_critic
+                    if not all(math.isfinite(x) for x in v.values()):
+                        self.running, self.pending_steps = False, 0
+                        self.error = f"{r.meta['label']}: training diverged at step {t.step} " \
+                                     "(NaN/Inf loss)"
+                    r.log(t.step, v, emit=snaps is not None)
+                if snaps is not None:
+                    self._add(snaps)
 
-    def _single(self, t, encoder, run_id: int, which: str) -> None:
+    def _single(self, runs: list[LiveRun], run_id: int, which: str) -> None:
         """GAN Lab's lone updates: one critic step ("d"), or one generator step against the
         critic as it is ("g", no unrolling) — mode hopping is the generator chasing it."""
         from toygan.mitigations import pack
 
-        B, gan = t.cfg.batch_size, t.gan
-        if which == "d":
-            gan.critic_update(lambda: t._real(B), t._z, B)
-        else:
-            t.D.requires_grad_(False)
-            try:
-                gan.generator_update(t.D, pack(t._real(B), t.cfg.pack), t._z, B)
-            finally:
-                t.D.requires_grad_(True)
-            t.step += 1
-        snap = self._snapshot(t, encoder, evaluate=which == "g")
+        for r in runs:
+            t = r.trainer
+            B, gan = t.cfg.batch_size, t.gan
+            if which == "d":
+                gan.critic_update(lambda t=t, B=B: t._real(B), t._z, B)
+            else:
+                t.D.requires_grad_(False)
+                try:
+                    gan.generator_update(t.D, pack(t._real(B), t.cfg.pack), t._z, B)
+                finally:
+                    t.D.requires_grad_(True)
+                t.step += 1
+        snaps = [r.snapshot(evaluate=which == "g") for r in runs]
         with self.lock:
             if self.run_id == run_id:
-                self.step = t.step
-                self.d_steps += which == "d"
-                self._add(*snap)
+                self.step = runs[0].trainer.step
+                for r in runs:
+                    r.d_steps += which == "d"
+                self._add(snaps)
 
     def control(self, action: str, steps: int = 1) -> None:
         with self.lock:
-            if self.trainer is None:
+            if not self.runs:
                 raise UserError("press start first")
             if action == "play":
                 self.running = True
@@ -352,13 +416,12 @@ class LiveSession:
                 self.singles += [action[0]] * steps
 
     def settings(self, params: dict) -> dict:
-        """Change the running run's learning rates, critic steps per generator step (k) or
+        """Change the running runs' learning rates, critic steps per generator step (k) or
         penalty weight without a restart; validated like a new run's."""
         if not isinstance(params, dict):
             raise UserError("the request must be a JSON object")
         with self.lock:
-            t = self.trainer
-            if t is None:
+            if not self.runs:
                 raise UserError("press start first")
             new = {}
             for k in ("lr_d", "lr_g"):
@@ -368,44 +431,51 @@ class LiveSession:
                 new["n_critic"] = int(_number(params["n_critic"], "k (critic steps)", 1, 100,
                                               integer=True))
             if params.get("gp_weight") not in (None, ""):
-                if not _penalised(t.cfg):
-                    raise UserError(f"{t.cfg.loss} has no gradient penalty to weigh")
+                if not any(_penalised(r.trainer.cfg) for r in self.runs):
+                    raise UserError(f"{self.trainer.cfg.loss} has no gradient penalty to weigh")
                 new["gp_weight"] = _number(params["gp_weight"], "gp_weight", 0, 1e6)
-            for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
-                if k in new:
-                    for group in opt.param_groups:
-                        group["lr"] = new[k]
-            for k, v in new.items():
-                setattr(t.cfg, k, v)
-            if "gp_weight" in new:
-                t.gan.hp["gp_weight"] = new["gp_weight"]
-            return {k: getattr(t.cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
+            for r in self.runs:
+                t = r.trainer
+                for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
+                    if k in new:
+                        for group in opt.param_groups:
+                            group["lr"] = new[k]
+                for k, v in new.items():
+                    if k != "gp_weight" or _penalised(t.cfg):
+                        setattr(t.cfg, k, v)
+                if "gp_weight" in new and _penalised(t.cfg):
+                    t.gan.hp["gp_weight"] = new["gp_weight"]
+                r.meta["G"]["lr"], r.meta["D"]["lr"] = t.cfg.lr_g, t.cfg.lr_d
+            cfg = self.trainer.cfg
+            return {k: getattr(cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
 
     def state(self, since: int = 0, since_step: int = -1) -> dict:
-        """Frames after number ``since`` and curves after step ``since_step``: what is new
-        (the run's ``meta`` only with ``since`` 0, the page's first request)."""
+        """Frames after number ``since`` and curves after step ``since_step`` of every run: what
+        is new (the runs' ``meta`` only with ``since`` 0, the page's first request)."""
         with self.lock:
             new = lambda rows: [r for r in rows if r["step"] > since_step]  # noqa: E731
-            return {"meta": self.meta if since <= 0 else None, "run_id": self.run_id,
-                    "frames": [f for f in self.frames if f["seq"] > since],
-                    "curves": _curves(new(self.losses) + new(self.evals)),
+            return {"meta": [{**r.meta, "run_id": self.run_id} for r in self.runs]
+                    if since <= 0 else None,
+                    "run_id": self.run_id,
+                    "runs": [{"frames": [f for f in r.frames if f["seq"] > since],
+                              "curves": _curves(new(r.losses) + new(r.evals))}
+                             for r in self.runs],
                     "running": self.running, "snapshot_every": self.snapshot_every,
                     "step": self.step, "error": self.error}
 
     def bookmark(self) -> tuple[str, str]:
-        """The live run so far as a recorded-run page (the offline page's own format: open it
+        """The live runs so far as a recorded-run page (the offline page's own format: open it
         with a double click) and a file name for it."""
         with self.lock:
-            if self.trainer is None:
+            if not self.runs:
                 raise UserError("press start first")
             step = self.step
-            run = {**{k: v for k, v in self.meta.items() if k != "run_id"}, "grad_scale": 1.0,
-                   "steps_total": max(step, 1), "frames": list(self.frames),
-                   "curves": _curves(self.losses + self.evals)}
-        name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"toygan-live-{run['label']}-step{step}.html")
-        html = page({"mode": "static", "runs": [run],
-                     "luts": luts()})
-        return html, name
+            runs = [{**r.meta, "grad_scale": 1.0, "steps_total": max(step, 1),
+                     "frames": list(r.frames), "curves": _curves(r.losses + r.evals)}
+                    for r in self.runs]
+        label = " vs ".join(r["label"] for r in runs)
+        name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"toygan-live-{label}-step{step}.html")
+        return page({"mode": "static", "runs": runs, "luts": luts()}), name
 
     def close(self):
         self.stop.set()
@@ -431,9 +501,18 @@ def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> fl
     return v
 
 
-def validate(params: dict, tmp: Path):
-    """A ``TrainConfig`` from the page's request, checked like the command-line flags."""
+# The model choices the page offers (GAN Lab's per-player settings), with their ranges.
+LIVE_MODEL = {"g_depth": (1, 8), "g_width": (1, 512), "d_depth": (1, 8), "d_width": (1, 512),
+              "z_dim": (1, 16)}
+
+
+def validate(params: dict, tmp: Path) -> list:
+    """The ``TrainConfig`` of each run the page's request asks for (``variant``, and
+    ``compare`` for a second run beside it: same data, seed and initial weights), checked like
+    the command-line flags."""
     from toygan.data import DATASETS
+    from toygan.losses import OPTIMIZERS
+    from toygan.models import NOISES
     from toygan.presets import PRESETS
     from toygan.train import TrainConfig
     from toygan.variants import parse_variant
@@ -452,15 +531,33 @@ def validate(params: dict, tmp: Path):
         data = f"file:{path}"
     elif data not in DATASETS:
         raise UserError(f"unknown data {data!r}; choose from {', '.join(DATASETS)} or draw")
-    fields = parse_variant(str(params.get("variant", "wgan-gp")))
+    common = {}
     for k in ("lr_d", "lr_g"):
         if params.get(k) not in (None, ""):
-            fields[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
+            common[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
+    for k, (lo, hi) in LIVE_MODEL.items():
+        if params.get(k) not in (None, ""):
+            common[k] = int(_number(params[k], k, lo, hi, integer=True))
+    if params.get("noise") not in (None, ""):
+        if params["noise"] not in NOISES:
+            raise UserError(f"noise must be one of {', '.join(NOISES)}")
+        common["noise"] = params["noise"]
+    for k, field in (("opt_d", "optimizer"), ("opt_g", "g_optimizer")):
+        if params.get(k) not in (None, ""):
+            if params[k] not in OPTIMIZERS:
+                raise UserError(f"{k} must be one of {', '.join(OPTIMIZERS)}")
+            common[field] = params[k]
+    variants = [str(params.get("variant", "wgan-gp"))]
+    if params.get("compare") not in (None, "", "none"):
+        variants.append(str(params["compare"]))
     base = dict(PRESETS["slides"], preset="slides", steps=100_000, lr_decay="none",
                 snapshot_points=256, grid_res=48, eval_samples=1000)
-    cfg = build(TrainConfig, {**base, "data": data, **fields})
-    cfg.resolved()
-    return cfg
+    cfgs = []
+    for v in variants:
+        fields = parse_variant(v)
+        cfg = build(TrainConfig, {**base, "data": data, **fields, **common})
+        cfgs.append(cfg.resolved())
+    return cfgs
 
 
 class Handler(BaseHTTPRequestHandler):
