@@ -2,10 +2,12 @@
 
     python benchmarks/toy_speed.py                      # about 3 minutes on 2 cores
     python benchmarks/toy_speed.py --reference-steps 6000   # also the WGAN-GP toy port's TTQ (long)
+    python benchmarks/toy_speed.py --compile on         # time to quality with the compiled step
 
 Prints, for the WGAN-GP toy reference configuration (``--preset wgan-gp-toy``: 3x512 ReLU MLPs,
 batch 256, 5 critic steps, lambda 0.1) and for toygan's default configuration:
-generator iterations per second, matmul FLOPs per iteration (counted by
+generator iterations per second eager and with the compiled critic update (``--compile on``;
+its compile time excluded, measured separately), matmul FLOPs per iteration (counted by
 a dispatch-mode counter of every mm/addmm/bmm, double-backward of the penalty included) and the
 fraction of the
 machine's measured float32 ``torch.mm`` rate that this achieves.
@@ -61,19 +63,24 @@ class MatmulFlops(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def step_rate(cfg: TrainConfig, seconds: float = 10.0) -> tuple[float, float]:
-    """(generator iterations per second, matmul FLOPs per iteration)."""
+def step_rate(cfg: TrainConfig, seconds: float = 10.0) -> tuple[float, float, float]:
+    """(generator iterations per second, matmul FLOPs per iteration (eager steps only), seconds
+    of the first three steps — where a compiled step compiles)."""
     t = Trainer(cfg)
+    t0 = time.perf_counter()
     for _ in range(3):
         t.train_step()
-    with MatmulFlops() as counter:
-        t.train_step()
-    flops = counter.flops
+    warm = time.perf_counter() - t0
+    flops = 0
+    if t.gan.compiled is None:
+        with MatmulFlops() as counter:
+            t.train_step()
+        flops = counter.flops
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         t.train_step()
         n += 1
-    return n / (time.perf_counter() - t0), flops
+    return n / (time.perf_counter() - t0), flops, warm
 
 
 def time_to_quality(cfg: TrainConfig, max_steps: int, eval_every: int = 100, hold: int = 3):
@@ -102,6 +109,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=10.0, help="timing window per configuration")
     p.add_argument("--seeds", type=int, default=3, help="seeds for the time-to-quality runs")
+    p.add_argument("--compile", choices=["on", "off"], default="off",
+                   help="the time-to-quality runs' critic update (its compile time counted)")
     p.add_argument("--reference-steps", type=int, default=0,
                    help="also run the reference port's time to quality up to this many steps")
     args = p.parse_args()
@@ -110,19 +119,26 @@ def main():
     peak = matmul_rate()
     print(f"float32 torch.mm (2048^3): {peak / 1e9:.1f} GFLOP/s")
 
-    ref = TrainConfig(**PRESETS["wgan-gp-toy"])
-    default = TrainConfig(loss="wgan-gp", data="8gaussians")
-    for name, cfg in (("reference wgan-gp-toy (3x512, B256, n_critic 5)", ref),
-                      ("default wgan-gp (G 3x256, D 3x128, B256, n_critic 5)", default)):
-        its, flops = step_rate(cfg, args.seconds)
+    ref = dict(PRESETS["wgan-gp-toy"])
+    default = dict(loss="wgan-gp", data="8gaussians")
+    slides = dict(PRESETS["slides"], loss="wgan-gp", preset="slides")
+    for name, kw in (("reference wgan-gp-toy (3x512, B256, n_critic 5)", ref),
+                     ("default wgan-gp (G 3x256, D 3x128, B256, n_critic 5)", default),
+                     ("slides wgan-gp (G 3x128, D 3x128, B256, n_critic 5)", slides)):
+        its, flops, _ = step_rate(TrainConfig(**kw, compile="off"), args.seconds)
         print(f"{name}: {its:.1f} it/s, {flops / 1e9:.2f} GFLOP/it, "
               f"{its * flops / 1e9:.1f} GFLOP/s = {its * flops / peak:.0%} of torch.mm")
+        c_its, _, warm = step_rate(TrainConfig(**kw, compile="on"), args.seconds)
+        print(f"  compiled critic update: {c_its:.1f} it/s = {c_its / its:.2f}x eager "
+              f"({c_its * flops / 1e9:.1f} GFLOP/s = {c_its * flops / peak:.0%} of torch.mm); "
+              f"first 3 steps incl. compiling {warm:.1f} s")
 
     for seed in range(args.seeds):
-        cfg = TrainConfig(loss="wgan-gp", data="8gaussians", seed=seed)
+        cfg = TrainConfig(loss="wgan-gp", data="8gaussians", seed=seed, compile=args.compile)
         secs, steps = time_to_quality(cfg, cfg.steps)
         verdict = f"{secs:.1f} s ({steps} it)" if secs is not None else f"not reached in {steps} it"
-        print(f"time to quality, default wgan-gp on 8gaussians, seed {seed}: {verdict}")
+        print(f"time to quality, default wgan-gp on 8gaussians, seed {seed} (compile "
+              f"{args.compile}): {verdict}")
     if args.reference_steps:
         cfg = TrainConfig(**dict(PRESETS["wgan-gp-toy"], steps=args.reference_steps))
         secs, steps = time_to_quality(cfg, args.reference_steps)

@@ -97,6 +97,10 @@ class TrainConfig(GANConfig):
     grid_res: int = option(64, "critic grid resolution", ge=2, le=1024)
     ckpt_every: int = option(500, "steps between checkpoints (also on Ctrl-C)", ge=1, le=BIG)
     device: str = option("cpu", "auto, cpu, cuda or mps", choices=DEVICES)
+    compile: str = option("auto", "compile the critic update (torch.compile of its torch.func "
+                          "form, penalty included): on, off, or auto (on for runs of at least "
+                          "20,000 critic updates, where the compile time pays)",
+                          choices=["auto", "on", "off"])
     tensorboard: bool = option(False, "also write the records as TensorBoard events under "
                                "RUN/tensorboard at the end (toygan.tensorboard)")
     preset: str | None = option("toy2d", "named configuration the unset fields start from "
