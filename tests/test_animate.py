@@ -122,3 +122,23 @@ def test_side_by_side_titles_never_overlap(tmp_path):
     wide = Animation(runs[:1], size=640)  # one roomy panel keeps the full size
     assert wide.panels[0].title.get_fontsize() == 12
     wide.close()
+
+
+def test_parallel_training_and_rendering_make_the_same_gif(tmp_path):
+    """Several runs trained in worker processes and frames drawn in chunks by others: the GIF
+    and the records are byte for byte those of one process."""
+    from toygan.animate import build_parser, execute
+
+    outs = {}
+    for w in (1, 2):
+        out = tmp_path / f"w{w}.gif"
+        execute(build_parser().parse_args(
+            ["--loss", "bce,lsgan", "--steps", "30", "--frames", "16", "--size", "96",
+             "--workers", str(w), "--out", str(out), "--keep-run", str(tmp_path / f"r{w}"),
+             "--quiet"]))
+        outs[w] = out
+    assert outs[1].read_bytes() == outs[2].read_bytes()
+    for name in ("bce", "lsgan"):
+        assert (tmp_path / "r1" / name / "stats.jsonl").read_text() == \
+            (tmp_path / "r2" / name / "stats.jsonl").read_text()
+    assert gif_frames(outs[1]).shape[0] == 16

@@ -23,6 +23,8 @@ reads only those records.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imageio.v2 as imageio
+import numpy as np
 
 from toygan import files
 from toygan.cli import Parser, run_main
@@ -58,6 +61,9 @@ class AnimateConfig:
     arrows: int = option(96, "generator arrows per frame (0: none)", ge=0, le=10_000)
     mp4: bool = option(False, "also write an MP4 (needs imageio-ffmpeg)")
     last_png: bool = option(False, "also write the final frame as PNG")
+    workers: int | None = option(None, "processes that train the runs side by side and render "
+                                 "the frames (default: one per core; 1: all in this process)",
+                                 ge=1, le=256)
 
 
 def build_parser() -> Parser:
@@ -78,30 +84,105 @@ def build_parser() -> Parser:
     return p
 
 
-def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool):
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _pool(workers: int):
+    """A process pool; forked workers start at once (the parent has run no parallel torch
+    work yet), elsewhere they are spawned."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+def _train_one(name: str, cfg: TrainConfig, out: Path, threads: int) -> str:
+    """One run in a worker process, with its share of the cores."""
+    import torch
+
+    torch.set_num_threads(threads)
+    train(cfg, out, progress=False, overwrite=True)
+    return name
+
+
+def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool,
+                workers: int | None = None):
+    """Train each config into ``workdir``; several runs train in parallel processes (at most
+    one per core, the cores split between them so that torch's threads do not oversubscribe),
+    one run in this process."""
+    from tqdm.auto import tqdm
+
     from toygan.render import Run
 
-    runs = []
-    for name, cfg in configs.items():
-        out = workdir / name.replace("=", "")
-        train(cfg, out, progress=progress, overwrite=True)
-        runs.append(Run.load(out))
-    return runs
+    outs = {name: workdir / name.replace("=", "") for name in configs}
+    w = min(len(configs), cores() if workers is None else workers)
+    if w <= 1:
+        for name, cfg in configs.items():
+            train(cfg, outs[name], progress=progress, overwrite=True)
+    else:
+        threads = max(1, cores() // w)
+        with _pool(w) as pool, tqdm(total=len(configs), disable=not progress, file=sys.stderr,
+                                    desc=f"train {len(configs)} runs in {w} processes",
+                                    unit="run") as bar:
+            futures = [pool.submit(_train_one, name, cfg, outs[name], threads)
+                       for name, cfg in configs.items()]
+            for f in futures:
+                f.result()  # a run's error (a diverged run) is raised here, as in series
+                bar.update()
+    return [Run.load(outs[name]) for name in configs]
+
+
+def _render_chunk(runs, indices: list[int], size: int, manifold: bool, arrows: int,
+                  progress: bool = False) -> list:
+    """Frames ``indices`` of ``runs`` side by side, drawn by one figure (built once)."""
+    from tqdm.auto import tqdm
+
+    from toygan.render import Animation
+
+    anim = Animation(runs, size=size, manifold=manifold, arrows=arrows)
+    try:
+        return [anim.frame(i) for i in tqdm(indices, desc="render", disable=not progress,
+                                            file=sys.stderr)]
+    finally:
+        anim.close()
+
+
+def render_frames(runs, idx: list[int], a: AnimateConfig, progress: bool = True) -> list:
+    """The frames ``idx``: in this process, or split in contiguous chunks over worker
+    processes when there are enough of them to pay (8 or more per process)."""
+    from tqdm.auto import tqdm
+
+    w = min(cores() if a.workers is None else a.workers, len(idx) // 8)
+    if w <= 1:
+        return _render_chunk(runs, idx, a.size, a.manifold, a.arrows, progress)
+    chunks = [c.tolist() for c in np.array_split(np.array(idx), w)]
+    with _pool(w) as pool, tqdm(total=len(idx), desc=f"render in {w} processes", unit="frame",
+                                disable=not progress, file=sys.stderr) as bar:
+        futures = [pool.submit(_render_chunk, runs, c, a.size, a.manifold, a.arrows)
+                   for c in chunks]
+        images = []
+        for f, c in zip(futures, chunks, strict=True):
+            images += f.result()
+            bar.update(len(c))
+    return images
 
 
 def write_animation(runs, out: Path, a: AnimateConfig, progress: bool = True) -> dict:
     """Render ``runs`` side by side into ``out`` (GIF); returns timings and the paths written."""
-    from tqdm.auto import tqdm
+    from toygan.render import frame_indices
 
-    from toygan.render import Animation, frame_indices
-
-    anim = Animation(runs, size=a.size, manifold=a.manifold, arrows=a.arrows)
-    idx = frame_indices(anim.n_frames, a.frames)
+    n_frames = {len(r.snap["steps"]) for r in runs}
+    if len(n_frames) != 1:
+        raise UserError("runs side by side need the same number of snapshots")
+    idx = frame_indices(n_frames.pop(), a.frames)
     t0 = time.perf_counter()
-    images = [anim.frame(i) for i in tqdm(idx, desc="render", disable=not progress,
-                                          file=sys.stderr)]
+    images = render_frames(runs, idx, a, progress)
     render_s = time.perf_counter() - t0
-    anim.close()
     written = [out]
     files.save_gif(out, images, a.fps)
     if a.last_png:
@@ -166,10 +247,10 @@ def execute(ns) -> tuple[dict, list]:
         if ns.keep_run:
             workdir = files.prepare_dir(ns.keep_run, ns.overwrite,
                                         hint="pass --overwrite or another --keep-run")
-            runs = _train_runs(configs, workdir, progress)
+            runs = _train_runs(configs, workdir, progress, a.workers)
         else:
             with tempfile.TemporaryDirectory(prefix="toygan-") as tmp:
-                runs = _train_runs(configs, Path(tmp), progress)
+                runs = _train_runs(configs, Path(tmp), progress, a.workers)
     return write_animation(runs, out, a, progress=not ns.quiet), runs
 
 
