@@ -131,3 +131,24 @@ def test_a_single_seed_study_runs(tmp_path):
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert [(r["variant"], r["seed"]) for r in rows] == [("bce", "0")]
     assert not (out / "runs" / rows[0]["run"] / "checkpoint.pt").exists()
+
+
+def test_a_data_set_no_variant_learned_is_said_in_words():
+    """The table says so when no variant covers 80% of a data set's modes (the default study's
+    grid at 1,000 steps), and says nothing when one does — on constructed summaries."""
+    from toygan.compare import unlearned
+
+    def g(variant, data, modes, n):
+        return {"variant": variant, "data": data, "n_modes": n, "modes": (modes, 0.5),
+                "example": {"steps": 1000}}
+
+    lines = unlearned([g("bce", "ring", 3.0, 8), g("wgan-gp", "ring", 8.0, 8),
+                       g("bce", "grid", 1.2, 25), g("wgan-gp", "grid", 1.8, 25),
+                       g("x", "swissroll", float("nan"), 0)])
+    assert len(lines) == 1 and "No variant learned `grid`" in lines[0]
+    assert "best: 1.8 of 25 modes, wgan-gp" in lines[0] and "1,000 steps" in lines[0]
+    assert "24.2" in lines[0]
+    assert unlearned([g("wgan-gp", "grid", 20.0, 25), g("bce", "grid", 2.0, 25)]) == []
+    assert unlearned([g("wgan-gp", "grid", 19.9, 25)]) != []
+    ring = unlearned([g("bce", "ring", 1.0, 8)])
+    assert "24.2" not in ring[0] and "`ring`" in ring[0]
