@@ -51,6 +51,9 @@ def test_batchnorm_critic_and_first_order_unrolling_are_caught():
         "the critic judges each sample alone (no batch statistics)"]
     failed = [f for _, ok, f in Checks(bugs.first_order_unrolled_loss, "unrolled").run() if not ok]
     assert len(failed) == 1 and "not differentiated (first order)" in failed[0]
+    failed = [f for _, ok, f in Checks(bugs.unrolled_loss_without_real_term, "unrolled").run()
+              if not ok]
+    assert len(failed) == 1 and "drops the real-data term" in failed[0]
     assert set(bugs.BUGS) - {"none"} == set(CAUGHT) | {"batchnorm-critic",
                                                        "detached-generator"}
 

@@ -9,6 +9,7 @@ from torch.testing import assert_close
 
 from toygan import losses
 from toygan.losses import OBJECTIVES
+from toygan.models import make_critic
 
 
 class Linear(nn.Module):
@@ -150,3 +151,33 @@ def test_registry_holds_published_defaults():
     assert gp.hparams["gp_weight"] == 10.0
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         losses.get_objective("nope")
+
+
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_critic_real_is_the_critic_losss_real_data_term(name):
+    """Second-order unrolling adds the critic loss's real-data term: changing only the real batch
+    changes the critic's (adversarial) loss by exactly the change of that term."""
+    obj = OBJECTIVES[name]
+    torch.manual_seed(0)
+    critic = make_critic(obj.output, depth=2, width=16)
+    real, real2, fake = torch.randn(32, 2), torch.randn(32, 2) + 1, torch.randn(32, 2) - 1
+    hp = {k: v for k, v in obj.hparams.items() if k != "clip"}
+    adv = lambda r: obj.critic_loss(critic, r, fake, **hp)["adv"]  # noqa: E731
+    assert_close(adv(real) - adv(real2),
+                 obj.critic_real(critic, real) - obj.critic_real(critic, real2))
+
+
+def test_penalty_keeps_the_generators_graph_only_when_asked():
+    """Inside a second-order unroll the penalty at interpolates depends on the generator."""
+    torch.manual_seed(0)
+    critic = make_critic("score", depth=2, width=16, activation="tanh")  # curved: ReLU's input
+    real, fake = torch.randn(16, 2), torch.randn(16, 2).requires_grad_(True)  # gradient is flat
+    rand = lambda shape, device: torch.full(shape, 0.5)  # noqa: E731
+    kept = losses.gradient_penalty(critic, losses.interpolates(real, fake, rand, True),
+                                   keep_graph=True)
+    (g,) = torch.autograd.grad(kept, fake)
+    assert g.abs().sum() > 0
+    cut = losses.gradient_penalty(critic, losses.interpolates(real, fake, rand))
+    assert_close(cut, kept)  # the same value, but no path back to the fakes
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(cut, fake)

@@ -24,27 +24,32 @@ class ConstantGenerator(nn.Module):
         return self.theta.expand(len(z), 1)
 
 
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 @pytest.mark.parametrize("mode", ["second-order", "first-order"])
 @pytest.mark.parametrize("k", [1, 3])
-def test_unrolled_generator_gradient_matches_its_closed_form(mode, k):
-    # WGAN critic D(x) = w x, generator G = theta, real data at mu, SGD with step eta. After the
-    # critic's own step w1 = w0 - eta (theta - mu), K unrolled steps give
-    # wK = w1 - K eta (theta - mu), and the generator's loss -wK theta has gradient
-    #   second order: -wK + K eta theta   (d wK / d theta = -K eta flows back)
-    #   first order:  -wK                 (wK held fixed)
+def test_unrolled_generator_gradient_matches_its_closed_form(mode, k, update):
+    # WGAN critic D(x) = w x, generator G = theta, real data at mu, SGD with step eta. The
+    # look-ahead starts from the critic after its own step, w1 = w0 - eta (theta - mu)
+    # (alternating), or from w0 (simultaneous: both players from the same weights); K unrolled
+    # steps give wK = w_start - K eta (theta - mu). The generator's loss is the full objective at
+    # the unrolled critic, -wK theta + wK mu = -wK (theta - mu) (Metz et al. eq. 12: the real
+    # term depends on theta through wK), with gradient
+    #   second order: -wK + K eta (theta - mu)   (d wK / d theta = -K eta flows back; it
+    #                                             vanishes with theta - mu, at the optimum)
+    #   first order:  -wK                        (wK held fixed)
     w0, theta, mu, eta = 0.7, 0.3, 1.5, 0.1
     D = nn.Linear(1, 1, bias=False)
     with torch.no_grad():
         D.weight.fill_(w0)
     G = ConstantGenerator(theta)
     cfg = GANConfig(loss="wgan", optimizer="sgd", lr=eta, clip=1e6, n_critic=1, unroll=k,
-                    unroll_mode=mode).resolve_objective()
+                    unroll_mode=mode, update=update).resolve_objective()
     step = GANStep(cfg, OBJECTIVES["wgan"], G, D, torch.optim.SGD(G.parameters(), lr=1.0),
                    torch.optim.SGD(D.parameters(), lr=eta))
     step(lambda: torch.full((4, 1), mu), lambda n: torch.zeros(n, 1), 4)
     w1 = w0 - eta * (theta - mu)
-    wk = w1 - k * eta * (theta - mu)
-    grad = -wk + (k * eta * theta if mode == "second-order" else 0.0)
+    wk = (w1 if update == "alternating" else w0) - k * eta * (theta - mu)
+    grad = -wk + (k * eta * (theta - mu) if mode == "second-order" else 0.0)
     assert_close(theta - G.theta.item(), grad, rtol=1e-5, atol=1e-6)  # G's SGD step, lr 1
     assert_close(D.weight.item(), w1, rtol=1e-6, atol=1e-7)  # the look-ahead left D alone
 
@@ -125,3 +130,19 @@ def test_time_text_counts_rows_finished_in_sessions_that_were_cut_short(tmp_path
     text = _time_text(rows, tmp_path, {"wall_s": 6.0})
     assert text == ("wall time 0.1 min on this machine over the logged sessions; training the "
                     "rows took 2.0 min (training time not recorded for bce+pack=3)")
+
+
+def test_the_stated_test_on_known_samples():
+    """Mann-Whitney U and the bootstrap interval on samples whose answer is known."""
+    from toygan.reproduce import compare_rows
+
+    t = compare_rows([8, 8, 8, 8, 8], [1, 2, 3, 4, 5])
+    assert_close(t["p"], 1 / 252, rtol=1e-6, atol=0)  # exact: one ordering of C(10, 5) is this
+    assert t["diff"] == 5 and 3.5 <= t["lo"] <= t["hi"] <= 7
+    same = compare_rows([3, 5, 7, 8, 8], [3, 5, 7, 8, 8])
+    assert same["p"] > 0.4 and same["lo"] < 0 < same["hi"]
+
+
+def test_simultaneous_updates_need_one_critic_step(cli):
+    r = cli("toygan.train", "--loss", "wgan-gp", "--update", "simultaneous", "--steps", "2")
+    assert r.returncode == 2 and "--n-critic 1" in r.stderr and "Traceback" not in r.stderr

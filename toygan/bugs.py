@@ -196,29 +196,38 @@ def batchnorm_critic(depth: int = 3, width: int = 128, in_dim: int = 2) -> nn.Mo
     return critic
 
 
-def first_order_unrolled_loss(critic, real, fake, steps, lr):
-    """BUG (for ``toygan.check --as unrolled``): K SGD steps of the WGAN critic on copies of its
-    weights that are *detached*, then the generator's loss: no gradient through the steps."""
+def _unrolled(critic, real, fake, steps, lr, differentiate: bool, real_term: bool = True):
+    """K SGD steps of the WGAN critic on copies of its weights, then the generator's surrogate:
+    the full objective at the unrolled critic, -E[D_K(fake)] + E[D_K(real)] (or without the
+    real term)."""
     from torch.func import functional_call
 
     params = {k: p.detach().clone().requires_grad_(True) for k, p in critic.named_parameters()}
     for _ in range(steps):
-        loss = (functional_call(critic, params, (fake.detach(),)).mean()
-                - functional_call(critic, params, (real,)).mean())
-        grads = torch.autograd.grad(loss, list(params.values()))
-        params = {k: (p - lr * g).detach().requires_grad_(True)
-                  for (k, p), g in zip(params.items(), grads, strict=True)}
-    return -functional_call(critic, params, (fake,)).mean()
+        loss = (functional_call(critic, params, (fake if differentiate else fake.detach(),))
+                .mean() - functional_call(critic, params, (real,)).mean())
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=differentiate)
+        params = {k: p - lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
+        if not differentiate:
+            params = {k: p.detach().requires_grad_(True) for k, p in params.items()}
+    out = -functional_call(critic, params, (fake,)).mean()
+    return out + functional_call(critic, params, (real,)).mean() if real_term else out
+
+
+def first_order_unrolled_loss(critic, real, fake, steps, lr):
+    """BUG (for ``toygan.check --as unrolled``): the unrolled steps on *detached* weights, so no
+    gradient flows through them (first order)."""
+    return _unrolled(critic, real, fake, steps, lr, differentiate=False)
+
+
+def unrolled_loss_without_real_term(critic, real, fake, steps, lr):
+    """BUG (for ``toygan.check --as unrolled``): differentiated through the steps, but the
+    surrogate is only the generator's loss -E[D_K(fake)]: the real-data term, which depends on
+    the generator through the unrolled steps, is dropped."""
+    return _unrolled(critic, real, fake, steps, lr, differentiate=True, real_term=False)
 
 
 def unrolled_loss(critic, real, fake, steps, lr):
-    """The correct version: the same K SGD steps, differentiable in ``fake``."""
-    from torch.func import functional_call
-
-    params = {k: p.detach().clone().requires_grad_(True) for k, p in critic.named_parameters()}
-    for _ in range(steps):
-        loss = (functional_call(critic, params, (fake,)).mean()
-                - functional_call(critic, params, (real,)).mean())
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-        params = {k: p - lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
-    return -functional_call(critic, params, (fake,)).mean()
+    """The correct version: the full objective at the unrolled critic, differentiable in
+    ``fake`` through the steps."""
+    return _unrolled(critic, real, fake, steps, lr, differentiate=True)

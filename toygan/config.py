@@ -205,6 +205,11 @@ class GANConfig:
     unroll_mode: str = option("second-order", "second-order (the paper: the generator's gradient "
                               "flows through the unrolled critic updates) or first-order "
                               "(cheaper: it does not)", choices=UNROLL_MODES)
+    update: str = option("alternating", "alternating: n_critic critic steps, then the "
+                         "generator's against the updated critic; simultaneous: both players' "
+                         "gradients from the same weights and batch, then both step (the "
+                         "Unrolled-GAN, VEEGAN and PacGAN authors' code; n_critic 1)",
+                         choices=("alternating", "simultaneous"))
     pack: int = option(1, "PacGAN packing: the critic sees this many samples concatenated",
                        ge=1, le=64)
     mbstd: bool = option(False, "minibatch standard-deviation feature before the critic's "
@@ -242,6 +247,13 @@ class GANConfig:
             raise UserError(f"--mbstd with {c.penalties()[0]}: the minibatch-std feature mixes "
                             "the batch into every sample's score, so a per-sample gradient "
                             "penalty through it is not per sample; drop --mbstd or the penalty")
+        if c.update == "simultaneous" and c.n_critic != 1:
+            raise UserError(f"--update simultaneous takes one critic update per step (the "
+                            f"authors' code); {c.loss} has n_critic {c.n_critic}: add "
+                            f"--n-critic 1")
+        if c.update == "simultaneous" and c.bug == "no-detach":
+            raise UserError("--update simultaneous cannot show bug no-detach (the critic's "
+                            "gradient never reaches a generator that steps from its own)")
         from toygan.bugs import check_applicable
 
         why = check_applicable(c.loss, c.bug)

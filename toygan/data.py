@@ -10,6 +10,7 @@ name to a factory; the presets reproduce published toy set-ups:
 * ``ring-pacgan`` / ``grid-pacgan``: PacGAN/VEEGAN (ring radius 1, std 0.01; grid {-4,-2,0,2,4}^2,
   std 0.05),
 * ``ring-unrolled``: the Unrolled-GAN paper (ring radius 2, std 0.02).
+* ``ring-notebook``: the Unrolled-GAN authors' notebook (ring radius 1, std 0.01, 8 modes).
 
 Mixtures of Gaussians expose ``centers`` (M, 2) and ``std`` so that metrics can count modes;
 other sets have ``centers = None``. Sampling uses a caller-supplied ``torch.Generator``.
@@ -214,6 +215,7 @@ DATASETS: dict[str, Callable[..., Toy2D]] = {
     "ring-pacgan": lambda: ring(8, 1.0, 0.01, name="ring-pacgan"),
     "grid-pacgan": lambda: grid(5, 2.0, 0.05, name="grid-pacgan"),
     "ring-unrolled": lambda: ring(8, 2.0, 0.02, name="ring-unrolled"),
+    "ring-notebook": lambda: ring(8, 1.0, 0.01, name="ring-notebook"),
 }
 
 

@@ -68,29 +68,33 @@ def _terms(loss: Tensor, **terms: Tensor) -> dict[str, Tensor]:
 # ----------------------------------------------------------------------------- penalties
 
 
-def grad_norms(critic: nn.Module, x: Tensor, create_graph: bool = True) -> Tensor:
+def grad_norms(critic: nn.Module, x: Tensor, create_graph: bool = True,
+               keep_graph: bool = False) -> Tensor:
     """Per-sample norm ||grad_x critic(x)||_2, shape (N,), for inputs of any shape.
 
     Computed in full precision (autocast off) with ``autograd.grad`` so the result can itself be
-    differentiated (``create_graph=True``) for a penalty.
+    differentiated (``create_graph=True``) for a penalty. ``x`` is detached unless
+    ``keep_graph`` (second-order unrolling: the points are functions of the generator, and so is
+    the penalty at them).
     """
     input_grad = getattr(critic, "input_grad", None)
     if input_grad is not None:  # a critic differentiated by torch.func (toygan.step's compiled
         return input_grad(x.detach().float()).flatten(1).norm(2, dim=1)  # critic update)
-    x = x.detach().float().requires_grad_(True)
+    x = x.float() if keep_graph and x.requires_grad else x.detach().float().requires_grad_(True)
     with torch.autocast(device_type=x.device.type, enabled=False):
         out = critic(x).float().sum()
     (grad,) = torch.autograd.grad(out, x, create_graph=create_graph)
     return grad.flatten(1).norm(2, dim=1)
 
 
-def interpolates(real: Tensor, fake: Tensor, rand=None) -> Tensor:
+def interpolates(real: Tensor, fake: Tensor, rand=None, keep_fake_graph: bool = False) -> Tensor:
     """Random points on the segments between paired real and fake samples (WGAN-GP).
 
-    One uniform epsilon per sample: x_hat = eps * real + (1 - eps) * fake.
+    One uniform epsilon per sample: x_hat = eps * real + (1 - eps) * fake (``fake`` detached
+    unless ``keep_fake_graph``).
     """
     eps = _uniform((real.shape[0],) + (1,) * (real.dim() - 1), real.device, rand)
-    return eps * real.detach() + (1 - eps) * fake.detach()
+    return eps * real.detach() + (1 - eps) * (fake if keep_fake_graph else fake.detach())
 
 
 def perturbed_real(real: Tensor, runs: int = 1, rand=None) -> Tensor:
@@ -111,9 +115,10 @@ def perturbed_real(real: Tensor, runs: int = 1, rand=None) -> Tensor:
     return real + alpha * (noisy - real)
 
 
-def gradient_penalty(critic: nn.Module, x: Tensor, center: float = 1.0, runs: int = 1) -> Tensor:
+def gradient_penalty(critic: nn.Module, x: Tensor, center: float = 1.0, runs: int = 1,
+                     keep_graph: bool = False) -> Tensor:
     """Two-sided penalty mean((||grad critic(x)|| - center)^2) over the samples x."""
-    return _mean((grad_norms(critic, x) - center) ** 2, runs)
+    return _mean((grad_norms(critic, x, keep_graph=keep_graph) - center) ** 2, runs)
 
 
 def r1_penalty(critic: nn.Module, real: Tensor, runs: int = 1) -> Tensor:
@@ -208,7 +213,8 @@ def wgan_gp_critic(critic, real, fake, gp_weight=10.0, runs=1, rand=None, keep_f
     """min_D  E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates."""
     fake = fake if keep_fake_graph else fake.detach()
     adv = _mean(_out(critic, fake), runs) - _mean(_out(critic, real), runs)
-    gp = gradient_penalty(critic, interpolates(real, fake, rand), runs=runs)
+    gp = gradient_penalty(critic, interpolates(real, fake, rand, keep_fake_graph), runs=runs,
+                          keep_graph=keep_fake_graph)
     return _terms(adv + gp_weight * gp, adv=adv, gp=gp)
 
 
@@ -238,6 +244,39 @@ def ebgan_generator(critic, real, fake, pt_weight=0.0, runs=1, **_):
     return _terms(adv + pt_weight * pt, adv=adv, pt=pt)
 
 
+# The critic loss's real-data term, per objective (penalties excluded). Second-order unrolling
+# adds it, sign flipped, to the generator's loss at the unrolled critic: the surrogate is then the
+# full objective at the look-ahead critic (Metz et al. 2017, eq. 12), whose real-data term
+# depends on the generator through the unrolled updates. For minimax it is exactly the value
+# function V(G, D_K) the authors' notebook minimises (``-unrolled_loss``); for the others, the
+# objective's own generator loss plus the same real-data term of the critic's game.
+
+
+def bce_real(critic, real, runs=1, **_):
+    """-E[log D(real)]  (bce, minimax, dragan)."""
+    return _mean(F.softplus(-_out(critic, real)), runs)
+
+
+def lsgan_real(critic, real, runs=1, **_):
+    """1/2 E[(D(real) - 1)^2]."""
+    return 0.5 * _mean((_out(critic, real) - 1) ** 2, runs)
+
+
+def hinge_real(critic, real, runs=1, **_):
+    """E[relu(1 - D(real))]."""
+    return _mean(F.relu(1 - _out(critic, real)), runs)
+
+
+def wasserstein_real(critic, real, runs=1, **_):
+    """-E[D(real)]  (wgan, wgan-gp)."""
+    return -_mean(_out(critic, real), runs)
+
+
+def ebgan_real(critic, real, runs=1, **_):
+    """E[E(real)]."""
+    return _mean(_out(critic, real), runs)
+
+
 # ----------------------------------------------------------------------------- registry
 
 
@@ -255,6 +294,7 @@ class Objective:
     n_critic: int = 1
     hparams: dict = field(default_factory=dict)  # gp_weight, clip, margin, pt_weight
     source: str = ""
+    critic_real: Callable[..., Tensor] | None = None  # the critic loss's real-data term
 
     @property
     def clip(self) -> float | None:
@@ -265,23 +305,28 @@ OBJECTIVES: dict[str, Objective] = {
     "bce": Objective(
         "bce", bce_critic, bce_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
         source="Radford et al. 2016 (DCGAN): Adam 2e-4, beta1 0.5",
+        critic_real=bce_real,
     ),
     "minimax": Objective(
         "minimax", bce_critic, minimax_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
         source="Goodfellow et al. 2014 saturating loss; DCGAN's optimiser for comparability",
+        critic_real=bce_real,
     ),
     "lsgan": Objective(
         "lsgan", lsgan_critic, lsgan_generator, "score", "adam", 2e-4, (0.5, 0.999), 1,
         source="Mao et al. 2017 (LSGAN): a=0, b=c=1, Adam 2e-4, beta1 0.5",
+        critic_real=lsgan_real,
     ),
     "hinge": Objective(
         "hinge", hinge_critic, wasserstein_generator, "score", "adam", 2e-4, (0.0, 0.9), 5,
         source="Lim & Ye 2017; Miyato et al. 2018 (SN-GAN): Adam 2e-4, betas (0, 0.9), n_dis 5",
+        critic_real=hinge_real,
     ),
     "wgan": Objective(
         "wgan", wgan_critic, wasserstein_generator, "score", "rmsprop", 5e-5, (0.0, 0.0), 5,
         hparams={"clip": 0.01},
         source="Arjovsky et al. 2017 (WGAN): RMSProp 5e-5, clip 0.01, n_critic 5",
+        critic_real=wasserstein_real,
     ),
     "wgan-gp": Objective(
         "wgan-gp", wgan_gp_critic, wasserstein_generator, "score", "adam", 1e-4, (0.5, 0.9), 5,
@@ -289,6 +334,7 @@ OBJECTIVES: dict[str, Objective] = {
         source="Gulrajani et al. 2017 (WGAN-GP): lambda 10, n_critic 5, Adam 1e-4 from the "
         "paper; betas (0.5, 0.9) from the authors' code (igul222/improved_wgan_training; the "
         "paper's Algorithm 1 has beta1 0)",
+        critic_real=wasserstein_real,
     ),
     "dragan": Objective(
         "dragan", dragan_critic, bce_generator, "probability", "adam", 1e-4, (0.5, 0.9), 1,
@@ -296,12 +342,14 @@ OBJECTIVES: dict[str, Objective] = {
         source="Kodali et al. 2017 (DRAGAN): lambda 10 from the paper; the one-sided perturbation "
         "0.5*std*U[0,1) and Adam 1e-4 (0.5, 0.9) from the authors' code (kodalinaveen3/DRAGAN "
         "DRAGAN.ipynb @ 5cf95ab; the paper writes Gaussian noise)",
+        critic_real=bce_real,
     ),
     "ebgan": Objective(
         "ebgan", ebgan_critic, ebgan_generator, "energy", "adam", 2e-4, (0.5, 0.999), 1,
         hparams={"margin": 1.0, "pt_weight": 0.0},
         source="Zhao et al. 2017 (EBGAN): auto-encoder critic, margin loss, pull-away weight 0.1 "
         "for EBGAN-PT (off by default)",
+        critic_real=ebgan_real,
     ),
 }
 

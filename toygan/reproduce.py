@@ -60,6 +60,7 @@ class Table:
     numbers: dict = field(default_factory=dict)  # (variant, data) -> {metric: (mean, se)}
     overrides: dict = field(default_factory=dict)  # variant -> config fields of its own
     note: str = ""
+    tests: tuple[tuple[str, str], ...] = ()  # (variant a, variant b): is a's coverage higher?
 
 
 def _pacgan(data: str, numbers: dict) -> Table:
@@ -149,17 +150,26 @@ TABLES: dict[str, Table] = {
         paper="Metz, Poole, Pfau, Sohl-Dickstein. Unrolled generative adversarial networks. "
               "ICLR 2017, Section 3.1 and Figure 1",
         base=dict(PRESETS["unrolled"], preset="unrolled", init="orthogonal-1.4",
-                  cover_frac=20 / 2500, eval_samples=2500),
-        data=("ring-unrolled",),
+                  cover_frac=20 / 2500, eval_samples=2500, update="simultaneous"),
+        data=("ring-notebook",),
         variants={"minimax": "GAN (0 unrolling steps)",
                   "minimax+unroll-fo=5": "5 steps, first order (not in the paper)",
                   "minimax+unroll=5": "Unrolled GAN, 5 steps (second order)"},
         steps=25_000, seeds=5,
         provenance={
-            "data": "the paper, Section 3.1: 8 Gaussians on a ring of radius 2, std 0.02",
+            "data": f"{NOTEBOOK}: sample_mog, ring of radius 1, std 0.01 (the scale its "
+                    "hyper-parameters were tuned on; the paper's Section 3.1 text says radius 2, "
+                    "std 0.02). Its np.linspace(0, 2*pi, 8) puts components 1 and 8 on the same "
+                    "point (7 distinct modes); here the 8 are evenly spaced, as n_mixture=8 and "
+                    "the paper's Figure 1 intend",
             "architecture": f"{NOTEBOOK}: G and D 2x128 tanh, z 256, orthogonal init (gain 1.4)",
-            "optimiser": f"{NOTEBOOK}: Adam D 1e-4 / G 1e-3, beta1 0.5; minimax generator loss; "
-                         "5 unrolling steps through Adam, the same batch in every step",
+            "optimiser": f"{NOTEBOOK}: Adam D 1e-4 / G 1e-3, beta1 0.5; 5 unrolling steps "
+                         "through Adam, the same batch in every step (first order too)",
+            "generator loss": f"{NOTEBOOK}: minimise -unrolled_loss, the full saddle objective "
+                              "at the unrolled critic (its real-data term included; the paper's "
+                              "eq. 12)",
+            "updates": f"{NOTEBOOK}: sess.run([g_train_op, d_train_op]), both players from the "
+                       "same weights and batch (--update simultaneous)",
             "batch size": f"{NOTEBOOK}: 512",
             "iterations": f"{NOTEBOOK}: max_iter 25,000",
             "trials": "the paper shows single runs; 5 seeds here",
@@ -168,6 +178,7 @@ TABLES: dict[str, Table] = {
                "the plain GAN visits them one at a time); we count modes as PacGAN does",
         note="No numbers in the paper: the test is the ordering (second order >= first order "
              ">= plain) and the coverage curves.",
+        tests=(("minimax+unroll=5", "minimax+unroll-fo=5"), ("minimax+unroll=5", "minimax")),
     ),
 }
 
@@ -220,6 +231,7 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
                          f"{fmt(m, se, 2)} | {med:.2f} [{q1:.2f}, {q3:.2f}] | {pcell} | "
                          f"{_distance((m, se), p) if p else '—'} |")
     lines += _trajectory(rows, out)
+    lines += _tests(table, rows)
     lines += ["", f"Metric: {table.metric}.", ""]
     if table.note:
         lines += [table.note, ""]
@@ -228,6 +240,36 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
     text = "\n".join(lines) + "\n"
     files.write_text(out / "table.md", text)
     return text
+
+
+def compare_rows(a: list[float], b: list[float], n_boot: int = 10_000, seed: int = 0) -> dict:
+    """Is ``a`` higher than ``b``? One-sided Mann-Whitney U, its p-value from the permutation
+    distribution (exact enumeration for trial counts like 5 vs 5, ties included), and a
+    bootstrap 95% interval of the difference in means (resampling each group)."""
+    import numpy as np
+    from scipy.stats import PermutationMethod, mannwhitneyu
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    p = float(mannwhitneyu(a, b, alternative="greater", method=PermutationMethod()).pvalue)
+    rng = np.random.default_rng(seed)
+    diffs = (rng.choice(a, (n_boot, len(a))).mean(1) - rng.choice(b, (n_boot, len(b))).mean(1))
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return {"diff": float(a.mean() - b.mean()), "lo": float(lo), "hi": float(hi), "p": p}
+
+
+def _tests(table: Table, rows: list[dict]) -> list[str]:
+    """The table's stated tests: one line per pair of rows, on final modes covered."""
+    out = []
+    for a, b in table.tests:
+        va = [r["modes_covered"] for r in rows if r["variant"] == a and r.get("status") != "failed"]
+        vb = [r["modes_covered"] for r in rows if r["variant"] == b and r.get("status") != "failed"]
+        if len(va) < 2 or len(vb) < 2:
+            continue
+        t = compare_rows(va, vb)
+        out.append(f"- `{a}` vs `{b}`: modes covered {t['diff']:+.2f} (bootstrap 95% interval "
+                   f"[{t['lo']:+.2f}, {t['hi']:+.2f}]); one-sided Mann-Whitney U p = {t['p']:.3f} "
+                   f"({len(va)} vs {len(vb)} trials)")
+    return ["", "Stated tests (is the first row's final coverage higher?):", *out] if out else []
 
 
 def _time_text(rows: list[dict], out: Path, run: dict) -> str:

@@ -268,7 +268,47 @@ class GANStep:
         self._minimise(terms["loss"], self.opt_g, zero=not self.leak)
         return terms
 
+    def generator_terms(self, critic, real: Tensor, fake: Tensor, unrolled: bool) -> dict:
+        """The generator's loss against ``critic``; against a second-order unrolled critic, the
+        full objective: plus the critic's real-data term with its sign flipped (it depends on
+        the generator through the unrolled updates)."""
+        with self._autocast():
+            terms = self.obj_generator_loss(critic, real, fake, **self.hp)
+            if unrolled and self.obj.critic_real is not None:
+                real_term = -self.obj.critic_real(critic, real, **self.hp)
+                terms["loss"] = terms["loss"] + real_term
+                terms["real"] = real_term.detach()
+        return terms
+
+    def _look_ahead(self, draw_real, draw_z, batch_size: int, batch=None):
+        """First-order unrolling: ``unroll`` real critic steps, on fresh batches or on
+        ``batch`` (packed real, fake) every time; returns what restores them."""
+        saved = (copy.deepcopy(self.D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
+        for _ in range(self.cfg.unroll):
+            if batch is None:
+                self.critic_update(draw_real, draw_z, batch_size)
+            else:
+                self._minimise(self.critic_loss(self.D_train, *batch)["loss"], self.opt_d)
+                if self.cfg.clip is not None:
+                    losses.clip_weights(self.D, self.cfg.clip)
+        return saved
+
+    def _restore(self, saved) -> None:
+        self.D.load_state_dict(saved[0])
+        self.opt_d.load_state_dict(saved[1])
+
     def __call__(self, draw_real, draw_z, batch_size: int) -> dict[str, Tensor]:
+        if self.cfg.update == "simultaneous":
+            d_terms, g_terms = self.simultaneous(draw_real, draw_z, batch_size)
+        else:
+            d_terms, g_terms = self.alternating(draw_real, draw_z, batch_size)
+        terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
+        terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
+        return terms
+
+    def alternating(self, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
+        """``n_critic`` critic steps, then the generator's against the critic as it is now (or
+        as it will be after ``unroll`` more steps)."""
         cfg, D = self.cfg, self.D
 
         # Update critic.
@@ -278,30 +318,75 @@ class GANStep:
         for _ in range(cfg.n_critic):
             d_terms, real = self.critic_update(draw_real, draw_z, batch_size)
 
-        # Update generator (against the critic as it is, or as it will be after `unroll` steps).
+        # Update generator.
         if cfg.unroll and cfg.unroll_mode == "second-order":
             with self._autocast():
                 fake = pack(self.G_train(draw_z(batch_size)), cfg.pack)
             critic = self.unrolled_critic(real, fake)
             D.requires_grad_(False)
-            with self._autocast():
-                g_terms = self.obj_generator_loss(critic, real, fake, **self.hp)
+            g_terms = self.generator_terms(critic, real, fake, unrolled=True)
             self._minimise(g_terms["loss"], self.opt_g)
         else:
-            saved = None
-            if cfg.unroll:  # first order: look ahead with real steps, restore afterwards
-                saved = (copy.deepcopy(D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
-                for _ in range(cfg.unroll):
-                    self.critic_update(draw_real, draw_z, batch_size)
+            saved = self._look_ahead(draw_real, draw_z, batch_size) if cfg.unroll else None
             D.requires_grad_(False)
             g_terms = self.generator_update(D, real, draw_z, batch_size)
             if saved is not None:
-                D.load_state_dict(saved[0])
-                self.opt_d.load_state_dict(saved[1])
+                self._restore(saved)
         D.requires_grad_(True)
-        terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
-        terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
-        return terms
+        return d_terms, g_terms
+
+    def simultaneous(self, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
+        """Both players' gradients from the same weights and the same batch, then both step
+        (the Unrolled-GAN authors' ``sess.run([g_train_op, d_train_op])``; VEEGAN's and
+        PacGAN's code too). With unrolling the generator looks ahead from the critic as it was
+        before this step's update, on this step's batch (either order); one critic update per
+        step."""
+        cfg, D, m = self.cfg, self.D, self.cfg.pack
+        real = pack(draw_real(), m)
+        with self._autocast():
+            fake = pack(self.G_train(draw_z(batch_size)), m)
+
+        # The generator's gradient (its step waits for the critic's).
+        saved = None
+        if cfg.unroll and cfg.unroll_mode == "second-order":
+            critic = self.unrolled_critic(real, fake)
+        else:
+            # The same batch in every look-ahead step, as second order: equal data for both.
+            saved = self._look_ahead(draw_real, draw_z, batch_size, (real, fake.detach())) \
+                if cfg.unroll else None
+            critic = self.D_train
+        D.requires_grad_(False)
+        g_terms = self.generator_terms(critic, real, fake,
+                                       unrolled=bool(cfg.unroll) and saved is None)
+        self.opt_g.zero_grad(set_to_none=True)
+        self._backward(g_terms["loss"])
+        D.requires_grad_(True)
+        if saved is not None:
+            self._restore(saved)
+
+        # The critic's, on the same batch from the same weights; then both step.
+        d_terms = self.critic_loss(self.D_train, real, fake.detach())
+        self.opt_d.zero_grad(set_to_none=True)
+        self._backward(d_terms["loss"])
+        self._step(self.opt_d)
+        if cfg.clip is not None:
+            losses.clip_weights(D, cfg.clip)
+        self._step(self.opt_g)
+        if self.precision is not None:
+            self.precision.scaler.update()
+        return d_terms, g_terms
+
+    def _backward(self, loss: Tensor) -> None:
+        if self.precision is not None:
+            self.precision.scaler.scale(loss.sum()).backward()
+        else:
+            loss.sum().backward()
+
+    def _step(self, opt) -> None:
+        if self.precision is not None:
+            self.precision.scaler.step(opt)
+        else:
+            opt.step()
 
 
 def compile_wanted(cfg) -> bool:
