@@ -155,6 +155,35 @@ def test_malformed_point_file_is_a_one_line_error(cli, tmp_path):
     assert "N x 2" in r.stderr
 
 
+def test_the_host_reads_the_losses_only_where_something_is_recorded(monkeypatch):
+    """Finiteness is tracked on the device every step and read (a host sync) only at steps that
+    record something; a run that diverges between two of them still reports its first bad
+    step."""
+    from toygan import train as train_mod
+
+    reads = []
+    orig = train_mod._Loop.check_finite
+    monkeypatch.setattr(train_mod._Loop, "check_finite",
+                        lambda self: reads.append(self.t.step) or orig(self))
+    cfg = TrainConfig(**dict(TINY, steps=40, log_every=10, eval_every=20, snapshots=3,
+                             ckpt_every=1000), loss="bce")
+    train(cfg, None, progress=False)
+    assert reads == [10, 20, 30, 40]
+    loop = train_mod._Loop.__new__(train_mod._Loop)
+    loop.first_bad = None
+    loop.t = type("T", (), {"runs": 2, "step": 3})()
+    import torch
+
+    nan = torch.tensor([0.5, float("nan")])
+    loop.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": torch.tensor([1.0, 1.0])})
+    loop.t.step = 4
+    loop.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": nan})
+    loop.t.step = 5
+    loop.track({"d_loss": nan, "g_loss": nan})
+    assert loop.first_bad.tolist() == [-1, 4]
+    assert loop.bad_terms.tolist() == [[False, False], [False, True]]  # g_loss went first
+
+
 def test_diverged_run_stops_with_the_step_and_keeps_records(cli, tmp_path):
     pts = tmp_path / "huge.npy"
     np.save(pts, np.full((10, 2), 1e30))
