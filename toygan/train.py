@@ -316,6 +316,7 @@ class Recorder:
         self.frames: dict[str, list] = {}
         self.diverged_at: int | None = None
         self.file = None
+        self.flushed = time.monotonic()
         if self.out is None:
             return
         stats = self.out / "stats.jsonl"
@@ -329,12 +330,21 @@ class Recorder:
         files.write_text(stats, "".join(json.dumps(r) + "\n" for r in self.history))
         self.file = open(stats, "a")
 
+    FLUSH_S = 2.0  # stats.jsonl reaches the disk in chunks: at most this old, and at each
+    # checkpoint (a resumed run keeps the records up to its checkpoint's step, never more)
+
     def emit(self, rec: dict) -> None:
         rec = _json_safe(rec)  # an undefined metric (reverse KL with no HQ sample) is null
         self.history.append(rec)
         if self.file is not None:
             self.file.write(json.dumps(rec) + "\n")
+            if time.monotonic() - self.flushed > self.FLUSH_S:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.file is not None:
             self.file.flush()
+        self.flushed = time.monotonic()
 
     def frame(self, step: int, snap: dict) -> None:
         self.frames.setdefault("steps", []).append(step)
@@ -423,6 +433,8 @@ class _Loop:
 
     def checkpoint(self) -> None:
         """Save a single run's state, if its weights are finite (a NaN step is never "good")."""
+        for rec in self.recs:
+            rec.flush()
         if self.single_out is None or not self.t.weights_finite():
             return
         state = self.t.state()
