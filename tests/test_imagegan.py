@@ -110,6 +110,20 @@ def test_every_objective_trains_on_digits(loss):
         assert t.cfg.d_norm == "layer" and terms["d_gp"] >= 0
 
 
+def test_simultaneous_updates_and_full_objective_unrolling_on_images():
+    """The authors' simultaneous update and second-order unrolling (the full objective at the
+    unrolled critic) run on convolutional models too: both players move, the look-ahead leaves
+    the critic's own step alone."""
+    t = Trainer(TrainConfig(loss="bce", steps=2, update="simultaneous", unroll=1, **TINY),
+                progress=False)
+    g0 = [p.detach().clone() for p in t.G.parameters()]
+    d0 = [p.detach().clone() for p in t.D.parameters()]
+    terms = t.train_step()
+    assert all(torch.isfinite(v) for v in terms.values()) and "g_real" in terms
+    assert any(not torch.equal(a, p) for a, p in zip(g0, t.G.parameters(), strict=True))
+    assert any(not torch.equal(a, p) for a, p in zip(d0, t.D.parameters(), strict=True))
+
+
 def read_stats(run):
     return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
 
