@@ -13,7 +13,7 @@ run() {  # FOLDER TABLE ARGS...: start, or resume when the folder exists
   [ -f "reproductions/$folder/study.json" ] || [ -d "reproductions/$folder/runs" ] && flag="--resume"
   python -m toygan.reproduce "$name" "$@" --out "reproductions/$folder" $flag --quiet
 }
-run unrolled-mog unrolled-mog --seeds 5 --steps 5000
+run unrolled-mog unrolled-mog --seeds 5 --steps 5000 --runs-per-task 1
 # The PacGAN rows that fitted one session; drop --rows to add PacGAN3 and PacGAN4.
 run pacgan-ring pacgan-ring --seeds 5 --steps 5000 --rows bce,bce+pack=2
 run pacgan-grid pacgan-grid --seeds 3 --steps 5000 --rows bce,bce+pack=2
