@@ -38,3 +38,15 @@ def page(width=1280, height=900):
             yield pg
         finally:
             browser.close()
+
+
+def refused(pg, field: str, value: str, words: str) -> str:
+    """Put ``value`` in the live page's ``#field``, press *new run*, and return the message the
+    page shows once it mentions ``words``."""
+    import json
+
+    pg.fill(f"#{field}", value)
+    pg.click("#start")
+    pg.wait_for_function("document.getElementById('message').textContent"
+                         f".includes({json.dumps(words)})")
+    return pg.inner_text("#message")

@@ -98,7 +98,7 @@ def test_live_validation_uses_the_registries(tmp_path):
 
 
 def test_live_server_trains_and_streams_to_the_page(tmp_path):
-    from browser import page, why_no_browser
+    from browser import page, refused, why_no_browser
 
     from toygan.api import open_page
 
@@ -109,10 +109,7 @@ def test_live_server_trains_and_streams_to_the_page(tmp_path):
     try:
         with page() as pg:
             pg.goto(url)
-            pg.fill("#lr_d", "fast")
-            pg.click("#start")
-            pg.wait_for_function("document.getElementById('message').textContent.length > 0")
-            assert "lr_d must be a number" in pg.inner_text("#message")
+            assert "lr_d must be a number" in refused(pg, "lr_d", "fast", "lr_d")
             pg.fill("#lr_d", "2e-4")
             pg.select_option("#data", "ring")
             pg.click("#start")

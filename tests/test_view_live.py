@@ -7,7 +7,7 @@ import time
 import urllib.request
 
 import pytest
-from browser import page, why_no_browser
+from browser import page, refused, why_no_browser
 
 from toygan.api import open_page
 from toygan.view import LiveSession
@@ -144,9 +144,7 @@ def test_curves_span_the_run_so_far_and_survive_a_long_history(live):
 def test_an_error_message_stays_until_dismissed(live):
     pg, session, _, errors = live
     _start(pg)
-    pg.fill("#lr_d", "fast")
-    pg.click("#start")
-    pg.wait_for_function("document.getElementById('message').textContent.includes('lr_d')")
+    refused(pg, "lr_d", "fast", "lr_d")
     time.sleep(1.5)  # several polls answer meanwhile
     assert "lr_d must be a number" in pg.inner_text("#message")
     pg.click("#dismiss")
@@ -321,10 +319,8 @@ def test_model_settings_overview_strip_and_the_transformation_view(live):
     from torch.testing import assert_close
 
     pg, session, _, errors = live
-    pg.fill("#g_width", "0")
-    pg.click("#start")
-    pg.wait_for_function("document.getElementById('message').textContent.includes('g_width')")
-    assert "g_width must be a whole number between 1 and 512" in pg.inner_text("#message")
+    assert "g_width must be a whole number between 1 and 512" in refused(pg, "g_width", "0",
+                                                                          "g_width")
     pg.fill("#g_depth", "2")
     pg.fill("#g_width", "32")
     pg.select_option("#opt_g", "sgd")

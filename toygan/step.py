@@ -208,6 +208,10 @@ class GANStep:
         with torch.set_grad_enabled(self.leak), self._autocast():
             fake = self.G(draw_z(n))
         real, fake = pack(real, m), pack(fake, m)
+        return self.critic_step(real, fake), real
+
+    def critic_step(self, real: Tensor, fake: Tensor) -> dict:
+        """One critic update on the packed batch (compiled when it is), then WGAN's clipping."""
         if self.compiled is not None and self.compiled.shapes is not None:
             terms = self._compiled_critic_update(real, fake)
         else:
@@ -216,7 +220,7 @@ class GANStep:
             self._minimise(terms["loss"], self.opt_d)
         if self.cfg.clip is not None:
             losses.clip_weights(self.D, self.cfg.clip)
-        return terms, real
+        return terms
 
     def _compiled_critic_update(self, real: Tensor, fake: Tensor) -> dict:
         """The critic's step with the compiled gradient (eager, with one line, if it cannot
@@ -288,9 +292,7 @@ class GANStep:
             if batch is None:
                 self.critic_update(draw_real, draw_z, batch_size)
             else:
-                self._minimise(self.critic_loss(self.D_train, *batch)["loss"], self.opt_d)
-                if self.cfg.clip is not None:
-                    losses.clip_weights(self.D, self.cfg.clip)
+                self.critic_step(*batch)
         return saved
 
     def _restore(self, saved) -> None:

@@ -83,7 +83,7 @@ class TrainConfig(GANConfig):
     g_batchnorm: bool = option(False, "BatchNorm in the generator")
     g_optimizer: str | None = option(None, "the generator's optimiser if different from "
                                      "--optimizer (the critic's): adam, rmsprop or sgd",
-                                     choices=("adam", "rmsprop", "sgd"))
+                                     choices=list(losses.OPTIMIZERS))
     init: str = option("default", "weight initialisation of G and D: default (PyTorch's), "
                        "normal-0.02, orthogonal-1.4, orthogonal-0.8", choices=INITS)
     log_every: int = option(10, "steps between loss records", ge=1, le=BIG)

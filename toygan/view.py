@@ -210,9 +210,6 @@ class LiveRun:
             "D": {"layers": cfg.d_depth, "width": cfg.d_width, "optimizer": cfg.optimizer,
                   "lr": cfg.lr_d, "params": count_params(t.D)},
             "objective": OBJECTIVE_TEXT.get(cfg.loss, cfg.loss)}
-        self.reset()
-
-    def reset(self) -> None:
         self.frames: list[dict] = []
         self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
         self.evals: list[dict] = []   # {"step", "modes_covered", ...}
