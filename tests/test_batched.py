@@ -28,6 +28,9 @@ CASES = {
     "sn": dict(loss="hinge", spectral_norm=True),
     "r1": dict(loss="bce", r1_weight=1.0),
     "pacgan-layers": dict(loss="bce", g_batchnorm=True, d_activation="maxout", z_dim=3),
+    # PacGAN's released protocol: BatchNorm per pack slot, simultaneous updates, a fixed set.
+    "pacgan-released": dict(loss="bce", pack=2, g_batchnorm=True, update="simultaneous",
+                            train_set=500),
     "bug-batch-mean-grad": dict(loss="wgan-gp", bug="batch-mean-grad"),
     "bug-detached-generator": dict(loss="bce", bug="detached-generator"),
 }

@@ -132,3 +132,55 @@ def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
         covered[k] = [r.history[-1]["modes_covered"] for r in train_runs(cfgs, [None] * 3,
                                                                           progress=False)]
     assert np.mean(covered[5]) >= np.mean(covered[0]) + 1
+
+
+def test_slot_batchnorm_normalises_each_pack_slot_on_its_own():
+    """PacGAN's code runs its generator once per pack slot: slot j (samples j, j+m, ... here)
+    is normalised with its own batch statistics, and the running statistics move by the slots'
+    mean update; in eval mode it is plain BatchNorm."""
+    from toygan.models import SlotBatchNorm1d, slot_modules, slot_statistics
+
+    torch.manual_seed(0)
+    m, n, c = 3, 50, 4
+    slot = (torch.arange(n * m) % m)[:, None]
+    x = torch.randn(n * m, c) * torch.tensor([1.0, 2.0, 0.5, 3.0]) + slot
+    bn = SlotBatchNorm1d(c)
+    assert slot_modules(torch.nn.Sequential(bn, torch.nn.ReLU())) == [bn]
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+        bn.bias.copy_(torch.tensor([0.5, 0.0, -0.5, 1.0]))
+    plain = [torch.nn.BatchNorm1d(c) for _ in range(m)]
+    for p in plain:
+        p.load_state_dict({k: v for k, v in bn.state_dict().items()})
+    with slot_statistics([bn], m):
+        y = bn(x)
+    assert bn.slots == 1  # outside a training step: one batch (snapshots of any size)
+    for j in range(m):
+        assert_close(y[j::m], plain[j](x[j::m]), rtol=1e-5, atol=1e-5)
+    assert_close(bn.running_mean, torch.stack([p.running_mean for p in plain]).mean(0))
+    assert_close(bn.running_var, torch.stack([p.running_var for p in plain]).mean(0))
+    # One slot is ordinary BatchNorm; so is evaluation.
+    one, ref = SlotBatchNorm1d(c), torch.nn.BatchNorm1d(c)
+    assert_close(one(x), ref(x))
+    bn.eval()
+    assert_close(bn(x), (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+                 * bn.weight + bn.bias, rtol=1e-5, atol=1e-5)
+    # Per-slot statistics differ from the whole batch's when the slots differ (they do here).
+    assert not torch.allclose(y, torch.nn.BatchNorm1d(c).train()(x) * bn.weight.detach()
+                              + bn.bias.detach(), atol=1e-3)
+
+
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_a_packed_training_step_normalises_per_slot_and_snapshots_do_not(update):
+    from toygan.models import slot_modules
+
+    t = Trainer(TrainConfig(loss="bce", pack=2, g_batchnorm=True, update=update,
+                            **dict(SMALL, steps=2)))
+    seen = []
+    for mod in slot_modules(t.G):
+        mod.register_forward_pre_hook(lambda mod, _: seen.append(mod.slots))
+    t.train_step()
+    assert seen and set(seen) == {2}
+    seen.clear()
+    t.snapshot()  # a 441-point latent grid: no packs there
+    assert seen and set(seen) == {1}

@@ -4,10 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from torch.testing import assert_close
 
 from toygan.metrics import collapse_onset
 from toygan.presets import PRESETS
-from toygan.train import TrainConfig, build_parser, config_from_args, train
+from toygan.train import TrainConfig, Trainer, build_parser, config_from_args, train
 
 TINY = dict(steps=30, g_width=16, d_width=16, batch_size=32, eval_every=10, eval_samples=500,
             snapshots=4, snapshot_points=64, grid_res=16)
@@ -193,3 +195,23 @@ def test_diverged_run_stops_with_the_step_and_keeps_records(cli, tmp_path):
     assert r.returncode == 1
     assert "diverged at step 1" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert (out / "config.json").exists() and (out / "stats.jsonl").exists()
+
+
+def test_train_set_draws_a_fixed_finite_set_once_per_seed():
+    """--train-set N (PacGAN's 100,000): every real batch comes from N points drawn once from the
+    seed, the same N after a restart; the evaluation's real samples still come from the
+    distribution itself."""
+    cfg = TrainConfig(data="ring", train_set=50, batch_size=64, steps=2, eval_samples=300)
+    a, b = Trainer(cfg), Trainer(cfg)
+    pool = a.train_data.sample(10_000, torch.Generator().manual_seed(1))
+    assert len(torch.unique(pool, dim=0)) == 50  # 10,000 draws, 50 distinct points
+    assert_close(torch.unique(pool, dim=0),
+                 torch.unique(b.train_data.sample(10_000, torch.Generator().manual_seed(2)), dim=0))
+    batch = a._real(64)
+    assert (batch[:, None] == torch.unique(pool, dim=0)[None]).all(-1).any(1).all()
+    assert len(torch.unique(a.real_eval, dim=0)) == 300  # evaluation: fresh draws
+    other = Trainer(TrainConfig(data="ring", train_set=50, seed=1, batch_size=64, steps=2))
+    assert not torch.equal(torch.unique(other.train_data.sample(10_000), dim=0),
+                           torch.unique(pool, dim=0))
+    plain = Trainer(TrainConfig(data="ring"))
+    assert plain.train_data is plain.data  # default: a fresh draw every batch

@@ -85,6 +85,7 @@ class StackedBatchNorm1d(nn.Module):
         super().__init__()
         first = layers[0]
         self.eps, self.momentum = first.eps, first.momentum
+        self.slots = 1  # per pack slot inside a training step (models.slot_statistics)
         self.weight = nn.Parameter(torch.stack([b.weight.detach() for b in layers]).clone())
         self.bias = nn.Parameter(torch.stack([b.bias.detach() for b in layers]).clone())
         self.register_buffer("running_mean", torch.stack([b.running_mean for b in layers]).clone())
@@ -92,17 +93,18 @@ class StackedBatchNorm1d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         K, C = self.weight.shape
-        h = x.reshape(K, -1, C)
+        S = self.slots if self.training else 1
+        h = x.reshape(K, -1, S, C)                          # (runs, packs, slots, C)
+        w, b = self.weight[:, None, None], self.bias[:, None, None]
         if self.training:
-            mean, var = h.mean(1), h.var(1, unbiased=False)
+            mean, var = h.mean(1, keepdim=True), h.var(1, unbiased=False, keepdim=True)
             with torch.no_grad():
                 n = h.shape[1]
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum)
+                self.running_mean.lerp_(mean.mean((1, 2)), self.momentum)
+                self.running_var.lerp_((var * n / max(n - 1, 1)).mean((1, 2)), self.momentum)
         else:
-            mean, var = self.running_mean, self.running_var
-        out = (h - mean.unsqueeze(1)) * torch.rsqrt(var.unsqueeze(1) + self.eps)
-        return (out * self.weight.unsqueeze(1) + self.bias.unsqueeze(1)).reshape(-1, C)
+            mean, var = self.running_mean[:, None, None], self.running_var[:, None, None]
+        return ((h - mean) * torch.rsqrt(var + self.eps) * w + b).reshape(-1, C)
 
 
 def stack_modules(modules: list[nn.Module]) -> nn.Module:
@@ -181,7 +183,7 @@ class BatchedTrainer(Trainer):
         return torch.cat(list(tensors)).to(self.device, non_blocking=True)
 
     def _real(self, n):
-        return self._stack(t.data.sample(n, t.rng) for t in self.singles)
+        return self._stack(t.train_data.sample(n, t.rng) for t in self.singles)
 
     def _z(self, n):
         return self._stack(sample_noise(self.cfg.noise, n, self.cfg.z_dim, t.rng)

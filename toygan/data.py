@@ -49,6 +49,18 @@ class Toy2D:
         return self.sampler(n, generator)
 
 
+def fixed_set(data: Toy2D, n: int, generator: torch.Generator) -> Toy2D:
+    """``data`` reduced to ``n`` samples drawn once: batches are drawn from them uniformly with
+    replacement (PacGAN trains on 100,000 samples, each pack slot a resample of them). Modes,
+    std and extent are the distribution's."""
+    points = data.sample(n, generator)
+
+    def sampler(k, g):
+        return points[torch.randint(n, (k,), generator=g)]
+
+    return Toy2D(data.name, sampler, data.extent, data.centers, data.std)
+
+
 def _extent_around(points: np.ndarray, pad: float) -> tuple[float, float, float, float]:
     lo, hi = points.min(0), points.max(0)
     half = 0.5 * float((hi - lo).max()) + pad

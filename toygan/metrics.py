@@ -2,8 +2,9 @@
 
 Mode metrics follow the Unrolled-GAN / VEEGAN / PacGAN protocol: each generated sample is assigned
 to its nearest mode centre and is *high quality* (HQ) if it lies within 3 standard deviations of
-it; a mode is *covered* if it received at least ``min_frac`` of the samples as HQ samples (PacGAN
-counts a mode lost with fewer than 20 HQ samples out of 2500, ``min_frac = 20/2500``);
+it; a mode is *covered* if it received at least ``min_frac`` of the samples as HQ samples
+(toygan's default: 20 of 2500, ``min_frac = 20/2500``; VEEGAN's and PacGAN's released metric
+counts a mode with a single HQ sample, ``min_frac = 0``);
 the *reverse KL* is KL(p_fake || uniform) of the HQ samples' mode histogram.
 
 For data without modes, ``sliced_w1`` (the sliced Wasserstein-1 distance over evenly spaced
@@ -22,7 +23,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist, jensenshannon
 from scipy.stats import entropy
 
-PACGAN_MIN_FRAC = 20 / 2500
+MIN_FRAC = 20 / 2500  # toygan's rule; the papers' released metric: any HQ sample (0)
 
 
 def _np(x) -> np.ndarray:
@@ -59,7 +60,7 @@ def mode_histogram(samples, centers, std: float) -> np.ndarray:
     return np.bincount(nearest[hq], minlength=len(_np(centers)))
 
 
-def modes_covered(samples, centers, std: float, min_frac: float = PACGAN_MIN_FRAC) -> int:
+def modes_covered(samples, centers, std: float, min_frac: float = MIN_FRAC) -> int:
     """Number of modes that received at least ``min_frac`` of all samples as HQ samples."""
     counts = mode_histogram(samples, centers, std)
     need = max(1, math.ceil(min_frac * len(_np(samples)) - 1e-9))
@@ -77,7 +78,7 @@ def reverse_kl(samples, centers, std: float) -> float:
     return kl_to_uniform(mode_histogram(samples, centers, std))
 
 
-def mode_metrics(samples, centers, std: float, min_frac: float = PACGAN_MIN_FRAC) -> dict:
+def mode_metrics(samples, centers, std: float, min_frac: float = MIN_FRAC) -> dict:
     """``{"modes_covered", "hq_frac", "reverse_kl"}`` for samples of a known mixture."""
     return {
         "modes_covered": modes_covered(samples, centers, std, min_frac),

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor, nn
 
@@ -44,7 +46,7 @@ def mlp(
     batchnorm: bool = False,
 ) -> nn.Sequential:
     """``depth`` hidden layers of ``width`` units with ``activation`` (optionally BatchNorm
-    before it), then a linear output."""
+    before it: :class:`SlotBatchNorm1d`), then a linear output."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
     sizes = [n_in] + [width] * depth + [n_out]
@@ -55,10 +57,58 @@ def mlp(
         layers.append(nn.Linear(a, b * k))
         if hidden:
             if batchnorm:
-                layers.append(nn.BatchNorm1d(b * k))
+                layers.append(SlotBatchNorm1d(b * k))
             layers.append(ACTIVATIONS[activation]())
     net = nn.Sequential(*layers)
     return spectral_norm_all(net) if spectral_norm else net
+
+
+class SlotBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm1d whose training statistics can be taken per pack slot: with ``slots = m``,
+    sample ``i`` of the batch belongs to slot ``i % m`` (``toygan.mitigations.pack`` puts ``m``
+    consecutive samples in one pack). PacGAN's code calls its generator once per slot, so each
+    slot's 100 samples are normalised on their own; the running statistics move by the slots'
+    mean (its population update averages the slots' updates too). ``slots = 1`` (the default,
+    and whenever no training step is running: see :func:`slot_statistics`) is plain
+    BatchNorm1d."""
+
+    def __init__(self, num_features: int, slots: int = 1, **kwargs):
+        super().__init__(num_features, **kwargs)
+        self.slots = slots
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.slots == 1 or not self.training:
+            return super().forward(x)
+        h = x.reshape(-1, self.slots, x.shape[1])           # (packs, slots, C)
+        mean, var = h.mean(0), h.var(0, unbiased=False)     # per slot
+        with torch.no_grad():
+            n = h.shape[0]
+            self.running_mean.lerp_(mean.mean(0), self.momentum)
+            self.running_var.lerp_((var * n / max(n - 1, 1)).mean(0), self.momentum)
+            self.num_batches_tracked += 1
+        return ((h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias).reshape(x.shape)
+
+
+def slot_modules(module: nn.Module) -> list[nn.Module]:
+    """The BatchNorm layers of ``module`` that can normalise per pack slot."""
+    return [m for m in module.modules() if hasattr(m, "slots")]
+
+
+@contextmanager
+def slot_statistics(layers: list[nn.Module], slots: int):
+    """Within it, ``layers`` (from :func:`slot_modules`) take statistics per pack slot: what a
+    training step with ``--pack slots`` does; evaluation and snapshots outside it see one
+    batch."""
+    if slots == 1 or not layers:
+        yield
+        return
+    for m in layers:
+        m.slots = slots
+    try:
+        yield
+    finally:
+        for m in layers:
+            m.slots = 1
 
 
 class Generator(nn.Module):
@@ -129,15 +179,17 @@ def make_critic(output: str, **kwargs) -> nn.Module:
     return AutoEncoderCritic(**kwargs) if output == "energy" else Critic(**kwargs)
 
 
-INITS = ("default", "normal-0.02", "orthogonal-1.4", "orthogonal-0.8")
+INITS = ("default", "normal-0.02", "xavier", "orthogonal-1.4", "orthogonal-0.8")
 
 
 @torch.no_grad()
 def initialize(module: nn.Module, scheme: str) -> nn.Module:
     """Re-initialise every linear layer of ``module``: ``default`` keeps PyTorch's (Kaiming
     uniform); ``normal-0.02`` draws weights from N(0, 0.02) with zero biases (PacGAN's and
-    DCGAN's reference code); ``orthogonal-G`` uses orthogonal weights scaled by gain G with zero
-    biases (the Unrolled-GAN authors' notebook: 1.4; their paper: 0.8)."""
+    DCGAN's reference code); ``xavier`` draws Glorot-uniform weights with zero biases (the
+    default of TensorFlow's ``slim.fully_connected`` and Keras ``Dense``: VEEGAN's code);
+    ``orthogonal-G`` uses orthogonal weights scaled by gain G with zero biases (the Unrolled-GAN
+    authors' notebook: 1.4; their paper: 0.8)."""
     if scheme == "default":
         return module
     if scheme not in INITS:
@@ -147,6 +199,8 @@ def initialize(module: nn.Module, scheme: str) -> nn.Module:
             w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
             if scheme == "normal-0.02":
                 nn.init.normal_(w, 0.0, 0.02)
+            elif scheme == "xavier":
+                nn.init.xavier_uniform_(w)
             else:
                 nn.init.orthogonal_(w, gain=float(scheme.split("-")[1]))
             if m.bias is not None:

@@ -24,6 +24,12 @@ collapses or hops between modes.
 0.01 (``--data grid-pacgan`` for the 5x5 grid), 2-D Gaussian noise, generator with 4 ReLU hidden
 layers of 400 and BatchNorm, critic with 3 maxout(5) hidden layers of 200, BCE, Adam lr 1e-4 with
 beta1 0.8, batch 100. ``--pack 2`` (or 3, 4) gives PacGAN2 (3, 4). The number of steps is ours.
+
+``veegan``: Srivastava et al. 2017 (VEEGAN), its released 2D notebook: ring of 8 Gaussians with
+radius 1 and std 0.01, 255-dim Gaussian noise (254 + 1 dims there), generator with 2 ReLU hidden
+layers of 128, critic with 1 ReLU hidden layer of 128, Glorot-uniform weights, Adam 1e-3 with
+beta1 0.5 for both players, batch 500, both players updated at once from the same weights,
+100,000 iterations (100 epochs of 1,000 batches), BCE.
 """
 
 PRESETS: dict[str, dict] = {
@@ -57,5 +63,11 @@ PRESETS: dict[str, dict] = {
         g_depth=2, g_width=128, d_depth=2, d_width=128, activation="tanh",
         batch_size=512, n_critic=1, lr=None, lr_d=1e-4, lr_g=1e-3, betas=(0.5, 0.999),
         lr_decay="none", steps=25_000,
+    ),
+    "veegan": dict(
+        loss="bce", data="ring-pacgan", z_dim=255,
+        g_depth=2, g_width=128, d_depth=1, d_width=128, activation="relu", init="xavier",
+        batch_size=500, n_critic=1, lr=1e-3, betas=(0.5, 0.999), lr_decay="none",
+        update="simultaneous", steps=100_000,
     ),
 }

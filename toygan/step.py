@@ -28,6 +28,7 @@ from torch.func import functional_call
 
 from toygan import bugs, losses
 from toygan.mitigations import pack
+from toygan.models import slot_modules, slot_statistics
 
 
 class FunctionalCritic:
@@ -160,6 +161,7 @@ class GANStep:
                  rand: Callable | None = None, precision=None, G_train=None, D_train=None):
         self.cfg, self.obj, self.G, self.D = cfg, obj, G, D
         self.G_train, self.D_train = G_train or G, D_train or D
+        self._slot_layers = slot_modules(G)
         self.opt_g, self.opt_d, self.runs, self.precision = opt_g, opt_d, runs, precision
         self.obj_critic_loss = bugs.critic_loss(obj, cfg.bug)  # the objective's, or a zoo bug
         self.obj_generator_loss = bugs.generator_loss(obj, cfg.bug)
@@ -300,10 +302,12 @@ class GANStep:
         self.opt_d.load_state_dict(saved[1])
 
     def __call__(self, draw_real, draw_z, batch_size: int) -> dict[str, Tensor]:
-        if self.cfg.update == "simultaneous":
-            d_terms, g_terms = self.simultaneous(draw_real, draw_z, batch_size)
-        else:
-            d_terms, g_terms = self.alternating(draw_real, draw_z, batch_size)
+        # A generator with BatchNorm normalises each pack slot on its own (PacGAN's code).
+        with slot_statistics(self._slot_layers, self.cfg.pack):
+            if self.cfg.update == "simultaneous":
+                d_terms, g_terms = self.simultaneous(draw_real, draw_z, batch_size)
+            else:
+                d_terms, g_terms = self.alternating(draw_real, draw_z, batch_size)
         terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
         terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
         return terms

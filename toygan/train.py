@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from toygan import bugs, files, losses, metrics
 from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
-from toygan.data import make_dataset
+from toygan.data import fixed_set, make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
 from toygan.mitigations import pack
@@ -70,6 +70,9 @@ class TrainConfig(GANConfig):
     data: str = option("ring", "data spec NAME[:k=v,...] or file:PATH")
     steps: int = option(3000, "generator updates", ge=1, le=BIG)
     batch_size: int = option(256, "samples per batch", ge=1, le=2**20)
+    train_set: int | None = option(None, "draw this many real samples once (from the seed) and "
+                                   "train on batches resampled from them, as PacGAN's 100,000; "
+                                   "default: a fresh draw for every batch", ge=1, le=10**8)
     z_dim: int = option(2, "latent dimension", ge=1, le=4096)
     noise: str = option("normal", "latent distribution: normal N(0, I) or uniform U[-1, 1]",
                         choices=list(NOISES))
@@ -80,18 +83,19 @@ class TrainConfig(GANConfig):
     activation: str = option("relu", "hidden activation", choices=list(ACTIVATIONS))
     d_activation: str | None = option(None, "critic activation if different (e.g. maxout)",
                                       choices=list(ACTIVATIONS))
-    g_batchnorm: bool = option(False, "BatchNorm in the generator")
+    g_batchnorm: bool = option(False, "BatchNorm in the generator (with --pack m, statistics "
+                               "per pack slot, as in PacGAN's code)")
     g_optimizer: str | None = option(None, "the generator's optimiser if different from "
                                      "--optimizer (the critic's): adam, rmsprop or sgd",
                                      choices=list(losses.OPTIMIZERS))
     init: str = option("default", "weight initialisation of G and D: default (PyTorch's), "
-                       "normal-0.02, orthogonal-1.4, orthogonal-0.8", choices=INITS)
+                       "normal-0.02, xavier, orthogonal-1.4, orthogonal-0.8", choices=INITS)
     log_every: int = option(10, "steps between loss records", ge=1, le=BIG)
     eval_every: int = option(100, "steps between metric evaluations", ge=1, le=BIG)
     eval_samples: int = option(2500, "samples per evaluation", ge=2, le=10**6)
     cover_frac: float = option(0.008, "share of the evaluated samples a mode must receive as "
-                               "high-quality samples to count as covered (PacGAN: 20 of 2500 = "
-                               "0.008; VEEGAN: any, 0)", ge=0, le=1)
+                               "high-quality samples to count as covered (20 of 2500 = 0.008; "
+                               "VEEGAN's and PacGAN's released metric: any, 0)", ge=0, le=1)
     snapshots: int = option(60, "snapshot frames over the run", ge=1, le=100_000)
     snapshot_points: int = option(512, "samples per snapshot", ge=1, le=100_000)
     grid_res: int = option(64, "critic grid resolution", ge=2, le=1024)
@@ -155,6 +159,10 @@ class Trainer:
         eval_rng = torch.Generator().manual_seed(cfg.seed + 7_919)
         self.z_eval = sample_noise(cfg.noise, cfg.eval_samples, cfg.z_dim, eval_rng)
         self.real_eval = self.data.sample(cfg.eval_samples, eval_rng)
+        # What the critic sees as real: the distribution itself, or a fixed finite set of it
+        # (its own stream, so a resumed run draws the same set).
+        self.train_data = self.data if cfg.train_set is None else fixed_set(
+            self.data, cfg.train_set, torch.Generator().manual_seed(cfg.seed + 104_729))
         self.z_vis = self.z_eval[: cfg.snapshot_points]
         self.real_vis = self.real_eval[: cfg.snapshot_points]
 
@@ -186,7 +194,7 @@ class Trainer:
         return [self.data]
 
     def _real(self, n):
-        return self.data.sample(n, self.rng).to(self.device, non_blocking=True)
+        return self.train_data.sample(n, self.rng).to(self.device, non_blocking=True)
 
     def _z(self, n):
         return sample_noise(self.cfg.noise, n, self.cfg.z_dim, self.rng).to(self.device,
