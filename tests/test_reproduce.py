@@ -146,3 +146,44 @@ def test_the_stated_test_on_known_samples():
 def test_simultaneous_updates_need_one_critic_step(cli):
     r = cli("toygan.train", "--loss", "wgan-gp", "--update", "simultaneous", "--steps", "2")
     assert r.returncode == 2 and "--n-critic 1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_min_hq_names_the_coverage_rule(cli, tmp_path):
+    """PacGAN's released metric covers a mode with one high-quality sample; --min-hq 20 asks
+    for 20 of the 2500 (the rule this table used before); more than the batch is one line."""
+    from toygan.reproduce import TABLES, main
+
+    assert TABLES["pacgan-ring"].base["cover_frac"] == 0.0
+    out = tmp_path / "r"
+    assert main(["pacgan-ring", "--rows", "bce", "--seeds", "1", "--steps", "2", "--min-hq",
+                 "20", "--out", str(out), "--quiet"]) == 0
+    cfg = json.loads((out / "runs" / "bce-ring-pacgan-seed0" / "config.json").read_text())
+    assert cfg["cover_frac"] == pytest.approx(20 / 2500) and cfg["train_set"] == 100_000
+    assert cfg["update"] == "simultaneous"
+    r = cli("toygan.reproduce", "pacgan-ring", "--min-hq", "3000", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "--min-hq 3000 is more than the 2500" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_a_row_the_paper_lacks_shows_the_metrics_the_paper_reports(tmp_path):
+    """veegan-2d's minimax row is not in VEEGAN's table: it still gets modes and % high quality
+    (VEEGAN's two metrics), no paper cell, and no reverse KL row."""
+    from toygan.reproduce import TABLES, write_table
+
+    rows = []
+    for variant, modes in (("bce", [1, 1]), ("minimax", [3, 5])):
+        for seed, m in enumerate(modes):
+            run = tmp_path / "runs" / f"{variant}-{seed}"
+            run.mkdir(parents=True)
+            (run / "stats.jsonl").write_text(json.dumps(
+                {"step": 10, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1}) + "\n")
+            (run / "done.json").write_text(json.dumps({"train_s": 1.0}))
+            rows.append({"variant": variant, "data": "ring-pacgan", "run": run.name,
+                         "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1})
+    text = write_table(TABLES["veegan-2d"], rows, tmp_path,
+                       {"command": "x", "seeds": 2, "steps": 10, "wall_s": 1.0})
+    assert "| GAN (`bce`) | ring-pacgan | modes covered | 1.00 ± 0.00 |" in text
+    assert ("| GAN (minimax generator loss; not in the paper) (`minimax`) | ring-pacgan | modes "
+            "covered | 4.00 ± 1.00 | 4.00 [3.50, 4.50] | — | — |") in text
+    assert "(`minimax`) | ring-pacgan | % high quality | 50.00" in text
+    assert "reverse KL" not in text.split("Metric:")[0]
