@@ -24,6 +24,8 @@ collapses or hops between modes.
 0.01 (``--data grid-pacgan`` for the 5x5 grid), 2-D Gaussian noise, generator with 4 ReLU hidden
 layers of 400 and BatchNorm, critic with 3 maxout(5) hidden layers of 200, BCE, Adam lr 1e-4 with
 beta1 0.8, batch 100. ``--pack 2`` (or 3, 4) gives PacGAN2 (3, 4). The number of steps is ours.
+Its released training loop adds ``--update simultaneous --train-set 100000`` (what
+``toygan.reproduce pacgan-ring`` trains with).
 
 ``veegan``: Srivastava et al. 2017 (VEEGAN), its released 2D notebook: ring of 8 Gaussians with
 radius 1 and std 0.01, 255-dim Gaussian noise (254 + 1 dims there), generator with 2 ReLU hidden
