@@ -19,9 +19,9 @@ import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist, jensenshannon
-from scipy.stats import entropy
+
+# SciPy is imported inside the two functions that need it: it is a second or more of the import
+# time of every toy command (toygan.animate among them), and the rest is a few lines of NumPy.
 
 MIN_FRAC = 20 / 2500  # toygan's rule; the papers' released metric: any HQ sample (0)
 
@@ -38,17 +38,33 @@ def kl_to_uniform(counts) -> float:
     counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() == 0:
         return float("nan")
-    return float(entropy(counts, np.ones_like(counts)))
+    return _kl(counts, np.ones_like(counts))
+
+
+def _kl(p, q) -> float:
+    """KL(p || q) in nats of two histograms, each normalised here (0 log 0 = 0)."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    p, q = p / p.sum(), q / q.sum()
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
 
 
 def js_divergence(p, q) -> float:
     """Jensen-Shannon divergence in nats between two histograms (normalised here); <= ln 2."""
-    return float(jensenshannon(np.asarray(p, float), np.asarray(q, float)) ** 2)
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+    return max(0.5 * _kl(p, m) + 0.5 * _kl(q, m), 0.0)
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every row of ``a`` to every row of ``b``."""
+    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
 
 
 def mode_assignment(samples, centers, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode index of each sample and whether it is within 3 std of it (HQ)."""
-    d = cdist(_np(samples), _np(centers))
+    d = _distances(_np(samples), _np(centers))
     nearest = d.argmin(1)
     hq = d[np.arange(len(d)), nearest] <= 3 * std
     return nearest, hq
@@ -105,7 +121,9 @@ def wasserstein1_exact(a, b) -> float:
     a, b = _np(a), _np(b)
     if len(a) != len(b):
         raise ValueError("wasserstein1_exact needs equal-size sets")
-    cost = cdist(a, b)
+    from scipy.optimize import linear_sum_assignment
+
+    cost = _distances(a, b)
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
 
@@ -120,7 +138,7 @@ def grid_divergence(real, fake, extent, bins: int = 32, eps: float = 1e-6) -> di
     rng = [[xmin, xmax], [ymin, ymax]]
     hr = np.histogram2d(*_np(real).T, bins=bins, range=rng)[0].ravel() + eps
     hf = np.histogram2d(*_np(fake).T, bins=bins, range=rng)[0].ravel() + eps
-    return {"kl": float(entropy(hr, hf)), "js": js_divergence(hr, hf)}
+    return {"kl": _kl(hr, hf), "js": js_divergence(hr, hf)}
 
 
 def collapse_onset(history: Iterable[Mapping], n_modes: int, key: str = "modes_covered"):

@@ -15,7 +15,6 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from toygan import files
 
@@ -27,7 +26,7 @@ def mean_se(values) -> tuple[float, float]:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     if len(v) == 0:
         return float("nan"), float("nan")
-    return float(v.mean()), float(stats.sem(v)) if len(v) > 1 else 0.0
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
 
 def median_iqr(values) -> tuple[float, float, float]:
