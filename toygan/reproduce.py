@@ -158,8 +158,9 @@ TABLES: dict[str, Table] = {
                          "row trains the notebook's networks with the non-saturating GAN loss "
                          "(the notebook's own generator loss is VEEGAN's; the paper says the "
                          "baselines share its networks)",
-            "updates": f"{VEEGAN_CODE}: sess.run([..., train_gen_op, train_disc_op]): both "
-                       "players from the same weights (--update simultaneous)",
+            "updates": "VEEGAN_2D_RING.ipynb (TensorFlow 1) runs both train ops in one "
+                       "sess.run([..., train_gen_op, train_disc_op]): both players from the same "
+                       "weights (--update simultaneous; the Keras port alternates)",
             "batch size": f"{VEEGAN_CODE}: 500",
             "iterations": f"{VEEGAN_CODE}: 100 epochs x 1,000 batches = 100,000",
             "Unrolled GAN row": f"{NOTEBOOK}: G and D 2x128 tanh, z 256, orthogonal init (gain "
