@@ -74,6 +74,11 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     # Resuming a finished reproduction trains nothing and gives the same table.
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume", *rows]) == 0
     assert (out / "results.csv").exists()
+    import csv
+    evals = list(csv.DictReader((out / "evaluations.csv").open()))
+    assert {(e["variant"], e["seed"]) for e in evals} == {(v, s) for v in ("bce", "bce+pack=2")
+                                                         for s in ("0", "1")}
+    assert {int(e["step"]) for e in evals} >= {0, 200}
     assert (out / "table.md").read_text().split("\n")[6:] == table.split("\n")[6:]
     # --rows tabulates a subset of the finished rows (a protocol cut short after some rows).
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume",

@@ -314,6 +314,22 @@ def _tests(table: Table, rows: list[dict]) -> list[str]:
     return ["", "Stated tests (is the first row's final coverage higher?):", *out] if out else []
 
 
+def evaluations(rows: list[dict], out: Path) -> list[dict]:
+    """Every evaluation of every trial (variant, data, seed, step, modes, % high quality, reverse
+    KL): the trajectories behind the table, small enough to keep beside it (runs/ is not)."""
+    table = []
+    for r in rows:
+        if r.get("status") == "failed":
+            continue
+        for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl"):
+            if s.get("hq_frac") is not None:
+                table.append({"variant": r["variant"], "data": r["data"], "seed": r["seed"],
+                              "step": s["step"], "modes_covered": s["modes_covered"],
+                              "hq_pct": round(100 * s["hq_frac"], 2),
+                              "reverse_kl": s.get("reverse_kl")})
+    return table
+
+
 def _time_text(rows: list[dict], out: Path, run: dict) -> str:
     """The sessions' wall time, and the rows' own training time (recorded as each finished, so
     it survives a session that was cut short)."""
@@ -409,6 +425,7 @@ def main(argv=None) -> int:
                  progress=not ns.quiet, overrides=table.overrides, cluster=cc)
     log = _session_log(out, argv, time.time() - t0, seeds, steps)
     write_csv(rows, out / "results.csv")
+    write_csv(evaluations(rows, out), out / "evaluations.csv")
     text = write_table(table, rows, out, log)
     plot(rows, out)
     if not ns.quiet:
