@@ -14,9 +14,8 @@ run() {  # FOLDER TABLE ARGS...: start, or resume when the folder exists
   python -m toygan.reproduce "$name" "$@" --out "reproductions/$folder" $flag --quiet
 }
 run unrolled-mog unrolled-mog --seeds 5 --steps 5000 --runs-per-task 1
-# The PacGAN rows that fitted one session; drop --rows to add PacGAN3 and PacGAN4.
-run pacgan-ring pacgan-ring --seeds 5 --steps 5000 --rows bce,bce+pack=2
-run pacgan-grid pacgan-grid --seeds 3 --steps 5000 --rows bce,bce+pack=2
+run pacgan-ring pacgan-ring --seeds 5 --steps 5000
+run pacgan-grid pacgan-grid --seeds 3 --steps 5000
 # VEEGAN's own protocol at its full 100,000 iterations: the GAN row (the Unrolled GAN row, on
 # its authors' implementation, costs ~6x a GAN step; add it with --rows).
 run veegan-2d veegan-2d --seeds 5 --steps 100000 --rows bce
