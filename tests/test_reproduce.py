@@ -101,7 +101,7 @@ def test_unknown_table_is_one_line(cli, tmp_path):
 def test_trajectory_reports_each_quarter_of_training(tmp_path):
     # Two trials of one row, evaluated every 100 of 400 steps: the section gives the mean of the
     # two trials at each quarter (modes / % high quality).
-    from toygan.reproduce import _trajectory
+    from toygan.reproduce import _trajectory, evaluations
 
     rows = []
     for seed, (modes, hq) in enumerate([([1, 2, 4, 6, 8], [0, .1, .2, .3, .5]),
@@ -112,8 +112,8 @@ def test_trajectory_reports_each_quarter_of_training(tmp_path):
                 enumerate(zip(modes, hq, strict=True))]
         recs.insert(1, {"step": 10, "d_loss": 0.5})  # a loss record, not an evaluation
         (run / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
-        rows.append({"variant": "bce", "data": "ring", "run": run.name})
-    lines = _trajectory(rows, tmp_path)
+        rows.append({"variant": "bce", "data": "ring", "run": run.name, "seed": seed})
+    lines = _trajectory(rows, evaluations(rows, tmp_path))
     assert "| row | data | step 100 | step 200 | step 300 | step 400 |" in lines
     assert "| `bce` | ring | 3.0 / 20.0% | 4.0 / 30.0% | 7.0 / 40.0% | 8.0 / 60.0% |" in lines
 
@@ -173,7 +173,7 @@ def test_min_hq_names_the_coverage_rule(cli, tmp_path):
 def test_a_row_the_paper_lacks_shows_the_metrics_the_paper_reports(tmp_path):
     """veegan-2d's minimax row is not in VEEGAN's table: it still gets modes and % high quality
     (VEEGAN's two metrics), no paper cell, and no reverse KL row."""
-    from toygan.reproduce import TABLES, write_table
+    from toygan.reproduce import TABLES, evaluations, write_table
 
     rows = []
     for variant, modes in (("bce", [1, 1]), ("minimax", [3, 5])):
@@ -184,9 +184,10 @@ def test_a_row_the_paper_lacks_shows_the_metrics_the_paper_reports(tmp_path):
                 {"step": 10, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1}) + "\n")
             (run / "done.json").write_text(json.dumps({"train_s": 1.0}))
             rows.append({"variant": variant, "data": "ring-pacgan", "run": run.name,
-                         "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1})
+                         "seed": seed, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1})
     text = write_table(TABLES["veegan-2d"], rows, tmp_path,
-                       {"command": "x", "seeds": 2, "steps": 10, "wall_s": 1.0})
+                       {"command": "x", "seeds": 2, "steps": 10, "wall_s": 1.0},
+                       evaluations(rows, tmp_path))
     assert "| GAN (`bce`) | ring-pacgan | modes covered | 1.00 ± 0.00 |" in text
     assert ("| GAN (minimax generator loss; not in the paper) (`minimax`) | ring-pacgan | modes "
             "covered | 4.00 ± 1.00 | 4.00 [3.50, 4.50] | — | — |") in text

@@ -39,6 +39,7 @@ from toygan.study import (
     read_done,
     write_csv,
 )
+from toygan.train import TrainConfig
 
 PACGAN_CODE = "github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN"
 # The notebook's blob is missing from the stored snapshot of akashgit/VEEGAN (its last change is
@@ -249,8 +250,10 @@ def _distance(ours, paper) -> str:
     return f"{abs(m - pm) / pse:.1f}"
 
 
-def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
-    """table.md: ours beside the paper's, then the protocol with provenance."""
+def write_table(table: Table, rows: list[dict], out: Path, run: dict,
+                evals: list[dict]) -> str:
+    """table.md: ours beside the paper's (``evals``: :func:`evaluations` of ``rows``, for the
+    over-training section), then the protocol with provenance."""
     lines = [f"# {table.title}", "", f"Paper: {table.paper}.", "",
              f"Command: `{run['command']}`  ", f"Runs: {run['seeds']} trials x {run['steps']:,} "
              f"steps per row (paper: {table.seeds} x {table.steps:,}); "
@@ -272,7 +275,7 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict) -> str:
             lines.append(f"| {table.variants[variant]} (`{variant}`) | {data} | {names[k]} | "
                          f"{fmt(m, se, 2)} | {med:.2f} [{q1:.2f}, {q3:.2f}] | {pcell} | "
                          f"{_distance((m, se), p) if p else '—'} |")
-    lines += _trajectory(rows, out)
+    lines += _trajectory(rows, evals)
     lines += _tests(table, rows)
     lines += ["", f"Metric: {table.metric}.", ""]
     if table.note:
@@ -315,8 +318,9 @@ def _tests(table: Table, rows: list[dict]) -> list[str]:
 
 
 def evaluations(rows: list[dict], out: Path) -> list[dict]:
-    """Every evaluation of every trial (variant, data, seed, step, modes, % high quality, reverse
-    KL): the trajectories behind the table, small enough to keep beside it (runs/ is not)."""
+    """Every evaluation of every trial (variant, data, seed, step, modes, high-quality share,
+    reverse KL): the trajectories behind the table, small enough to keep beside it (runs/ is
+    not)."""
     table = []
     for r in rows:
         if r.get("status") == "failed":
@@ -325,8 +329,7 @@ def evaluations(rows: list[dict], out: Path) -> list[dict]:
             if s.get("hq_frac") is not None:
                 table.append({"variant": r["variant"], "data": r["data"], "seed": r["seed"],
                               "step": s["step"], "modes_covered": s["modes_covered"],
-                              "hq_pct": round(100 * s["hq_frac"], 2),
-                              "reverse_kl": s.get("reverse_kl")})
+                              "hq_frac": s["hq_frac"], "reverse_kl": s.get("reverse_kl")})
     return table
 
 
@@ -349,16 +352,16 @@ def _time_text(rows: list[dict], out: Path, run: dict) -> str:
     return text
 
 
-def _trajectory(rows: list[dict], out: Path) -> list[str]:
-    """Mean modes and % high quality at each quarter of training: is a row still improving?"""
-    groups_ = groups(rows, "variant", "data")
+def _trajectory(rows: list[dict], evals: list[dict]) -> list[str]:
+    """Mean modes and % high quality at each quarter of training (from :func:`evaluations`): is
+    a row still improving?"""
+    by_row = groups(evals, "variant", "data")
     marks, cells = None, []
-    for (variant, data), group in groups_.items():
-        evals = [[s for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
-                  if s.get("hq_frac") is not None] for r in group if r.get("status") != "failed"]
-        if not evals:
+    for (variant, data), group in groups(rows, "variant", "data").items():
+        if all(r.get("status") == "failed" for r in group):
             continue
-        steps = sorted({s["step"] for e in evals for s in e})
+        rec = by_row.get((variant, data), [])
+        steps = sorted({s["step"] for s in rec})
         if len(steps) < 2:
             return []
         if marks is None:  # the evaluation nearest each quarter of training
@@ -366,7 +369,7 @@ def _trajectory(rows: list[dict], out: Path) -> list[str]:
                             for q in (0.25, 0.5, 0.75, 1.0)})
         row = []
         for t in marks:
-            at = [s for e in evals for s in e if s["step"] == t]
+            at = [s for s in rec if s["step"] == t]
             modes = sum(s["modes_covered"] for s in at) / max(len(at), 1)
             hq = 100 * sum(s["hq_frac"] for s in at) / max(len(at), 1)
             row.append(f"{modes:.1f} / {hq:.1f}%")
@@ -404,7 +407,7 @@ def main(argv=None) -> int:
     seeds = rc.seeds if rc.seeds is not None else 2 if rc.quick else table.seeds
     base = dict(table.base, steps=steps)
     if rc.min_hq is not None:
-        n_eval = base.get("eval_samples", 2500)
+        n_eval = base.get("eval_samples", TrainConfig.eval_samples)
         if rc.min_hq > n_eval:
             raise UserError(f"--min-hq {rc.min_hq} is more than the {n_eval} evaluated samples")
         base["cover_frac"] = rc.min_hq / n_eval
@@ -425,8 +428,9 @@ def main(argv=None) -> int:
                  progress=not ns.quiet, overrides=table.overrides, cluster=cc)
     log = _session_log(out, argv, time.time() - t0, seeds, steps)
     write_csv(rows, out / "results.csv")
-    write_csv(evaluations(rows, out), out / "evaluations.csv")
-    text = write_table(table, rows, out, log)
+    evals = evaluations(rows, out)
+    write_csv(evals, out / "evaluations.csv")
+    text = write_table(table, rows, out, log, evals)
     plot(rows, out)
     if not ns.quiet:
         print(text)
