@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from toygan.models import sample_noise
+from toygan.models import sample_noise, slot_batch_norm
 from toygan.train import Recorder, TrainConfig, Trainer, run_training
 
 # Fields that may differ between runs trained together; everything else must be equal.
@@ -93,18 +93,13 @@ class StackedBatchNorm1d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         K, C = self.weight.shape
-        S = self.slots if self.training else 1
-        h = x.reshape(K, -1, S, C)                          # (runs, packs, slots, C)
-        w, b = self.weight[:, None, None], self.bias[:, None, None]
         if self.training:
-            mean, var = h.mean(1, keepdim=True), h.var(1, unbiased=False, keepdim=True)
-            with torch.no_grad():
-                n = h.shape[1]
-                self.running_mean.lerp_(mean.mean((1, 2)), self.momentum)
-                self.running_var.lerp_((var * n / max(n - 1, 1)).mean((1, 2)), self.momentum)
-        else:
-            mean, var = self.running_mean[:, None, None], self.running_var[:, None, None]
-        return ((h - mean) * torch.rsqrt(var + self.eps) * w + b).reshape(-1, C)
+            h = x.reshape(K, -1, self.slots, C)             # (runs, packs, slots, C)
+            return slot_batch_norm(h, self.weight, self.bias, self.running_mean,
+                                   self.running_var, self.momentum, self.eps).reshape(-1, C)
+        h = x.reshape(K, -1, C)
+        out = (h - self.running_mean[:, None]) * torch.rsqrt(self.running_var[:, None] + self.eps)
+        return (out * self.weight[:, None] + self.bias[:, None]).reshape(-1, C)
 
 
 def stack_modules(modules: list[nn.Module]) -> nn.Module:

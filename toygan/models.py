@@ -79,14 +79,24 @@ class SlotBatchNorm1d(nn.BatchNorm1d):
     def forward(self, x: Tensor) -> Tensor:
         if self.slots == 1 or not self.training:
             return super().forward(x)
-        h = x.reshape(-1, self.slots, x.shape[1])           # (packs, slots, C)
-        mean, var = h.mean(0), h.var(0, unbiased=False)     # per slot
-        with torch.no_grad():
-            n = h.shape[0]
-            self.running_mean.lerp_(mean.mean(0), self.momentum)
-            self.running_var.lerp_((var * n / max(n - 1, 1)).mean(0), self.momentum)
-            self.num_batches_tracked += 1
-        return ((h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias).reshape(x.shape)
+        h = x.reshape(1, -1, self.slots, x.shape[1])        # (1 run, packs, slots, C)
+        out = slot_batch_norm(h, self.weight[None], self.bias[None], self.running_mean[None],
+                              self.running_var[None], self.momentum, self.eps)
+        self.num_batches_tracked += 1
+        return out.reshape(x.shape)
+
+
+def slot_batch_norm(h: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor,
+                    running_var: Tensor, momentum: float, eps: float) -> Tensor:
+    """Training-mode BatchNorm of ``h`` (runs, packs, slots, C) with statistics per run and pack
+    slot; each run's running statistics (runs, C), updated in place, move by its slots' mean.
+    :class:`SlotBatchNorm1d` is one run; ``toygan.batched.StackedBatchNorm1d`` is K."""
+    mean, var = h.mean(1, keepdim=True), h.var(1, unbiased=False, keepdim=True)
+    with torch.no_grad():
+        n = h.shape[1]
+        running_mean.lerp_(mean.mean((1, 2)), momentum)
+        running_var.lerp_((var * n / max(n - 1, 1)).mean((1, 2)), momentum)
+    return (h - mean) * torch.rsqrt(var + eps) * weight[:, None, None] + bias[:, None, None]
 
 
 def slot_modules(module: nn.Module) -> list[nn.Module]:
