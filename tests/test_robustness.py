@@ -338,3 +338,22 @@ def test_figure_commands_check_their_output_first(cli, tmp_path):
         r = cli(module, "--out", existing, "--quiet")
         assert r.returncode == 2 and "--overwrite" in r.stderr
         assert existing.read_bytes() == b"mine"
+
+
+def test_only_a_process_command_line_skips_the_final_garbage_collection(monkeypatch):
+    """``run_main`` freezes the collector on its way out of a real command (the interpreter's
+    last collection costs 1-2 s after torch._dynamo is imported), never when called with an
+    argv, as tests and notebooks do: their later garbage must still be collected."""
+    import gc
+
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit) as e:
+        run_main(lambda argv: 0, [])
+    assert e.value.code == 0 and gc.get_freeze_count() == before
+    monkeypatch.setattr(sys, "argv", ["prog"])
+    try:
+        with pytest.raises(SystemExit) as e:
+            run_main(lambda argv: 3)
+        assert e.value.code == 3 and gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

@@ -15,6 +15,7 @@ paths are checked by ``toygan.files``.
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 
@@ -97,4 +98,9 @@ def run_main(main, argv=None) -> None:
         sys.exit(128 + signal.SIGINT)
     finally:
         _MAIN_RUNNING = False
+        if argv is None:
+            # The process is about to exit: keep the interpreter's last garbage collection from
+            # walking every object torch and matplotlib made (1-2 s after torch._dynamo has been
+            # imported, as the first optimiser does; BENCHMARKS.md). Memory is freed all the same.
+            gc.freeze()
     sys.exit(code or 0)

@@ -93,7 +93,7 @@ class Panel:
         cmap = plt.get_cmap(CMAPS[kind]).resampled(16)
         self.im = ax.imshow(self.values[0], origin="lower", extent=self.extent, cmap=cmap,
                             vmin=vmin, vmax=vmax, interpolation="bilinear", alpha=0.9, zorder=0)
-        cb = fig.colorbar(self.im, ax=ax, fraction=0.046, pad=0.02)
+        cb = self.colorbar = fig.colorbar(self.im, ax=ax, fraction=0.046, pad=0.02)
         cb.set_label(LABELS[kind], fontsize=10)
         cb.ax.tick_params(labelsize=8)
         self.contours = None
@@ -148,12 +148,14 @@ class Panel:
         self.n_modes = len(snap["centers"])
         handles, labels = cax.get_legend_handles_labels()
         ev = [r for r in run.stats if "sliced_w1" in r]
+        self.cov_line = None
         if self.n_modes:
             self.cov_steps = np.array([r["step"] for r in ev])
             self.cov = np.array([r["modes_covered"] for r in ev])
             mx = cax.twinx()
             (cl,) = mx.plot(self.cov_steps, self.cov, color=REAL_COLOR, lw=1.8,
                             label="modes covered")
+            self.cov_line = cl
             mx.set_ylim(-0.3, self.n_modes + 0.5)
             mx.set_ylabel("modes covered", fontsize=9, color=REAL_COLOR)
             mx.tick_params(labelsize=8)
@@ -161,8 +163,20 @@ class Panel:
             labels.append("modes covered")
         else:
             self.cov_steps = self.cov = None
-        cax.legend(handles, labels, loc="upper right", fontsize=7, framealpha=0.8)
+        self.curves_legend = cax.legend(handles, labels, loc="upper right", fontsize=7,
+                                        framealpha=0.8)
         self.marker = cax.axvline(0, color="k", lw=1.2, alpha=0.8)
+
+    def moving_artists(self) -> list:
+        """What changes from frame to frame, in drawing order: the whole landscape axes (image,
+        contours, samples, arrows, legend, title), its colour bar where the colour limits follow
+        the frame, and the step marker with what is drawn above it (the curves' legend, the
+        modes-covered line). Everything else is drawn once (``Animation``)."""
+        out = [self.ax]
+        if self.run.output != "probability":
+            out.append(self.colorbar.ax)
+        out += [self.marker, self.curves_legend]
+        return out + ([self.cov_line] if self.cov_line is not None else [])
 
     def _limits(self, i):
         v = self.values[i]
@@ -243,12 +257,23 @@ class Animation:
         smallest = min(p.title.get_fontsize() for p in self.panels)
         for p in self.panels:  # one title size across the figure
             p.title.set_fontsize(smallest)
+        # Draw what never changes (axes labels, ticks, loss curves, colour bars of fixed range)
+        # once, and only the moving artists on top of it in each frame: most of a frame's cost
+        # was re-rendering the same text (BENCHMARKS.md).
+        self.moving = [a for p in self.panels for a in p.moving_artists()]
+        for a in self.moving:
+            a.set_animated(True)
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
     def frame(self, i: int) -> np.ndarray:
         for p in self.panels:
             p.update(i)
-        self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for a in self.moving:
+            self.fig.draw_artist(a)
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
     def close(self):
         plt.close(self.fig)
