@@ -133,12 +133,26 @@ def test_parallel_training_and_rendering_make_the_same_gif(tmp_path):
     for w in (1, 2):
         out = tmp_path / f"w{w}.gif"
         execute(build_parser().parse_args(
-            ["--loss", "bce,lsgan", "--steps", "30", "--frames", "16", "--size", "96",
+            ["--loss", "bce,wgan-gp", "--steps", "30", "--frames", "16", "--size", "96",
              "--workers", str(w), "--out", str(out), "--keep-run", str(tmp_path / f"r{w}"),
              "--quiet"]))
         outs[w] = out
     assert outs[1].read_bytes() == outs[2].read_bytes()
-    for name in ("bce", "lsgan"):
+    for name in ("bce", "wgan-gp"):  # wgan-gp trained first in parallel, second in series
         assert (tmp_path / "r1" / name / "stats.jsonl").read_text() == \
             (tmp_path / "r2" / name / "stats.jsonl").read_text()
+        assert Run.load(tmp_path / "r2" / name).config["loss"] == name
     assert gif_frames(outs[1]).shape[0] == 16
+
+
+def test_longest_runs_train_first():
+    """Runs in worker processes start in order of their cost, so the longest one does not wait
+    behind the short ones: a penalised critic with 5 steps before clipping's 5 before one BCE
+    step; unrolling multiplies."""
+    from toygan.animate import _relative_cost
+
+    cost = {loss: _relative_cost(TrainConfig(loss=loss, steps=100))
+            for loss in ("bce", "wgan", "wgan-gp")}
+    assert cost["wgan-gp"] > cost["wgan"] > cost["bce"]
+    assert cost["bce"] == 100 * 2 and cost["wgan-gp"] == 100 * 11
+    assert _relative_cost(TrainConfig(loss="bce", steps=100, unroll=5)) == 6 * cost["bce"]

@@ -110,11 +110,20 @@ def _train_one(name: str, cfg: TrainConfig, out: Path, threads: int) -> str:
     return name
 
 
+def _relative_cost(cfg: TrainConfig) -> float:
+    """A run's training cost in critic-step units, to start the longest runs first: each
+    generator step costs its critic steps (twice for a penalty's double backward) and one
+    generator step, times the unrolled look-ahead."""
+    c = cfg.resolved()
+    penalised = c.loss in ("wgan-gp", "dragan") or bool(c.r1_weight)
+    return c.steps * (1 + c.n_critic * (2 if penalised else 1)) * (1 + c.unroll)
+
+
 def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool,
                 workers: int | None = None):
     """Train each config into ``workdir``; several runs train in parallel processes (at most
     one per core, the cores split between them so that torch's threads do not oversubscribe),
-    one run in this process."""
+    one run in this process; longest runs start first."""
     from tqdm.auto import tqdm
 
     from toygan.render import Run
@@ -129,8 +138,10 @@ def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool,
         with _pool(w) as pool, tqdm(total=len(configs), disable=not progress, file=sys.stderr,
                                     desc=f"train {len(configs)} runs in {w} processes",
                                     unit="run") as bar:
-            futures = [pool.submit(_train_one, name, cfg, outs[name], threads)
-                       for name, cfg in configs.items()]
+            # Longest first, so that the last run to finish starts as early as it can.
+            order = sorted(configs, key=lambda n: -_relative_cost(configs[n]))
+            futures = [pool.submit(_train_one, name, configs[name], outs[name], threads)
+                       for name in order]
             for f in futures:
                 f.result()  # a run's error (a diverged run) is raised here, as in series
                 bar.update()
