@@ -2,14 +2,13 @@
 
 ``toy2d`` (the default of ``toygan.train``): lr 1e-3 for both players, decayed linearly to 0 over
 the run (the WGAN-GP reference code's schedule), penalty weight lambda = 1; everything else from
-the objective, on ``TrainConfig``'s batch of 64 samples. The papers' learning rates and lambda =
-10 are tuned for images: on 8gaussians lambda 10 at lr 1e-3 never puts samples within 3 std of a
-mode, and at lr 3e-4 reaches only ~50% high-quality samples in 3000 steps (BENCHMARKS.md).
-``--preset none`` uses the published values.
+the objective. The papers' learning rates and lambda = 10 are tuned for images: on 8gaussians
+lambda 10 at lr 1e-3 never puts samples within 3 std of a mode, and at lr 3e-4 reaches only ~50%
+high-quality samples in 3000 steps (BENCHMARKS.md). ``--preset none`` uses the published values.
 
-``slides``: what ``toygan.animate`` trains — ``toy2d`` with 3x128 MLPs on the 8-mode ring, batch
-256, 1200 steps, critic lr 2e-4 against generator lr 1e-3. ``study``: the same at batch 128 and
-1000 steps, what ``toygan.compare`` trains by default.
+``slides``: what ``toygan.animate`` trains — ``toy2d`` with 3x128 MLPs on the 8-mode ring, 1200
+steps, critic lr 2e-4 against generator lr 1e-3. ``study``: the same at batch 128 and 1000 steps,
+what ``toygan.compare`` trains by default.
 
 ``wgan-gp-toy``: Gulrajani et al.'s ``gan_toy.py`` (WGAN-GP code): 8gaussians, noise dim 2,
 generator and critic with 3 ReLU hidden layers of 512, batch 256, 5 critic iterations, lambda 0.1
@@ -38,15 +37,13 @@ beta1 0.5 for both players, batch 500, both players updated at once from the sam
 PRESETS: dict[str, dict] = {
     # toygan's default: the objectives' optimisers, betas and n_critic, with a learning rate and
     # penalty weight that suit 2D points (the papers' values are tuned for images; measured in
-    # BENCHMARKS.md), on TrainConfig's batch of 64 (WGAN-GP reaches its 8gaussians quality in as
-    # many steps as at 256, in half the time). `--preset none`: the objective's published values.
+    # BENCHMARKS.md). `--preset none` trains with the objective's published values.
     "toy2d": dict(lr=1e-3, lr_decay="linear", gp_weight=1.0),
-    # The slide configuration (toygan.animate): toy2d with 3x128 MLPs, batch 256, 1200 steps and a
-    # critic that learns 5x slower than its generator, the imbalance of the Unrolled-GAN paper's 2D
+    # The slide configuration (toygan.animate): toy2d with 3x128 MLPs, 1200 steps and a critic
+    # that learns 5x slower than its generator, the imbalance of the Unrolled-GAN paper's 2D
     # experiment: BCE collapses, WGAN-GP keeps every mode (seed 0, measured).
     "slides": dict(lr=None, lr_d=2e-4, lr_g=1e-3, lr_decay="linear", gp_weight=1.0, data="ring",
-                   steps=1200, g_width=128, d_width=128, eval_every=50, log_every=10,
-                   batch_size=256),
+                   steps=1200, g_width=128, d_width=128, eval_every=50, log_every=10),
     # The mode-collapse study (toygan.compare): the slide configuration at batch 128, 1000 steps.
     "study": dict(lr=None, lr_d=2e-4, lr_g=1e-3, lr_decay="linear", gp_weight=1.0, data="ring",
                   steps=1000, g_width=128, d_width=128, eval_every=50, log_every=10,

@@ -69,8 +69,7 @@ class TrainConfig(GANConfig):
 
     data: str = option("ring", "data spec NAME[:k=v,...] or file:PATH")
     steps: int = option(3000, "generator updates", ge=1, le=BIG)
-    batch_size: int = option(64, "samples per batch (the slide configuration: 256; the study's: "
-                             "128; the papers' presets: theirs)", ge=1, le=2**20)
+    batch_size: int = option(256, "samples per batch", ge=1, le=2**20)
     train_set: int | None = option(None, "draw this many real samples once (from the seed) and "
                                    "train on batches resampled from them, as PacGAN's 100,000; "
                                    "default: a fresh draw for every batch", ge=1, le=10**8)
