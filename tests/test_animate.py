@@ -156,3 +156,36 @@ def test_longest_runs_train_first():
     assert cost["wgan-gp"] > cost["wgan"] > cost["bce"]
     assert cost["bce"] == 100 * 2 and cost["wgan-gp"] == 100 * 11
     assert _relative_cost(TrainConfig(loss="bce", steps=100, unroll=5)) == 6 * cost["bce"]
+
+
+def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path):
+    """Frames draw the static parts once and only the moving artists per frame: each frame must
+    equal drawing the whole figure from scratch (a title, marker or colour bar left in a stale
+    background would differ in thousands of pixels). The one allowed difference: the step marker
+    drawn over, not under, the axes' right edge where it sits at the last step."""
+    from toygan.render import Animation
+
+    runs = [record(tmp_path, "bce"), record(tmp_path, "wgan-gp")]  # fixed and moving colour bars
+    anim = Animation(runs, size=320)
+    try:
+        frames = []
+        for i in range(anim.n_frames):
+            fast = anim.frame(i)
+            for a in anim.moving:
+                a.set_animated(False)
+            anim.fig.canvas.draw()
+            full = np.asarray(anim.fig.canvas.buffer_rgba())[..., :3].copy()
+            for a in anim.moving:
+                a.set_animated(True)
+            assert fast.shape == full.shape
+            cols = set(np.nonzero(np.abs(fast.astype(int) - full.astype(int)).max(-1))[1])
+            if i < anim.n_frames - 1:
+                assert not cols, (i, sorted(cols))
+            else:
+                step = runs[0].snap["steps"][i]
+                marker_x = [p.cax.transData.transform((step, 0))[0] for p in anim.panels]
+                assert cols and all(min(abs(c - x) for x in marker_x) <= 2 for c in cols)
+            frames.append(fast)
+        assert not np.array_equal(frames[1], frames[-1])
+    finally:
+        anim.close()

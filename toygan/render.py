@@ -150,14 +150,13 @@ class Panel:
         self.n_modes = len(snap["centers"])
         handles, labels = cax.get_legend_handles_labels()
         ev = [r for r in run.stats if "sliced_w1" in r]
-        self.cov_line = None
+        self.cov_axes = None
         if self.n_modes:
             self.cov_steps = np.array([r["step"] for r in ev])
             self.cov = np.array([r["modes_covered"] for r in ev])
-            mx = cax.twinx()
+            mx = self.cov_axes = cax.twinx()
             (cl,) = mx.plot(self.cov_steps, self.cov, color=REAL_COLOR, lw=1.8,
                             label="modes covered")
-            self.cov_line = cl
             mx.set_ylim(-0.3, self.n_modes + 0.5)
             mx.set_ylabel("modes covered", fontsize=9, color=REAL_COLOR)
             mx.tick_params(labelsize=8)
@@ -172,13 +171,16 @@ class Panel:
     def moving_artists(self) -> list:
         """What changes from frame to frame, in drawing order: the whole landscape axes (image,
         contours, samples, arrows, legend, title), its colour bar where the colour limits follow
-        the frame, and the step marker with what is drawn above it (the curves' legend, the
-        modes-covered line). Everything else is drawn once (``Animation``)."""
+        the frame, and the step marker with what a full draw puts above it (the curves' legend,
+        the modes-covered line and that axes' frame). Everything else is drawn once
+        (``Animation``)."""
         out = [self.ax]
         if self.run.output != "probability":
             out.append(self.colorbar.ax)
         out += [self.marker, self.curves_legend]
-        return out + ([self.cov_line] if self.cov_line is not None else [])
+        if self.cov_axes is not None:  # its line and frame; its tick labels never meet the marker
+            out += [*self.cov_axes.get_lines(), *self.cov_axes.spines.values()]
+        return out
 
     def _limits(self, i):
         v = self.values[i]
