@@ -115,8 +115,7 @@ def _relative_cost(cfg: TrainConfig) -> float:
     generator step costs its critic steps (twice for a penalty's double backward) and one
     generator step, times the unrolled look-ahead."""
     c = cfg.resolved()
-    penalised = c.loss in ("wgan-gp", "dragan") or bool(c.r1_weight)
-    return c.steps * (1 + c.n_critic * (2 if penalised else 1)) * (1 + c.unroll)
+    return c.steps * (1 + c.n_critic * (2 if c.penalties() else 1)) * (1 + c.unroll)
 
 
 def _train_runs(configs: dict[str, TrainConfig], workdir: Path, progress: bool,
