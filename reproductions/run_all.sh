@@ -13,7 +13,7 @@ run() {  # FOLDER TABLE ARGS...: start, or resume when the folder exists
   [ -f "reproductions/$folder/study.json" ] || [ -d "reproductions/$folder/runs" ] && flag="--resume"
   python -m toygan.reproduce "$name" "$@" --out "reproductions/$folder" $flag --quiet
 }
-run unrolled-mog unrolled-mog --seeds 5 --steps 5000 --runs-per-task 1
+run unrolled-mog unrolled-mog --seeds 5 --steps 25000 --runs-per-task 1
 run pacgan-ring pacgan-ring --seeds 5 --steps 5000
 run pacgan-grid pacgan-grid --seeds 3 --steps 5000
 # VEEGAN's own protocol at its full 100,000 iterations: the GAN row (the Unrolled GAN row, on

@@ -100,10 +100,10 @@ def test_a_group_that_raises_is_a_failed_row_and_the_others_finish(tmp_path, mon
 
     real = compare.train_group
 
-    def fails_for_lsgan(cfgs, run_dirs):
+    def fails_for_lsgan(cfgs, run_dirs, command):
         if cfgs[0].loss == "lsgan":
             raise RuntimeError("out of luck")
-        return real(cfgs, run_dirs)
+        return real(cfgs, run_dirs, command)
 
     monkeypatch.setattr(compare, "train_group", fails_for_lsgan)
     out = tmp_path / "s"
@@ -229,7 +229,7 @@ def test_runs_per_task_splits_groups_with_the_same_numbers(serial, tmp_path, mon
     sizes = []
     real = compare.train_group
     monkeypatch.setattr(compare, "train_group",
-                        lambda cfgs, dirs: sizes.append(len(cfgs)) or real(cfgs, dirs))
+                        lambda cfgs, dirs, cmd: sizes.append(len(cfgs)) or real(cfgs, dirs, cmd))
     out = tmp_path / "split"
     assert compare.main(TOY + ["--out", str(out), "--quiet", "--runs-per-task", "1"]) == 0
     assert sizes == [1] * 6

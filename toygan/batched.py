@@ -198,8 +198,10 @@ class BatchedTrainer(Trainer):
         return list(x.chunk(self.runs))
 
     @torch.no_grad()
-    def evaluate_runs(self) -> list[dict]:
-        fakes = self._split(self.G(self._stack(t.z_eval for t in self.singles)).cpu())
+    def eval_fakes(self) -> list[Tensor]:
+        return self._split(self.G(self._stack(t.z_eval for t in self.singles)).cpu())
+
+    def evaluate_runs(self, fakes: list[Tensor]) -> list[dict]:
         out = []
         for t, fake in zip(self.singles, fakes, strict=True):
             # Each run's own trainer measures its block, with its data and evaluation set.

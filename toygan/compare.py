@@ -116,11 +116,14 @@ class StudyConfig:
         return variants, data, list(range(seeds)), base
 
 
-def run_configs(variant: str, data_sets, seeds, base: dict) -> list[TrainConfig]:
-    """The checked configs of one variant's runs (every data set and seed)."""
+def run_configs(variant: str, data_sets, seeds, base: dict,
+                eval_every: int | None = None) -> list[TrainConfig]:
+    """The checked configs of one variant's runs (every data set and seed), evaluated every
+    ``eval_every`` steps (twelve times over the run when None)."""
     steps = base.get("steps", TrainConfig.steps)
-    cfgs = [build(TrainConfig, dict(base, data=d, seed=s, snapshots=2,
-                                    eval_every=max(steps // 12, 1), **parse_variant(variant)))
+    every = max(steps // 12, 1) if eval_every is None else eval_every  # twelve by default
+    cfgs = [build(TrainConfig, dict(base, data=d, seed=s, snapshots=2, eval_every=every,
+                                    **parse_variant(variant)))
             for d in data_sets for s in seeds]
     for c in cfgs:
         c.resolved()
@@ -167,14 +170,16 @@ def failed_row(variant: str, run_dir: Path, cfg: TrainConfig, error: str) -> dic
             "status": "failed", "collapse_onset": None, "error": error}
 
 
-def train_group(cfgs: list[TrainConfig], run_dirs: list[Path]) -> list[dict]:
+def train_group(cfgs: list[TrainConfig], run_dirs: list[Path],
+                command: str | None = None) -> list[dict]:
     """Train one variant's runs together, mark each done; returns their ``done.json`` infos.
     (A study's unit of work, serially or as a Ray task: ``toygan.cluster``.)"""
     t0 = time.time()
     recs = train_runs(cfgs, run_dirs, progress=False, overwrite=True)
-    # train_s: the group's wall time, kept with each run so that a study cut short still knows
-    # how long its finished rows took.
-    done = [{"diverged_at": r.diverged_at, "train_s": round(time.time() - t0, 1)} for r in recs]
+    # train_s: the group's wall time, kept with each run (with the group's size and the command
+    # that trained it) so that a table knows which invocation made each row and how long it took.
+    done = [{"diverged_at": r.diverged_at, "train_s": round(time.time() - t0, 1),
+             "group_runs": len(cfgs), "command": command} for r in recs]
     for d, info in zip(run_dirs, done, strict=True):
         mark_done(d, info)
     return done
@@ -182,7 +187,8 @@ def train_group(cfgs: list[TrainConfig], run_dirs: list[Path]) -> list[dict]:
 
 def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
           overrides: dict[str, dict] | None = None,
-          cluster: ClusterConfig | None = None) -> list[dict]:
+          cluster: ClusterConfig | None = None, eval_every: int | None = None,
+          command: str | None = None) -> list[dict]:
     """Train every run not yet done (records under out/runs) and return one row per run.
 
     The runs of one variant share an architecture, so they are trained together as one stacked
@@ -194,7 +200,7 @@ def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
     overrides = overrides or {}
     plan = []
     for v in variants:
-        cfgs = run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {})))
+        cfgs = run_configs(v, data_sets, seeds, dict(base, **overrides.get(v, {})), eval_every)
         plan.append((v, cfgs, [out / "runs" / run_name(v, c.data, c.seed) for c in cfgs]))
     cluster = cluster or ClusterConfig()
     todo = []  # (variant, configs, folders) of each task: a variant's group, or a slice of it
@@ -202,7 +208,7 @@ def study(variants, data_sets, seeds, out: Path, base: dict, progress=True,
         size = cluster.runs_per_task or len(cfgs)
         todo += [(v, cfgs[i:i + size], dirs[i:i + size]) for i in range(0, len(cfgs), size)
                  if not all(read_done(d) for d in dirs[i:i + size])]
-    tasks = [Task(f"{v} ({len(cfgs)} runs)", train_group, (cfgs, dirs), cost=len(cfgs))
+    tasks = [Task(f"{v} ({len(cfgs)} runs)", train_group, (cfgs, dirs, command), cost=len(cfgs))
              for v, cfgs, dirs in todo]
     outcomes = run_tasks(tasks, cluster, out, progress)
     errors = {d: o.error for (_, _, dirs), o in zip(todo, outcomes, strict=True) if o.error

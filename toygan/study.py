@@ -93,6 +93,12 @@ def add_study_flags(p, default_out: str | None) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def command_line(program: str, argv) -> str:
+    """The command a session ran, as a user would type it."""
+    argv = [] if argv is None else list(argv)
+    return " ".join(["python -m", program, shlex.join(argv)]).strip()
+
+
 def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
     """Write ``study.json``: ``fields``, each session's command and wall time, and their sum.
 
@@ -107,8 +113,7 @@ def log_session(out: Path, program: str, argv, wall_s: float, **fields) -> dict:
                                              "wall_s": old["wall_s"]}] if "wall_s" in old else [])
     except (OSError, ValueError, AttributeError):
         sessions = []
-    argv = [] if argv is None else list(argv)
-    command = " ".join(["python -m", program, shlex.join(argv)]).strip()
+    command = command_line(program, argv)
     sessions.append({"command": command, "wall_s": round(wall_s, 1)})
     log = {**fields, "command": sessions[0]["command"], "sessions": sessions,
            "wall_s": round(sum(s["wall_s"] for s in sessions), 1)}

@@ -238,6 +238,11 @@ class Trainer:
     def sample(self, z=None) -> torch.Tensor:
         return self.G((self.z_eval if z is None else z).to(self.device)).cpu()
 
+    def eval_fakes(self) -> list[torch.Tensor]:
+        """Each run's samples of its fixed evaluation batch (kept in ``samples.npz``, so a table
+        can be re-counted under another rule without retraining)."""
+        return [self.sample()]
+
     def evaluate(self, fake: torch.Tensor | None = None) -> dict:
         """Metrics of the fixed evaluation batch (or of ``fake``, samples of that batch generated
         elsewhere): mode metrics for mixtures, sliced W1 always."""
@@ -249,8 +254,9 @@ class Trainer:
         out["sliced_w1"] = metrics.sliced_w1(self.real_eval.numpy(), fake)
         return out
 
-    def evaluate_runs(self) -> list[dict]:
-        return [self.evaluate()]
+    def evaluate_runs(self, fakes: list[torch.Tensor]) -> list[dict]:
+        """Each run's metrics of its samples ``fakes`` (from :meth:`eval_fakes`)."""
+        return [self.evaluate(fakes[0])]
 
     def run_terms(self, terms: dict[str, torch.Tensor]) -> list[dict[str, float]]:
         """Loss terms as one dict of floats per run."""
@@ -322,6 +328,7 @@ class Recorder:
             writer_class()  # the package is there, before any folder is made
         self.history: list[dict] = []
         self.frames: dict[str, list] = {}
+        self.samples: dict[str, list] = {}  # each evaluation's samples: steps, fake
         self.diverged_at: int | None = None
         self.file = None
         self.flushed = time.monotonic()
@@ -359,7 +366,14 @@ class Recorder:
         for k, v in snap.items():
             self.frames.setdefault(k, []).append(v)
 
+    def evaluated(self, step: int, fake: torch.Tensor) -> None:
+        self.samples.setdefault("steps", []).append(step)
+        self.samples.setdefault("fake", []).append(fake.numpy().astype(np.float32))
+
     def close(self, real_vis: torch.Tensor, data) -> None:
+        if self.out is not None and self.samples:
+            files.save_npz(self.out / "samples.npz", steps=np.array(self.samples["steps"]),
+                           fake=np.stack(self.samples["fake"]))
         if self.out is not None and self.frames:
             files.save_npz(self.out / "snapshots.npz",
                            **{k: np.stack(v) for k, v in self.frames.items()},
@@ -396,14 +410,17 @@ class _Loop:
     def observe(self, step, terms=None):
         t, K, cfg = self.t, self.t.runs, self.t.cfg
         per_run = t.run_terms(terms) if terms is not None else [{}] * K
-        evals = (t.evaluate_runs() if step % cfg.eval_every == 0 or step == cfg.steps
-                 else [{}] * K)
+        fakes = (t.eval_fakes() if step % cfg.eval_every == 0 or step == cfg.steps
+                 else [None] * K)
+        evals = t.evaluate_runs(fakes) if fakes[0] is not None else [{}] * K
         snaps = t.snapshot_runs() if step in self.snap_steps else [None] * K
-        for rec, tm, e, snap in zip(self.recs, per_run, evals, snaps, strict=True):
+        for rec, tm, e, fake, snap in zip(self.recs, per_run, evals, fakes, snaps, strict=True):
             if rec.diverged_at is not None:
                 continue
             if tm or e:
                 rec.emit({"step": step, **tm, **e})
+            if e:
+                rec.evaluated(step, fake)
             if snap is not None:
                 rec.frame(step, snap)
 
@@ -447,6 +464,7 @@ class _Loop:
             return
         state = self.t.state()
         state["frames"] = self.recs[0].frames
+        state["samples"] = self.recs[0].samples
         files.save_torch(state, self.single_out / "checkpoint.pt")
 
 
@@ -469,6 +487,7 @@ def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool 
     if resume is not None:
         trainer.load_state(resume)
         recs[0].frames = resume.get("frames", {})
+        recs[0].samples = resume.get("samples", {})
     desc = f"{cfg.loss} on {cfg.data}" if K == 1 else f"{K} runs of {cfg.loss}"
     bar = tqdm(total=cfg.steps, initial=trainer.step, desc=desc, disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
