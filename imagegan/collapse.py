@@ -7,23 +7,31 @@ keys) and once for the raw generator being trained (``raw_`` keys). Each is give
 * **unrealistic** ("not images yet") — fewer than ``PRECISION_FRACTION`` x the real images' share
   of samples fall inside the real images' neighbourhoods (``precision < 0.25 * precision_real``):
   noise, blank frames, the blurred blobs of an untrained generator;
-* **collapsed** — more than half of the samples have a near-duplicate among the others
-  (``duplicates``: closer than half the typical distance between a real image and its nearest
-  real neighbour; the limit is halfway from the real images' own share to 1, so 0.5 when real
-  images have none): a generator making the same few dozen images, exactly or with small
-  variations, scores near 1, real images a few percent; on ``stacked-digits`` also fewer than
-  ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.4 * 396``,
-  158: what a generator reaching ~170 of the 1000 modes shows in 500 samples). 0.4 is where this
-  known-modes rule and the weight-free rule above agree best over 1,008 evaluations of the
-  training runs that chose the image study's protocol (BENCHMARKS.md; 91.8%, against 90.6% at
-  0.25 and 89.1% at 0.5) — and above the 10% of the modes that PacGAN's table already calls
-  collapse (DCGAN's 99 of 1000);
+* **collapsed** — the samples show either kind of mode collapse (the reason line names which,
+  or both):
+
+  - **near-copies**: more than half of the samples have a near-duplicate among the others
+    (``duplicates``: closer than half the typical distance between a real image and its nearest
+    real neighbour; the limit is halfway from the real images' own share to 1, so 0.5 when real
+    images have none): a generator making the same few dozen images, exactly or with small
+    variations, scores near 1, real images a few percent;
+  - **modes dropped**: varied images of only part of the data. NDB's bins (k-means cells of the
+    real images, :class:`imagegan.metrics.NDB`) that the samples miss — significantly fewer
+    samples than the bin's real share (NDB's z-test, one side, 5%) and at most a quarter of it —
+    together hold more than ``MISSING_WAY`` of the real images (beyond the real images' own
+    share: a quarter of the data gone). Blurred, noisy or otherwise worse images that stay varied
+    move few images between bins and miss none; on ``stacked-digits`` also fewer than
+    ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.4 * 396``,
+    158: what a generator reaching ~170 of the 1000 modes shows in 500 samples). 0.4 is where
+    this known-modes rule and the weight-free rules agreed best over the training runs that
+    chose the image study's protocol (BENCHMARKS.md) — and above the 10% of the modes that
+    PacGAN's table already calls collapse (DCGAN's 99 of 1000);
 * **healthy** — neither.
 
-Coverage (the share of real neighbourhoods holding a generated image) is logged beside them but
-does not decide: it also falls when the images merely get worse while staying varied (measured:
-a BCE run with 300 digit triples and coverage 0.14), and a verdict of collapse must mean
-"the same few images".
+Coverage and recall (how much of the real images' neighbourhoods the samples reach) are logged
+beside them but do not decide: they also fall when the images merely get worse while staying
+varied (blurred real images: recall 0.40 against 0.92), so they cannot tell a dropped mode from a
+worse image.
 
 Every threshold is relative to the same figure measured on real images against real images, so
 it adapts to the data set; ``python -m imagegan.calibrate`` checks it on constructed sets
@@ -43,7 +51,9 @@ EMA generator's, whose average lags the raw weights, is reported beside it):
   began);
 * **lost** — it had a healthy evaluation, and every evaluation from some point to the end is
   unhealthy; the **onset** is the first of those (its step and epoch);
-* **never** — no evaluation after step 0 was healthy (the onset is then the first evaluation);
+* **never** — no evaluation after step 0 was healthy (the onset is then the first collapsed
+  evaluation: where its images became realistic enough to be judged, already collapsed; or the
+  first evaluation when none was collapsed);
 * **diverged** — a NaN/Inf loss stopped it.
 
 Also here: which metric ``--keep-best`` watches, and in which direction.
@@ -55,6 +65,9 @@ RAW = "raw_"  # record keys of the raw generator's metrics
 PRECISION_FRACTION = 0.25
 DUPLICATES_WAY = 0.5
 STACKED_FRACTION = 0.4
+MISSING_WAY = 0.25  # modes dropped: the share of the data in missed bins, beyond real's own
+KINDS = ("near-copies", "modes dropped")
+BOTH = "near-copies and modes dropped"
 FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 WORDS = ("healthy", "collapsed", "unrealistic")
 STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
@@ -76,68 +89,126 @@ def duplicates_limit(real_share: float) -> float:
     return real_share + DUPLICATES_WAY * (1.0 - real_share)
 
 
+def missing_limit(real_share: float) -> float:
+    """The share of the data in missed bins above which modes are dropped: ``MISSING_WAY`` of
+    the way from the real images' own share to all of it."""
+    return real_share + MISSING_WAY * (1.0 - real_share)
+
+
 def verdict(rec: dict, ref: dict, prefix: str = "") -> tuple[str, str]:
     """``(word, reason)`` of one evaluation record: ``word`` is one of :data:`WORDS`, or
     ``"n/a"`` when the record holds no measure the rule reads. ``ref`` holds the real-data
-    references (``*_real`` keys); ``prefix`` picks the generator (``""`` EMA, ``"raw_"`` raw)."""
+    references (``*_real`` keys); ``prefix`` picks the generator (``""`` EMA, ``"raw_"`` raw).
+    A collapsed reason starts with its kind (:func:`kind` reads it back)."""
     def pair(name):
         value, real = rec.get(prefix + name), ref.get(name + "_real")
         return (value, real) if value is not None and real is not None else None
 
     prec, dups, stacked = pair("precision"), pair("duplicates"), pair("stacked_modes")
+    missing = pair("ndb_missing")
     if prec is None and stacked is None:
         return "n/a", ""
     if prec is not None and prec[0] < PRECISION_FRACTION * prec[1]:
         return "unrealistic", (f"precision {prec[0]:.3f} < {PRECISION_FRACTION:g} x real "
                                f"{prec[1]:.3f}")
-    reasons = []
+    copies, dropped = [], []
     if dups is not None and dups[0] > duplicates_limit(dups[1]):
-        reasons.append(f"near-duplicates {dups[0]:.3f} > {duplicates_limit(dups[1]):.3f} "
-                       f"(real {dups[1]:.3f})")
+        copies.append(f"near-duplicates {dups[0]:.3f} > {duplicates_limit(dups[1]):.3f} "
+                      f"(real {dups[1]:.3f})")
+    if missing is not None and missing[0] > missing_limit(missing[1]):
+        dropped.append(f"{missing[0]:.0%} of the data in bins the samples miss > "
+                       f"{missing_limit(missing[1]):.0%} (real {missing[1]:.0%})")
     if stacked is not None and stacked[0] < STACKED_FRACTION * stacked[1]:
-        reasons.append(f"digit triples {stacked[0]:.0f} < {STACKED_FRACTION:g} x real "
+        dropped.append(f"digit triples {stacked[0]:.0f} < {STACKED_FRACTION:g} x real "
                        f"{stacked[1]:.0f}")
-    if reasons:
-        return "collapsed", "; ".join(reasons)
+    parts = [f"{name}: {'; '.join(why)}" for name, why in zip(KINDS, (copies, dropped),
+                                                               strict=True) if why]
+    if parts:
+        return "collapsed", " — ".join(parts)
     return "healthy", ""
+
+
+def kind(reason: str) -> str | None:
+    """Which collapse a collapsed verdict's reason names: ``near-copies``, ``modes dropped``,
+    both (:data:`BOTH`), or None."""
+    found = [k for k in KINDS if reason.startswith(k) or f" — {k}:" in reason]
+    return BOTH if len(found) == 2 else found[0] if found else None
+
+
+def rule_text() -> str:
+    """The rule and the statuses in two sentences, for the tables that apply them."""
+    return (f"Collapse rule (imagegan.collapse): an evaluation is *unrealistic* when precision < "
+            f"{PRECISION_FRACTION:g} × real; *collapsed* when it shows near-copies (more than "
+            "half the samples near-duplicates, past halfway from the real images' own share to "
+            "1) or modes dropped (NDB bins the samples miss hold more than "
+            f"{MISSING_WAY:.0%} of the data beyond real's own share; on stacked-digits also "
+            f"digit triples < {STACKED_FRACTION:g} × real); else *healthy*. *kept* = healthy "
+            "over the last quarter of the steps and never collapsed since first healthy (one "
+            "unhealthy evaluation is a blip); *late* = healthy only within that last quarter; "
+            "*recovered* = unhealthy for two or more evaluations in a row, healthy at the end; "
+            "*lost* = healthy, then unhealthy to the end (onset: the first evaluation of that "
+            "final stretch; its kind: which collapse that stretch showed); *never* = no healthy "
+            "evaluation after step 0. The raw generator is the one being trained; the EMA "
+            "generator averages its weights and lags them.")
 
 
 def _none(status: str, final: str | None = None) -> dict:
     return {"status": status, "onset_step": None, "onset_epoch": None, "recovered_step": None,
-            "final": final}
+            "final": final, "kind": None}
+
+
+def _kinds(labels: list[str]) -> str | None:
+    """The collapse kinds of a stretch of evaluations, in the order they appear
+    (``"modes dropped, then near-copies and modes dropped"``); None when none was collapsed
+    (only unrealistic)."""
+    seen = []
+    for k in labels:
+        if k in (*KINDS, BOTH) and (not seen or seen[-1] != k):
+            seen.append(k)
+    return ", then ".join(seen) or None
 
 
 def status(history: list[dict], ref: dict, diverged_at: int | None = None,
            prefix: str = "") -> dict:
-    """``{"status", "onset_step", "onset_epoch", "recovered_step", "final"}`` of one generator
-    (``prefix``) of a run, from its stats records; ``final`` is the last evaluation's word."""
+    """``{"status", "onset_step", "onset_epoch", "recovered_step", "final", "kind"}`` of one
+    generator (``prefix``) of a run, from its stats records; ``final`` is the last evaluation's
+    word, ``kind`` which collapse the unhealthy stretch from the onset showed (near-copies,
+    modes dropped or both, in the order they came)."""
     if diverged_at is not None:
         return _none("diverged")
-    evals = [(r, verdict(r, ref, prefix)[0]) for r in history if r.get("step", 0) > 0]
-    evals = [(r, w) for r, w in evals if w != "n/a"]
+    evals = []
+    for r in history:
+        if r.get("step", 0) > 0:
+            word, reason = verdict(r, ref, prefix)
+            if word != "n/a":
+                evals.append((r, word, kind(reason) if word == "collapsed" else word))
     if not evals:
         return _none("n/a")
-    words = [w for _, w in evals]
+    words = [w for _, w, _ in evals]
+    labels = [k for _, _, k in evals]
     final = words[-1]
     healthy = [i for i, w in enumerate(words) if w == "healthy"]
-    if not healthy:
-        r = evals[0][0]
-        return {**_none("never", final), "onset_step": r["step"], "onset_epoch": r.get("epoch")}
+
+    def onset(status_word, i, j, **extra):
+        r = evals[i][0]
+        return {**_none(status_word, final), "onset_step": r["step"],
+                "onset_epoch": r.get("epoch"), "kind": _kinds(labels[i:j]), **extra}
+
+    if not healthy:  # the onset: its first collapsed evaluation (or its first, if none)
+        start = next((i for i, w in enumerate(words) if w == "collapsed"), 0)
+        return onset("never", start, len(evals))
     first = healthy[0]
     trailing = len(words)  # start of the final run of equal health
     while trailing > 0 and (words[trailing - 1] == "healthy") == (final == "healthy"):
         trailing -= 1
     if final != "healthy":
-        r = evals[trailing][0]
-        return {**_none("lost", final), "onset_step": r["step"], "onset_epoch": r.get("epoch")}
+        return onset("lost", trailing, len(evals))
     episodes = _episodes(words, first)
     if any(j - i >= 2 for i, j in episodes):  # a collapse, not a one-evaluation blip
-        i = next(i for i, j in episodes if j - i >= 2)
-        r = evals[i][0]
-        return {**_none("recovered", final), "onset_step": r["step"],
-                "onset_epoch": r.get("epoch"), "recovered_step": evals[trailing][0]["step"]}
+        i, j = next((i, j) for i, j in episodes if j - i >= 2)
+        return onset("recovered", i, j, recovered_step=evals[trailing][0]["step"])
     last_step = evals[-1][0]["step"]
-    stretch = [i for i, (r, _) in enumerate(evals)
+    stretch = [i for i, (r, _, _) in enumerate(evals)
                if r["step"] >= (1 - FINAL_STRETCH) * last_step]
     stretch_start = min(stretch[0], max(len(evals) - 2, 0))
     return _none("kept" if first <= stretch_start else "late", final)
@@ -172,13 +243,15 @@ def describe(st: dict, suffix: str = "") -> str:
     step, epoch = st["onset_step" + suffix], st["onset_epoch" + suffix]
     at = f" at step {step:,} (epoch {epoch:.2f})" if step is not None and epoch is not None \
         else ""
+    what = st.get("kind" + suffix)
+    what = f" ({what})" if what else ""
     if word == "lost":
-        return f"lost{at}, {st['final' + suffix]} to the end"
+        return f"lost{at}{what}, {st['final' + suffix]} to the end"
     if word == "recovered":
-        return f"recovered: unhealthy{at}, healthy again from step " \
+        return f"recovered: unhealthy{at}{what}, healthy again from step " \
                f"{st['recovered_step' + suffix]:,}"
     if word == "never":
-        return f"never healthy ({st['final' + suffix]} at the end)"
+        return f"never healthy{what} ({st['final' + suffix]} at the end)"
     if word == "late":
         return "late: healthy only in the final stretch"
     return word
@@ -186,8 +259,9 @@ def describe(st: dict, suffix: str = "") -> str:
 
 def known_modes_agreement(history: list[dict], ref: dict) -> tuple[int, int]:
     """(agreeing, total) evaluations after step 0, both generators, on which the weight-free
-    rule alone (precision and near-duplicates, no digit classifier) and the known-modes rule
-    alone (digit triples) say the same: healthy or not. Only ``stacked-digits`` has both."""
+    rule alone (precision, near-duplicates, missed bins; no digit classifier) and the
+    known-modes rule alone (digit triples) say the same: healthy or not. Only
+    ``stacked-digits`` has both."""
     agree = total = 0
     for rec in history:
         if rec.get("step", 0) == 0:

@@ -66,8 +66,8 @@ DEFAULT_VARIANTS = ["bce", "bce+mbstd"]
 # Final metrics in results.csv (each also for the EMA generator, ``*_ema``), and those the table
 # and the curves show. The raw generator (the one being trained) is the headline.
 METRICS = ("precision", "duplicates", "coverage", "recall", "density", "stacked_modes",
-           "stacked_kl", "ndb_k", "ndb_js", "ms_ssim")
-SHOWN = ("precision", "duplicates", "coverage", "stacked_modes")
+           "stacked_kl", "ndb_k", "ndb_js", "ndb_missing", "ms_ssim")
+SHOWN = ("precision", "duplicates", "ndb_missing", "coverage", "stacked_modes")
 # Logged for the EMA generator with --inception-metrics (imagegan.fid), shown when present.
 INCEPTION = fid.KEYS
 # Seed 0: of the default study's seeds the one that collapses first (~1,200 steps; seed 2 at
@@ -207,7 +207,8 @@ def failed_row(variant: str, lr, run_dir: Path, cfg: TrainConfig, error: str) ->
     none = dict.fromkeys(("status", "status_ema"), "failed")
     for suffix in ("", "_ema"):
         none.update(dict.fromkeys((k + suffix for k in ("onset_step", "onset_epoch",
-                                                        "recovered_step", "final")), None))
+                                                        "recovered_step", "final", "kind")),
+                                  None))
     return {"variant": variant, "lr_asked": lr, "run": run_dir.name,
             **dataclasses.asdict(cfg.resolved()), **dict.fromkeys(METRICS),
             **{f"{m}_ema": None for m in METRICS}, "final_step": None, "final_epoch": None,
@@ -257,23 +258,15 @@ def write_table(rows: list[dict], path: Path) -> None:
     ref = next((r for r in rows if r["status"] != "failed"), rows[0])
     refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN
                      if ref.get(m + "_real") is not None)
-    lines += ["", f"Raw generator's metrics at the last evaluation, mean ± s.e. over seeds. Real "
-              f"images against real: {refs}. Collapse rule (imagegan.collapse): an evaluation is "
-              f"*unrealistic* when precision < {collapse.PRECISION_FRACTION:g} × real, "
-              "*collapsed* when more than half the samples are near-duplicates (past halfway "
-              "from the real images' own share to 1; on stacked-digits also when digit triples "
-              f"< {collapse.STACKED_FRACTION:g} × real), else *healthy*. *kept* = healthy over "
-              "the last quarter of the steps and never collapsed since first healthy (one "
-              "unhealthy evaluation is a blip); *late* = healthy only within that last quarter; "
-              "*recovered* = unhealthy for two or more evaluations in a row, healthy at the end; "
-              "*lost* = healthy, then unhealthy to the end (onset: the first evaluation of that "
-              "final stretch); *never* = no healthy evaluation after step 0. The raw generator is "
-              "the one being trained; the EMA generator averages its weights and lags them."]
+    lines += ["", f"Raw generator's metrics at the last evaluation, mean ± s.e. over seeds "
+              f"(ndb_missing: the share of the data in NDB bins the samples miss). Real images "
+              f"against real: {refs}. {collapse.rule_text()}"]
     agree, total = sum(r["modes_agree"] for r in rows), sum(r["modes_evals"] for r in rows)
     if total:
-        lines += ["", f"On stacked-digits the weight-free rule alone (precision, near-duplicates) "
-                  f"and the known-modes rule alone (digit triples) agree on {agree} of {total} "
-                  f"evaluations ({100 * agree / total:.1f}%; both generators, after step 0)."]
+        lines += ["", f"On stacked-digits the weight-free rule alone (precision, near-duplicates, "
+                  f"missed bins) and the known-modes rule alone (digit triples) agree on {agree} "
+                  f"of {total} evaluations ({100 * agree / total:.1f}%; both generators, after "
+                  "step 0)."]
     timed = [r for r in rows if r["status"] != "failed"]
     wall = sum(r["wall_s"] or 0.0 for r in timed)
     if wall > 0 and all(r.get("eval_s") is not None for r in timed):  # older runs: not timed
@@ -322,25 +315,30 @@ def _param_counts(c: dict) -> tuple[int, int]:
 def _onset_text(group: list[dict]) -> str:
     n = len(group)
     parts = []
-    for word, what in (("lost", "collapsed"), ("recovered", "collapsed and recovered")):
+    for word, what in (("lost", "collapsed"), ("recovered", "collapsed and recovered"),
+                       ("never", "never became healthy")):
         hit = [r for r in group if r["status"] == word]
         if hit:
             s = mean_se([r["onset_step"] for r in hit])
             e = mean_se([r["onset_epoch"] for r in hit])
-            each = ", ".join(f"{r['onset_step']:,} / {r['onset_epoch']:.2f}" for r in hit)
+            each = ", ".join(f"{r['onset_step']:,} / {r['onset_epoch']:.2f}"
+                             + (f" {r['kind']}" if r.get("kind") else "") for r in hit)
             parts.append(f"step {s[0]:,.0f} / epoch {e[0]:.2f} (mean of the {len(hit)}/{n} runs "
                          f"that {what}: {each})")
-    for word, what in (("never", "never became healthy"), ("late", "became healthy only in the "
-                                                           "final stretch"),
+    for word, what in (("late", "became healthy only in the final stretch"),
                        ("diverged", "diverged"),
                        ("failed", "failed (results.csv has the error)")):
         k = sum(r["status"] == word for r in group)
         if k:
             parts.append(f"{k}/{n} runs {what}")
-    kept = sum(r["status"] == "kept" for r in group)
+    kept = [r for r in group if r["status"] == "kept"]
     if kept and parts:
-        parts.append(f"{kept}/{n} kept")
-    return "; ".join(parts) or f"no collapse ({kept}/{n} runs kept their variety)"
+        parts.append(f"{len(kept)}/{n} kept")
+    if parts:
+        return "; ".join(parts)
+    last = min((r["final_epoch"] for r in kept if r.get("final_epoch") is not None), default=None)
+    through = f" through epoch {last:.2f}" if last is not None else ""
+    return f"no collapse ({len(kept)}/{n} runs kept their variety{through})"
 
 
 def write_figures(rows: list[dict], out: Path) -> None:
@@ -351,12 +349,13 @@ def write_figures(rows: list[dict], out: Path) -> None:
     metrics = [m for m in SHOWN if rows[0].get(m) is not None]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 4), squeeze=False)
     for ax, m in zip(axes[0], metrics, strict=True):
+        # Against epochs: objectives with n_critic > 1 take fewer generator steps per epoch.
         curves = [{"variant": r["variant"] + (f" @ {r['lr_asked']:g}" if r["lr_asked"] else ""),
-                   "seed": r["seed"], "step": s["step"],
+                   "seed": r["seed"], "epoch": s["epoch"],
                    "value": s.get(collapse.RAW + m, s.get(m))}
                   for r in rows for s in files.read_jsonl(out / "runs" / r["run"] / "stats.jsonl")
-                  if s.get(m) is not None]
-        plot_curves(ax, curves, m, f"{m} (raw generator)")
+                  if s.get(m) is not None and s.get("epoch") is not None]
+        plot_curves(ax, curves, m, f"{m} (raw generator)", x="epoch")
         ref = rows[0].get(m + "_real")
         if ref is not None:
             ax.axhline(ref, color="k", ls="--", lw=1, label="real data")
@@ -374,6 +373,44 @@ def write_figures(rows: list[dict], out: Path) -> None:
                               imdata.grid_image(generate(G, 64, seed=0)))
     _collapsed_vs_mitigated(rows, out)
     _side_by_side(rows, out)
+    _onsets(rows, out)
+
+
+KIND_STYLE = {"modes dropped": ("v", "tab:orange"), "near-copies": ("X", "tab:red"),
+              collapse.BOTH: ("D", "darkred"), None: ("o", "grey")}
+
+
+def _onsets(rows: list[dict], out: Path) -> None:
+    """``onsets.png``: the onset table against epochs — each run's onset (marker: which collapse
+    it began with), or a bar to the last epoch for a run that kept its variety."""
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(_label(r["variant"], r["lr_asked"]) for r in rows))
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 1.6))
+    seen = set()
+    for r in rows:
+        y = labels.index(_label(r["variant"], r["lr_asked"])) + 0.12 * (r["seed"] % 5 - 2)
+        if r["status"] in ("lost", "recovered", "never") and r.get("onset_epoch") is not None:
+            first = (r.get("kind") or "").split(", then ")[0] or None
+            marker, color = KIND_STYLE.get(first, KIND_STYLE[None])
+            label = f"onset: {first or 'unrealistic'}"
+            ax.plot(r["onset_epoch"], y, marker, color=color, ms=8, ls="none",
+                    label=None if label in seen else label)
+            seen.add(label)
+        elif r["status"] in ("kept", "late") and r.get("final_epoch") is not None:
+            label = "no collapse through the last epoch"
+            ax.plot([0, r["final_epoch"]], [y, y], color="tab:green", lw=2,
+                    label=None if label in seen else label)
+            ax.plot(r["final_epoch"], y, ">", color="tab:green", ms=7)
+            seen.add(label)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("epoch (of the images the critic reads)")
+    ax.set_title("When each run's collapse started (one row per model, one mark per seed)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    files.save_figure(fig, out / "onsets.png")
 
 
 def _side_by_side(rows: list[dict], out: Path) -> None:
@@ -408,6 +445,8 @@ def _verdict_line(metric: str, real: float) -> float | None:
         return collapse.duplicates_limit(real)
     if metric == "stacked_modes":
         return collapse.STACKED_FRACTION * real
+    if metric == "ndb_missing":
+        return collapse.missing_limit(real)
     return None
 
 

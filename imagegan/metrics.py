@@ -113,8 +113,18 @@ def _features(images) -> np.ndarray:
     return x.flatten(1).numpy().astype(np.float64)
 
 
+MISSED_SHARE = 0.25  # a bin holding at most this share of its expected images is "missed"
+
+
 class NDB:
-    """NDB with bins fitted once on real images; call on generated images."""
+    """NDB with bins fitted once on real images; call on generated images.
+
+    Besides NDB/K and its JS divergence, ``ndb_missing`` is the share of the real images whose bin
+    the generated images miss: the bin is significantly under-represented (the same z-test, one
+    side) and holds at most :data:`MISSED_SHARE` of the images its real share predicts. Modes
+    dropped leave bins empty; a generator whose images merely get worse (blur, noise) moves few
+    images between bins, so it misses none (``python -m imagegan.calibrate``).
+    """
 
     def __init__(self, real, k: int = 50, seed: int = 0, alpha: float = 0.05):
         from sklearn.cluster import KMeans
@@ -135,12 +145,14 @@ class NDB:
         se = np.sqrt(pooled * (1 - pooled) * (1 / self.n_real + 1 / n))
         z = np.where(se > 0, (q - self.real_p) / np.where(se > 0, se, 1), 0.0)
         different = 2 * norm.sf(np.abs(z)) < self.alpha
+        missed = (norm.cdf(z) < self.alpha) & (q <= MISSED_SHARE * self.real_p)
         return {"ndb": int(different.sum()), "ndb_k": float(different.mean()),
-                "ndb_js": js_divergence(q, self.real_p)}
+                "ndb_js": js_divergence(q, self.real_p),
+                "ndb_missing": float(self.real_p[missed].sum())}
 
 
 def ndb(real, fake, k: int = 50, seed: int = 0) -> dict:
-    """``{"ndb", "ndb_k", "ndb_js"}`` for generated images against real ones."""
+    """``{"ndb", "ndb_k", "ndb_js", "ndb_missing"}`` for generated images against real ones."""
     return NDB(real, k, seed)(fake)
 
 
@@ -272,7 +284,8 @@ class Evaluator:
     """Metrics of generated images against one real data set; fitted once, called often.
 
     ``__call__`` gives precision, recall, density and coverage against ``n_knn`` real images in
-    the :mod:`imagegan.features` embedding, NDB/K and its JS divergence, MS-SSIM diversity and,
+    the :mod:`imagegan.features` embedding (or ``embed``'s), NDB/K, its JS divergence and the
+    share of the data in bins the images miss (pixel-space bins), MS-SSIM diversity and,
     on ``stacked-digits``, the modes covered and their KL to uniform; :meth:`reference` gives the
     same figures for real images (what a perfect generator would score): ``n_knn`` other real
     images for the neighbourhood measures, so that real against real is measured on equal,
@@ -280,7 +293,7 @@ class Evaluator:
     """
 
     def __init__(self, real, size: int, bins: int = 50, cache_dir=None, seed: int = 0,
-                 max_real: int = 5000, n_knn: int = 500, k: int = 5):
+                 max_real: int = 5000, n_knn: int = 500, k: int = 5, embed=None):
         order = np.random.default_rng(seed).permutation(len(real))
         self.real = real.images[order[:max_real]]
         # Reference images: held out from the bins' fit where the data set is large enough.
@@ -290,7 +303,10 @@ class Evaluator:
                                cache_dir)
         self.n_knn = min(n_knn, len(real) // 2)
         self.k = min(k, self.n_knn - 1)
-        self.manifold = features.embed(real.images[order[:self.n_knn]])
+        # The neighbourhoods' feature space: the download-free embedding, or a network the user
+        # supplies (the FID Inception: imagegan.fid.extractor), any images -> rows callable.
+        self.embed = embed or features.embed
+        self.manifold = self.embed(real.images[order[:self.n_knn]])
         self._knn_real = real.images[order[self.n_knn: 2 * self.n_knn]]
         self.stacked = real.name == "stacked-digits"
         self.classifier = self.accuracy = None
@@ -301,7 +317,7 @@ class Evaluator:
 
     def neighbourhoods(self, images_uint8: np.ndarray) -> dict:
         """Precision, recall, density and coverage of the first ``n_knn`` images."""
-        return prdc(self.manifold, features.embed(images_uint8[: self.n_knn]), self.k)
+        return prdc(self.manifold, self.embed(images_uint8[: self.n_knn]), self.k)
 
     def __call__(self, fake_uint8: np.ndarray, n_pairs: int = 500) -> dict:
         out = self.neighbourhoods(fake_uint8)

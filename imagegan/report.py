@@ -183,7 +183,8 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
         metric_rows = [[m, _num(e.get(collapse.RAW + m)), _num(e.get(m)),
                         _num(ref.get(m + "_real"))]
                        for m in ("precision", "duplicates", "coverage", "stacked_modes",
-                                 "stacked_kl", "ndb_k", "ndb_js", "ms_ssim") if m in e]
+                                 "stacked_kl", "ndb_k", "ndb_js", "ndb_missing", "ms_ssim")
+                       if m in e]
         lines += [f"### Collapse metrics (step {e['step']})", ""]
         lines += _table(["metric", "raw generator", "EMA generator", "real images"],
                         metric_rows)

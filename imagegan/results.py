@@ -15,8 +15,8 @@ from pathlib import Path
 from toygan.errors import UserError
 from toygan.results import Animation, Grid, RecordedRun, table_html
 
-SHOWN = ("step", "epoch", "precision", "duplicates", "coverage", "ndb_js", "stacked_modes",
-         "fid", "kid", "d_loss", "g_loss")
+SHOWN = ("step", "epoch", "precision", "duplicates", "ndb_missing", "coverage", "ndb_js",
+         "stacked_modes", "fid", "kid", "d_loss", "g_loss")
 
 
 class ImageRun(RecordedRun):

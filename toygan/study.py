@@ -129,10 +129,11 @@ def open_study(out, resume: bool, overwrite: bool) -> Path:
                              "--overwrite to start again, or another --out")
 
 
-def plot_curves(ax, curves: list[dict], y_label: str, title: str) -> None:
-    """Mean ± 1 s.e. band over seeds of a metric against step, one line per variant.
+def plot_curves(ax, curves: list[dict], y_label: str, title: str, x: str = "step") -> None:
+    """Mean ± 1 s.e. band over seeds of a metric against ``x`` (step or epoch), one line per
+    variant.
 
-    ``curves``: long-form records ``{"variant", "step", "value", "seed"}``.
+    ``curves``: long-form records ``{"variant", x, "value", "seed"}``.
     """
     import pandas as pd
     import seaborn as sns
@@ -141,10 +142,10 @@ def plot_curves(ax, curves: list[dict], y_label: str, title: str) -> None:
         ax.set_title(title + " (no data)")
         return
     df = pd.DataFrame(curves)
-    sns.lineplot(data=df, x="step", y="value", hue="variant", errorbar=("se", 1), ax=ax,
+    sns.lineplot(data=df, x=x, y="value", hue="variant", errorbar=("se", 1), ax=ax,
                  palette=palette(df["variant"].nunique()), lw=1.6)
     ax.set_title(title)
-    ax.set_xlabel("step")
+    ax.set_xlabel(x)
     ax.set_ylabel(f"{y_label} (mean ± s.e. over seeds)")
     ax.legend(fontsize=7, ncol=2, loc="best")
 
