@@ -67,6 +67,9 @@ DUPLICATES_WAY = 0.5
 STACKED_FRACTION = 0.4
 MISSING_WAY = 0.25  # modes dropped: the share of the data in missed bins, beyond real's own
 KINDS = ("near-copies", "modes dropped")
+# The neighbourhoods' feature space: the download-free embedding (imagegan.features), or the
+# FID Inception's features from weights the user supplies (imagegan.fid).
+COLLAPSE_FEATURES = ("embedding", "inception")
 BOTH = "near-copies and modes dropped"
 FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 WORDS = ("healthy", "collapsed", "unrealistic")

@@ -26,7 +26,7 @@ from pathlib import Path
 from imagegan import checkpoint
 from imagegan import data as imdata
 from imagegan import fid as fidlib
-from imagegan.collapse import verdict
+from imagegan.collapse import COLLAPSE_FEATURES, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import generate
 from toygan import files
@@ -56,6 +56,10 @@ class EvalConfig:
                                            "'random' for a fixed random conv net (not FID)")
     fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or "
                                "the data set's size, whichever is smaller)", ge=2, le=10**6)
+    collapse_features: str = option("embedding", "the collapse verdict's neighbourhoods "
+                                    "(precision, near-duplicates): the download-free embedding "
+                                    "or the FID Inception's features (--inception-weights)",
+                                    choices=COLLAPSE_FEATURES)
 
 
 def build_parser() -> Parser:
@@ -69,13 +73,15 @@ def execute(args) -> dict:
     """Evaluate as the parsed command line asks; writes RUN/eval.json and returns its content."""
     ec = build(EvalConfig, given(args, EvalConfig))
     wanted = tuple(m for m in fidlib.METRICS if getattr(ec, m))
-    features = fidlib.extractor(ec.inception_weights) if wanted else None  # fails before work
+    inception = wanted or ec.collapse_features == "inception"
+    features = fidlib.extractor(ec.inception_weights) if inception else None  # fails first
     G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint,
                                                  "G_ema" if ec.generator == "ema" else "G")
     out = Path(args.run) / "eval.json"
     files.ensure_writable_dir(out.parent)
     real = imdata.load(cfg["data"], cfg["size"], cfg.get("cache_dir"))
-    ev = Evaluator(real, cfg["size"], ec.bins, cfg.get("cache_dir"), ec.seed)
+    ev = Evaluator(real, cfg["size"], ec.bins, cfg.get("cache_dir"), ec.seed,
+                   embed=features if ec.collapse_features == "inception" else None)
     fm = fidlib.FeatureMetrics(real, cfg["size"], wanted, ec.fid_n, features,
                                cfg.get("cache_dir"), ec.seed) if wanted else None
     fake = generate(G, max(ec.n, fm.n if fm else 0), ec.seed)

@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from imagegan import checkpoint, fid
 from imagegan import data as imdata
-from imagegan.collapse import BEST_METRICS, RAW, default_best_metric, verdict
+from imagegan.collapse import BEST_METRICS, COLLAPSE_FEATURES, RAW, default_best_metric, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
 from toygan import files, losses, tensorboard
@@ -89,6 +89,10 @@ class TrainConfig(GANConfig):
                                            "'random': a fixed random conv net, not FID)")
     fid_n: int | None = option(None, "images on each side for FID/KID/PR (default: 10000 or the "
                                "data set's size, whichever is smaller)", ge=2, le=10**6)
+    collapse_features: str = option("embedding", "the collapse verdict's neighbourhoods "
+                                    "(precision, near-duplicates): the download-free embedding, "
+                                    "or the FID Inception's features (needs --inception-weights; "
+                                    "slow on a CPU)", choices=COLLAPSE_FEATURES)
     keep_best: str = option("auto", "keep best.pt, the checkpoint with the best value of this "
                             "metric (auto: stacked_modes on stacked-digits, else ndb_js; none: "
                             "off)", choices=("auto", "none") + tuple(BEST_METRICS))
@@ -116,6 +120,12 @@ class TrainConfig(GANConfig):
                             "--d-norm layer, instance or none (auto picks layer)")
         if c.tensorboard:
             tensorboard.writer_class()  # one line when the package is missing
+        if c.collapse_features == "inception":
+            if not c.eval_metrics:
+                raise UserError("--collapse-features inception measures at evaluations: drop "
+                                "--no-eval-metrics")
+            if c.inception_weights != "random":
+                fid.find_weights(c.inception_weights)  # one line, before any folder is made
         if c.inception_metrics:
             fid.parse_metrics(c.inception_metrics)
             if not c.eval_metrics:
@@ -304,8 +314,10 @@ class Records:
         self.alarmed: set[str] = set()  # which generators the collapse warning was printed for
         self._was_healthy: dict[str, bool] = {}
         if cfg.eval_metrics:
+            embed = (fid.extractor(cfg.inception_weights, trainer.device)
+                     if cfg.collapse_features == "inception" else None)
             self.evaluator = Evaluator(trainer.data, cfg.size, cache_dir=cfg.cache_dir,
-                                       seed=cfg.seed)
+                                       seed=cfg.seed, embed=embed)
             self.z_eval = torch.randn(500, cfg.z_dim,
                                       generator=torch.Generator().manual_seed(cfg.seed + 7))
             self.ref = self.evaluator.reference(n=len(self.z_eval), n_pairs=200)

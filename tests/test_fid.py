@@ -137,7 +137,7 @@ def tiny_run(tmp_path_factory):
     cfg = TrainConfig(loss="bce", data="digits", size=32, width=4, batch_size=8, steps=4,
                       log_every=1, eval_every=2, ckpt_every=2, device="cpu",
                       inception_metrics="fid,kid,pr", inception_weights="random", fid_n=300,
-                      cache_dir=str(out.parent / "cache"))
+                      collapse_features="inception", cache_dir=str(out.parent / "cache"))
     return train(cfg, out, progress=False)
 
 
@@ -229,5 +229,34 @@ def test_fid_n_beyond_the_data_is_refused_before_any_folder(tmp_path):
                       device="cpu", inception_metrics="fid", inception_weights="random",
                       fid_n=5000)
     with pytest.raises(UserError, match="--fid-n 5000 is more than the 1797 real images"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_collapse_verdict_measures_in_the_features_it_is_given(tiny_run, tmp_path):
+    """``--collapse-features inception``: the verdict's neighbourhoods come from the supplied
+    network (here the stand-in, through the same path); without weights, one line and no
+    folder."""
+    from imagegan import data as imdata
+    from imagegan.metrics import Evaluator
+    from toygan import files
+
+    evals = [r for r in files.read_jsonl(tiny_run / "stats.jsonl") if "precision" in r]
+    assert len(evals) == 3 and all(0 <= r["raw_precision"] <= 1 for r in evals)
+    calls = []
+
+    def counted(images):
+        calls.append(len(images))
+        return fid.RandomFeatures()(images)
+
+    real = imdata.load("digits", 32)
+    ev = Evaluator(real, 32, n_knn=100, embed=counted)
+    assert calls == [100]  # the real manifold, in the given features
+    ev(real.images[:100])
+    assert calls == [100, 100]
+    cfg = TrainConfig(loss="bce", data="digits", size=32, width=4, batch_size=8, steps=2,
+                      device="cpu", collapse_features="inception", inception_weights=str(
+                          tmp_path / "missing.pth"))
+    with pytest.raises(UserError, match="missing.pth"):
         train(cfg, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
