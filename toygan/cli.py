@@ -19,15 +19,27 @@ import gc
 import signal
 import sys
 
+from toygan import threads
 from toygan.errors import DataError, Diverged, UsageError, UserError
 
 
 class Parser(argparse.ArgumentParser):
+    """Every command's parser: one-line errors, no ``sys.argv``, and ``--threads`` (parsing a
+    command line sets torch's CPU threads: :mod:`toygan.threads`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--threads", type=threads.threads_arg, default=None, metavar="N",
+                          help="CPU threads for torch (default: the cores free when the command "
+                               "starts, or OMP_NUM_THREADS)")
+
     def error(self, message):  # one line, no usage dump
         raise UsageError(f"{self.prog}: error: {message}")
 
     def parse_known_args(self, args=None, namespace=None):
-        return super().parse_known_args([] if args is None else args, namespace)
+        ns, rest = super().parse_known_args([] if args is None else args, namespace)
+        threads.apply(getattr(ns, "threads", None))
+        return ns, rest
 
 
 def add_run_flags(p: argparse.ArgumentParser, out_help: str, resume_help: str) -> None:
