@@ -1,7 +1,7 @@
 """The homework's image experiments as one command: collapse across objectives, collapse induced
 and mitigated, learning-rate sensitivity.
 
-    python -m imagegan.compare --quick --out runs/img-quick          # 2 min 24 s measured
+    python -m imagegan.compare --quick --out runs/img-quick          # ~2 min (BENCHMARKS.md)
     python -m imagegan.compare --out runs/img-study                  # the default study, ~20 min
     python -m imagegan.compare --variants bce,wgan-gp --lr 1e-4,1e-3 --seeds 3
     python -m imagegan.compare --data ~/faces --size 64 --width 64 --steps 20000 --out runs/faces
@@ -71,8 +71,9 @@ SHOWN = ("precision", "duplicates", "ndb_missing", "coverage", "stacked_modes")
 # Logged for the EMA generator with --inception-metrics (imagegan.fid), shown when present.
 INCEPTION = fid.KEYS
 # Seed 0: of the default study's seeds the one that collapses first (~1,200 steps; seed 2 at
-# ~3,000); the quick study is the first 1,400 steps of the default study's seed-0 runs.
-QUICK = dict(variants="bce,bce+mbstd", seeds=1, first_seed=0, steps=1400, eval_every=100)
+# ~3,000); the quick study is the first 1,000 steps of the default study's seed-0 runs: BCE
+# already dropping modes, the minibatch-std critic healthy from ~700 steps on.
+QUICK = dict(variants="bce,bce+mbstd", seeds=1, first_seed=0, steps=1000, eval_every=100)
 
 
 @dataclass
@@ -101,7 +102,7 @@ class ImageStudyConfig:
     ckpt_every: int = option(500, "steps between checkpoints: --resume continues an unfinished "
                              "run from its last one", ge=1, le=BIG)
     cache_dir: str | None = option(None, "image cache folder")
-    quick: bool = option(False, "smoke version: bce and bce+mbstd, seed 0, 1400 steps (for "
+    quick: bool = option(False, "smoke version: bce and bce+mbstd, seed 0, 1000 steps (for "
                          "every one of these options not given)")
     device: str = option("cpu", "the runs' device: cpu (the measured default), cuda (under Ray: "
                          "one GPU per task), auto (CUDA when present; under Ray: a GPU per task "

@@ -172,13 +172,12 @@ def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     bce, fix = rows["bce"], rows["bce+mbstd"]
     assert (float(bce["lr_d"]), float(bce["lr_g"])) == (2e-4, 1e-3)
     assert bce["status"] in ("lost", "never") and fix["status"] == "kept"
-    assert 0 < int(bce["onset_step"]) < 1400 and float(bce["onset_epoch"]) > 0
+    assert 0 < int(bce["onset_step"]) < 1000 and float(bce["onset_epoch"]) > 0
     assert "modes dropped" in bce["kind"], bce["kind"]
-    # Collapsed: a third or more of the data in bins the samples miss, and by the end most
-    # samples are near-copies (or fewer than 0.4 x the digit triples); the mitigated
-    # generator's samples are nearly all distinct and miss little.
-    assert float(bce["ndb_missing"]) > 0.3
-    assert float(bce["duplicates"]) > 0.5 or float(bce["stacked_modes"]) < 158
+    # Collapsed at the end: a third or more of the data in bins the samples miss, with fewer
+    # digit triples than the mitigated generator, whose samples are distinct and miss little.
+    assert bce["final"] == "collapsed" and float(bce["ndb_missing"]) > 0.3
+    assert float(bce["stacked_modes"]) < float(fix["stacked_modes"])
     assert float(fix["duplicates"]) < 0.1 and float(fix["stacked_modes"]) > 200
     assert float(fix["ndb_missing"]) < 0.25
     for r in rows.values():
