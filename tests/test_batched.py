@@ -58,10 +58,16 @@ def test_batched_runs_equal_single_runs(case, tmp_path):
         # measured up to 2.2e-4 on the samples over 16 steps, and a sample that sits on a
         # ReLU kink of the critic can then take the other side's gradient (4 of 384 numbers
         # of fake_grad, measured): allow those, and nothing else.
-        tol = 1e-3 if case == "sn" else 1e-4
+        # A BatchNorm generator is snapshotted with its population statistics, which do not
+        # renormalise its layers: the two engines' rounding (baddbmm against addmm, measured
+        # up to 5e-4 on samples of scale 2 after 16 steps) passes through, and the critic's
+        # gradient at a sample beside a maxout kink can take the other side's (measured: 1 of
+        # 384 numbers of fake_grad).
+        bn = CASES[case].get("g_batchnorm", False)
+        tol = 1e-3 if case == "sn" or bn else 1e-4
         for k in ("fake", "critic", "manifold", "fake_grad", "real", "extent", "steps"):
             x, y = torch.from_numpy(b[k]), torch.from_numpy(s[k])
-            if case == "sn" and k == "fake_grad":
+            if (case == "sn" or bn) and k == "fake_grad":
                 off = ~torch.isclose(x, y, rtol=tol, atol=tol)
                 assert off.float().mean() <= 0.02
                 x, y = x[~off], y[~off]

@@ -184,3 +184,47 @@ def test_a_packed_training_step_normalises_per_slot_and_snapshots_do_not(update)
     seen.clear()
     t.snapshot()  # a 441-point latent grid: no packs there
     assert seen and set(seen) == {1}
+
+
+def test_blocks_population_statistics_against_a_hand_computation():
+    """PacGAN's released code (Blocks): population mean and standard deviation move as
+    0.95 * population + 0.05 * batch, the batch's standard deviation being sqrt(biased variance
+    + 1e-4); evaluation divides by the population standard deviation."""
+    from toygan.models import SlotBatchNorm1d
+
+    x1 = torch.tensor([[0.0], [2.0], [4.0], [6.0]])   # mean 3, biased variance 5
+    x2 = torch.tensor([[1.0], [1.0], [3.0], [3.0]])   # mean 2, biased variance 1
+    bn = SlotBatchNorm1d(1, stats="blocks")
+    assert (bn.momentum, bn.eps) == (0.05, 1e-4)
+    y = bn(x1)
+    assert_close(y, (x1 - 3.0) / (5.0 + 1e-4) ** 0.5)   # training: the batch's own statistics
+    bn(x2)
+    mean = 0.95 * (0.95 * 0.0 + 0.05 * 3.0) + 0.05 * 2.0
+    std = 0.95 * (0.95 * 1.0 + 0.05 * (5.0 + 1e-4) ** 0.5) + 0.05 * (1.0 + 1e-4) ** 0.5
+    assert_close(bn.running_mean, torch.tensor([mean]))
+    assert_close(bn.running_std, torch.tensor([std]))
+    bn.eval()
+    assert_close(bn(x1), (x1 - mean) / std)
+
+
+def test_a_batchnorm_generator_is_evaluated_with_its_population_statistics():
+    """Evaluation and snapshots neither normalise by the evaluated samples nor move the running
+    statistics; the batched engine (PacGAN's tables) evaluates the same samples."""
+    from toygan.batched import BatchedTrainer
+
+    cfg = TrainConfig(loss="bce", pack=2, g_batchnorm=True, g_bn_stats="blocks",
+                      **dict(SMALL, steps=2))
+    t = Trainer(cfg)
+    t.train_step()
+    before = {k: v.clone() for k, v in t.G.state_dict().items()}
+    a = t.sample()
+    t.snapshot()
+    for k, v in t.G.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert t.G.training
+    half = t.sample(t.z_eval[: len(t.z_eval) // 2])  # one sample's value does not depend on
+    assert_close(half, a[: len(a) // 2])             # the others evaluated with it
+    b = BatchedTrainer([cfg, cfg])
+    b.train_step()
+    fakes = b.eval_fakes()
+    assert_close(fakes[0], fakes[1]) and assert_close(fakes[0], a)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from toygan.models import sample_noise, slot_batch_norm
+from toygan.models import eval_mode, sample_noise, slot_batch_norm
 from toygan.train import Recorder, TrainConfig, Trainer, run_training
 
 # Fields that may differ between runs trained together; everything else must be equal.
@@ -85,20 +85,28 @@ class StackedBatchNorm1d(nn.Module):
         super().__init__()
         first = layers[0]
         self.eps, self.momentum = first.eps, first.momentum
+        self.stats = getattr(first, "stats", "pytorch")
         self.slots = 1  # per pack slot inside a training step (models.slot_statistics)
         self.weight = nn.Parameter(torch.stack([b.weight.detach() for b in layers]).clone())
         self.bias = nn.Parameter(torch.stack([b.bias.detach() for b in layers]).clone())
         self.register_buffer("running_mean", torch.stack([b.running_mean for b in layers]).clone())
         self.register_buffer("running_var", torch.stack([b.running_var for b in layers]).clone())
+        if self.stats == "blocks":
+            self.register_buffer("running_std",
+                                 torch.stack([b.running_std for b in layers]).clone())
 
     def forward(self, x: Tensor) -> Tensor:
         K, C = self.weight.shape
+        std = self.running_std if self.stats == "blocks" else None
         if self.training:
             h = x.reshape(K, -1, self.slots, C)             # (runs, packs, slots, C)
             return slot_batch_norm(h, self.weight, self.bias, self.running_mean,
-                                   self.running_var, self.momentum, self.eps).reshape(-1, C)
+                                   self.running_var, self.momentum, self.eps,
+                                   std).reshape(-1, C)
         h = x.reshape(K, -1, C)
-        out = (h - self.running_mean[:, None]) * torch.rsqrt(self.running_var[:, None] + self.eps)
+        scale = 1 / std[:, None] if std is not None else \
+            torch.rsqrt(self.running_var[:, None] + self.eps)
+        out = (h - self.running_mean[:, None]) * scale
         return (out * self.weight[:, None] + self.bias[:, None]).reshape(-1, C)
 
 
@@ -199,7 +207,8 @@ class BatchedTrainer(Trainer):
 
     @torch.no_grad()
     def eval_fakes(self) -> list[Tensor]:
-        return self._split(self.G(self._stack(t.z_eval for t in self.singles)).cpu())
+        with eval_mode(self.G):
+            return self._split(self.G(self._stack(t.z_eval for t in self.singles)).cpu())
 
     def evaluate_runs(self, fakes: list[Tensor]) -> list[dict]:
         out = []

@@ -44,6 +44,7 @@ def mlp(
     activation: str = "relu",
     spectral_norm: bool = False,
     batchnorm: bool = False,
+    bn_stats: str = "pytorch",
 ) -> nn.Sequential:
     """``depth`` hidden layers of ``width`` units with ``activation`` (optionally BatchNorm
     before it: :class:`SlotBatchNorm1d`), then a linear output."""
@@ -57,10 +58,19 @@ def mlp(
         layers.append(nn.Linear(a, b * k))
         if hidden:
             if batchnorm:
-                layers.append(SlotBatchNorm1d(b * k))
+                layers.append(SlotBatchNorm1d(b * k, stats=bn_stats))
             layers.append(ACTIVATIONS[activation]())
     net = nn.Sequential(*layers)
     return spectral_norm_all(net) if spectral_norm else net
+
+
+# How a BatchNorm generator keeps the population statistics it is evaluated with.
+# pytorch: PyTorch's running mean and unbiased variance, momentum 0.1, eps 1e-5 (toygan's
+# default). blocks: what PacGAN's released code does (Blocks' BatchNormalization, sampled outside
+# ``batch_normalization()`` by its GraphLogger): a running mean and a running standard deviation,
+# the latter of each batch's sqrt(biased variance + 1e-4), both moved as
+# ``0.95 * population + 0.05 * batch``; evaluation divides by the running standard deviation.
+BN_STATS = {"pytorch": dict(momentum=0.1, eps=1e-5), "blocks": dict(momentum=0.05, eps=1e-4)}
 
 
 class SlotBatchNorm1d(nn.BatchNorm1d):
@@ -70,38 +80,66 @@ class SlotBatchNorm1d(nn.BatchNorm1d):
     slot's 100 samples are normalised on their own; the running statistics move by the slots'
     mean (its population update averages the slots' updates too). ``slots = 1`` (the default,
     and whenever no training step is running: see :func:`slot_statistics`) is plain
-    BatchNorm1d."""
+    BatchNorm1d. ``stats``: how the population statistics are kept (:data:`BN_STATS`); in eval
+    mode the layer normalises by them."""
 
-    def __init__(self, num_features: int, slots: int = 1, **kwargs):
-        super().__init__(num_features, **kwargs)
+    def __init__(self, num_features: int, slots: int = 1, stats: str = "pytorch", **kwargs):
+        super().__init__(num_features, **{**BN_STATS[stats], **kwargs})
         self.slots = slots
+        self.stats = stats
+        if stats == "blocks":
+            self.register_buffer("running_std", torch.ones(num_features))
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.slots == 1 or not self.training:
+        blocks = self.stats == "blocks"
+        if not self.training:
+            if blocks:
+                return (x - self.running_mean) / self.running_std * self.weight + self.bias
+            return super().forward(x)
+        if self.slots == 1 and not blocks:
             return super().forward(x)
         h = x.reshape(1, -1, self.slots, x.shape[1])        # (1 run, packs, slots, C)
         out = slot_batch_norm(h, self.weight[None], self.bias[None], self.running_mean[None],
-                              self.running_var[None], self.momentum, self.eps)
+                              self.running_var[None], self.momentum, self.eps,
+                              self.running_std[None] if blocks else None)
         self.num_batches_tracked += 1
         return out.reshape(x.shape)
 
 
 def slot_batch_norm(h: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor,
-                    running_var: Tensor, momentum: float, eps: float) -> Tensor:
+                    running_var: Tensor, momentum: float, eps: float,
+                    running_std: Tensor | None = None) -> Tensor:
     """Training-mode BatchNorm of ``h`` (runs, packs, slots, C) with statistics per run and pack
-    slot; each run's running statistics (runs, C), updated in place, move by its slots' mean.
-    :class:`SlotBatchNorm1d` is one run; ``toygan.batched.StackedBatchNorm1d`` is K."""
+    slot; each run's running statistics (runs, C), updated in place, move by its slots' mean:
+    the unbiased variance, or with ``running_std`` the batch's sqrt(biased variance + eps)
+    instead (the ``blocks`` population of :data:`BN_STATS`). :class:`SlotBatchNorm1d` is one
+    run; ``toygan.batched.StackedBatchNorm1d`` is K."""
     mean, var = h.mean(1, keepdim=True), h.var(1, unbiased=False, keepdim=True)
     with torch.no_grad():
         n = h.shape[1]
         running_mean.lerp_(mean.mean((1, 2)), momentum)
-        running_var.lerp_((var * n / max(n - 1, 1)).mean((1, 2)), momentum)
+        if running_std is not None:
+            running_std.lerp_(torch.sqrt(var + eps).mean((1, 2)), momentum)
+        else:
+            running_var.lerp_((var * n / max(n - 1, 1)).mean((1, 2)), momentum)
     return (h - mean) * torch.rsqrt(var + eps) * weight[:, None, None] + bias[:, None, None]
 
 
 def slot_modules(module: nn.Module) -> list[nn.Module]:
     """The BatchNorm layers of ``module`` that can normalise per pack slot."""
     return [m for m in module.modules() if hasattr(m, "slots")]
+
+
+@contextmanager
+def eval_mode(module: nn.Module):
+    """``module`` in eval mode within (a BatchNorm layer normalises by its population
+    statistics and leaves them alone), back in its previous mode after."""
+    was = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was)
 
 
 @contextmanager
@@ -125,10 +163,11 @@ class Generator(nn.Module):
     """z (N, z_dim) -> x (N, 2)."""
 
     def __init__(self, z_dim=2, depth=3, width=128, activation="relu", out_dim=2,
-                 batchnorm=False):
+                 batchnorm=False, bn_stats="pytorch"):
         super().__init__()
         self.z_dim = z_dim
-        self.net = mlp(z_dim, out_dim, depth, width, activation, batchnorm=batchnorm)
+        self.net = mlp(z_dim, out_dim, depth, width, activation, batchnorm=batchnorm,
+                       bn_stats=bn_stats)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)

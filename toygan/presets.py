@@ -23,7 +23,9 @@ collapses or hops between modes.
 ``pacgan``: Lin et al. 2018 (PacGAN), 2D experiments: ring of 8 Gaussians with radius 1 and std
 0.01 (``--data grid-pacgan`` for the 5x5 grid), 2-D Gaussian noise, generator with 4 ReLU hidden
 layers of 400 and BatchNorm, critic with 3 maxout(5) hidden layers of 200, BCE, Adam lr 1e-4 with
-beta1 0.8, batch 100. ``--pack 2`` (or 3, 4) gives PacGAN2 (3, 4). The number of steps is ours.
+beta1 0.8, batch 100; the generator is evaluated with Blocks' population statistics (running
+mean and standard deviation, momentum 0.05, eps 1e-4: ``--g-bn-stats blocks``). ``--pack 2``
+(or 3, 4) gives PacGAN2 (3, 4). The number of steps is ours.
 Its released training loop adds ``--update simultaneous --train-set 100000`` (what
 ``toygan.reproduce pacgan-ring`` trains with).
 
@@ -56,7 +58,8 @@ PRESETS: dict[str, dict] = {
     ),
     "pacgan": dict(
         loss="bce", data="ring-pacgan", z_dim=2,
-        g_depth=4, g_width=400, g_batchnorm=True, d_depth=3, d_width=200, d_activation="maxout",
+        g_depth=4, g_width=400, g_batchnorm=True, g_bn_stats="blocks", d_depth=3, d_width=200,
+        d_activation="maxout",
         batch_size=100, n_critic=1, lr=1e-4, betas=(0.8, 0.999), lr_decay="none",
         snapshot_points=500, steps=20_000,
     ),

@@ -48,9 +48,11 @@ from toygan.errors import Diverged, UserError
 from toygan.mitigations import pack
 from toygan.models import (
     ACTIVATIONS,
+    BN_STATS,
     INITS,
     NOISES,
     Generator,
+    eval_mode,
     initialize,
     latent_grid,
     latent_span,
@@ -85,6 +87,11 @@ class TrainConfig(GANConfig):
                                       choices=list(ACTIVATIONS))
     g_batchnorm: bool = option(False, "BatchNorm in the generator (with --pack m, statistics "
                                "per pack slot, as in PacGAN's code)")
+    g_bn_stats: str = option("pytorch", "a BatchNorm generator's population statistics, which "
+                             "evaluation and snapshots normalise by: pytorch (running mean and "
+                             "variance, momentum 0.1, eps 1e-5) or blocks (PacGAN's released "
+                             "code: running mean and standard deviation, momentum 0.05, eps "
+                             "1e-4)", choices=tuple(BN_STATS))
     g_optimizer: str | None = option(None, "the generator's optimiser if different from "
                                      "--optimizer (the critic's): adam, rmsprop or sgd",
                                      choices=list(losses.OPTIMIZERS))
@@ -144,7 +151,7 @@ class Trainer:
         self.data = make_dataset(cfg.data)
         torch.manual_seed(cfg.seed)
         self.G = Generator(cfg.z_dim, cfg.g_depth, cfg.g_width, cfg.activation,
-                           batchnorm=cfg.g_batchnorm).to(self.device)
+                           batchnorm=cfg.g_batchnorm, bn_stats=cfg.g_bn_stats).to(self.device)
         self.D = make_critic(self.obj.output, depth=cfg.d_depth, width=cfg.d_width,
                              activation=cfg.d_activation or cfg.activation,
                              spectral_norm=cfg.spectral_norm, in_dim=2 * cfg.pack,
@@ -236,7 +243,8 @@ class Trainer:
 
     @torch.no_grad()
     def sample(self, z=None) -> torch.Tensor:
-        return self.G((self.z_eval if z is None else z).to(self.device)).cpu()
+        with eval_mode(self.G):
+            return self.G((self.z_eval if z is None else z).to(self.device)).cpu()
 
     def eval_fakes(self) -> list[torch.Tensor]:
         """Each run's samples of its fixed evaluation batch (kept in ``samples.npz``, so a table
@@ -272,7 +280,7 @@ class Trainer:
 
     def _snapshot(self, grid_pts, z_vis, real_vis, z_manifold) -> dict[str, np.ndarray]:
         G, D, cfg = self.G, self.D, self.cfg
-        with torch.no_grad():
+        with torch.no_grad(), eval_mode(G):  # a BatchNorm G: its population statistics
             critic = D(grid_pts.to(self.device))
             fake = G(z_vis.to(self.device))
             manifold = G(z_manifold.to(self.device))
