@@ -68,9 +68,12 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     study = json.loads((out / "study.json").read_text())
     assert study["seeds"] == 2 and study["steps"] == 200 and study["wall_s"] > 0
     assert "| `bce+pack=2` | ring-pacgan | " in table  # the over-training section
-    assert "training the rows took" in table
+    assert "training the runs took" in table and "Δ / combined s.e." in table
+    assert "a uniform generator there scores" in table  # the reverse-KL floor
     done = json.loads((out / "runs" / "bce-ring-pacgan-seed0" / "done.json").read_text())
-    assert done["train_s"] > 0
+    assert done["train_s"] > 0 and done["group_runs"] == 2
+    assert done["command"].startswith("python -m toygan.reproduce pacgan-ring --quick")
+    assert f"Command: `{done['command']}`" in table
     # Resuming a finished reproduction trains nothing and gives the same table.
     assert main(["pacgan-ring", "--quick", "--out", str(out), "--quiet", "--resume", *rows]) == 0
     assert (out / "results.csv").exists()
@@ -123,10 +126,14 @@ def test_time_text_counts_rows_finished_in_sessions_that_were_cut_short(tmp_path
     # that trained it was killed before logging; a row trained before that was kept says so.
     from toygan.reproduce import _time_text
 
+    # Each run's share of its group's time is summed: a group of two runs that took 60 s
+    # (30 s each), two runs trained alone (45 s each); records from before group sizes were
+    # kept hold the group's time in every run (counted once).
     rows = []
-    for variant, done in [("bce", {"diverged_at": None, "train_s": 90.0}),
-                          ("bce+pack=2", {"diverged_at": None, "train_s": 30.0}),
-                          ("bce+pack=3", {"diverged_at": None})]:
+    for variant, done in [("bce", {"diverged_at": None, "train_s": 60.0, "group_runs": 2}),
+                          ("bce+pack=2", {"diverged_at": None, "train_s": 45.0, "group_runs": 1}),
+                          ("bce+pack=3", {"diverged_at": None, "train_s": 30.0}),
+                          ("bce+pack=4", {"diverged_at": None})]:
         for seed in range(2):
             run = tmp_path / "runs" / f"{variant}-{seed}"
             run.mkdir(parents=True)
@@ -134,7 +141,8 @@ def test_time_text_counts_rows_finished_in_sessions_that_were_cut_short(tmp_path
             rows.append({"variant": variant, "run": run.name})
     text = _time_text(rows, tmp_path, {"wall_s": 6.0})
     assert text == ("wall time 0.1 min on this machine over the logged sessions; training the "
-                    "rows took 2.0 min (training time not recorded for bce+pack=3)")
+                    "runs took 3.0 min, summed over runs (training time not recorded for "
+                    "bce+pack=4)")
 
 
 def test_the_stated_test_on_known_samples():
@@ -184,12 +192,28 @@ def test_a_row_the_paper_lacks_shows_the_metrics_the_paper_reports(tmp_path):
                 {"step": 10, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1}) + "\n")
             (run / "done.json").write_text(json.dumps({"train_s": 1.0}))
             rows.append({"variant": variant, "data": "ring-pacgan", "run": run.name,
-                         "seed": seed, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1})
+                         "seed": seed, "modes_covered": m, "hq_frac": 0.5, "reverse_kl": 0.1,
+                         "n_modes": 8, "eval_samples": 2500})
     text = write_table(TABLES["veegan-2d"], rows, tmp_path,
                        {"command": "x", "seeds": 2, "steps": 10, "wall_s": 1.0},
                        evaluations(rows, tmp_path))
-    assert "| GAN (`bce`) | ring-pacgan | modes covered | 1.00 ± 0.00 |" in text
+    assert "| GAN (`bce`) | ring-pacgan | modes covered | 1.00 ± 0.00 (2) |" in text
     assert ("| GAN (minimax generator loss; not in the paper) (`minimax`) | ring-pacgan | modes "
-            "covered | 4.00 ± 1.00 | 4.00 [3.50, 4.50] | — | — |") in text
+            "covered | 4.00 ± 1.00 (2) | 4.00 [3.50, 4.50] | — | — |") in text
     assert "(`minimax`) | ring-pacgan | % high quality | 50.00" in text
     assert "reverse KL" not in text.split("Metric:")[0]
+
+
+def test_comparisons_use_both_standard_errors_and_the_kl_floor_is_measured():
+    from toygan.reproduce import _distance, kl_min_hq, uniform_kl
+
+    # |7.6 - 7.9| / sqrt(0.2^2 + 0.1^2) = 0.3 / 0.2236 = 1.34
+    assert _distance((7.6, 0.2), (7.9, 0.1)) == "1.3"
+    assert _distance((7.6, float("nan")), (7.9, 0.1)) == "3.0"  # one trial: the paper's alone
+    assert _distance((7.6, 0.2), (7.9, None)) == "—"
+    # A uniform generator's reverse KL at n samples over M modes ~ (M - 1) / (2 n).
+    mean, lo, hi = uniform_kl(800, 8)
+    assert abs(mean - 7 / 1600) < 0.0008 and lo < mean < hi
+    mean, _, _ = uniform_kl(43, 25)  # the pacgan-grid case the issue re-derived: ~0.32
+    assert 0.25 < mean < 0.40
+    assert kl_min_hq(8) == 80 and kl_min_hq(25) == 250

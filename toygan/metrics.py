@@ -94,6 +94,28 @@ def reverse_kl(samples, centers, std: float) -> float:
     return kl_to_uniform(mode_histogram(samples, centers, std))
 
 
+KL_MIN_HQ_PER_MODE = 10  # reverse KL is averaged over trials with >= 10 HQ samples per mode
+
+
+def kl_min_hq(n_modes: int) -> int:
+    """The fewest high-quality samples a trial needs for its reverse KL to be averaged: below,
+    even a perfectly uniform generator's histogram scores well above 0 by chance
+    (:func:`uniform_kl`: about (M - 1) / (2 n), 0.044 on 8 modes at 80 samples)."""
+    return KL_MIN_HQ_PER_MODE * n_modes
+
+
+def uniform_kl(n_hq: int, n_modes: int, draws: int = 20_000, seed: int = 0) -> tuple:
+    """(mean, 5th, 95th percentile) of the reverse KL of ``n_hq`` samples of a perfectly uniform
+    generator over ``n_modes`` modes: the floor a measured reverse KL sits on at that count."""
+    if n_hq < 1:
+        return float("nan"), float("nan"), float("nan")
+    counts = np.random.default_rng(seed).multinomial(n_hq, np.full(n_modes, 1 / n_modes), draws)
+    p = counts / n_hq
+    logs = np.log(np.where(p > 0, p * n_modes, 1.0))
+    kls = (p * logs).sum(1)
+    return float(kls.mean()), float(np.percentile(kls, 5)), float(np.percentile(kls, 95))
+
+
 def mode_metrics(samples, centers, std: float, min_frac: float = MIN_FRAC) -> dict:
     """``{"modes_covered", "hq_frac", "reverse_kl"}`` for samples of a known mixture."""
     return {

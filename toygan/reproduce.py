@@ -27,6 +27,7 @@ from toygan.cluster import ClusterConfig, cluster_config
 from toygan.compare import plot, run_configs, study
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import UserError
+from toygan.metrics import kl_min_hq, uniform_kl
 from toygan.presets import PRESETS
 from toygan.study import (
     add_study_flags,
@@ -238,18 +239,43 @@ class ReproduceConfig:
                                 "table's own rule)", ge=1, le=10**6)
 
 
+def _hq_count(r: dict) -> int | None:
+    return None if r["hq_frac"] is None else int(round(r["hq_frac"] * r["eval_samples"]))
+
+
 def _row_stats(group: list[dict]) -> dict:
+    """Per metric: (mean, s.e.), (median, q1, q3) and how many trials it averages. Reverse KL
+    averages only the trials with enough high-quality samples (:func:`kl_min_hq`)."""
+    need = kl_min_hq(group[0]["n_modes"])
+    kl = [r["reverse_kl"] for r in group
+          if r["reverse_kl"] is not None and (_hq_count(r) or 0) >= need]
     vals = {"modes": [r["modes_covered"] for r in group],
             "hq": [None if r["hq_frac"] is None else 100 * r["hq_frac"] for r in group],
-            "kl": [r["reverse_kl"] for r in group]}
-    return {k: (mean_se(v), median_iqr(v)) for k, v in vals.items()}
+            "kl": kl}
+    return {k: (mean_se(v), median_iqr(v), sum(x is not None for x in v))
+            for k, v in vals.items()}
 
 
 def _distance(ours, paper) -> str:
-    (m, _se), (pm, pse) = ours, paper
-    if pse in (None, 0) or m != m:
+    """How many combined standard errors apart the two means are: |Δ| / √(se² + se_paper²)."""
+    (m, se), (pm, pse) = ours, paper
+    if pse is None or m != m:
         return "—"
-    return f"{abs(m - pm) / pse:.1f}"
+    both = (pse ** 2 + (se if se == se else 0.0) ** 2) ** 0.5
+    return f"{abs(m - pm) / both:.1f}" if both > 0 else "—"
+
+
+def _kl_floor(group: list[dict]) -> str:
+    """The reverse-KL floor at the row's median high-quality count, and how many trials are
+    shown."""
+    counts = sorted(c for c in (_hq_count(r) for r in group) if c is not None)
+    if not counts:
+        return ""
+    median = counts[len(counts) // 2]
+    mean, lo, hi = uniform_kl(median, group[0]["n_modes"])
+    need = kl_min_hq(group[0]["n_modes"])
+    return (f"median {median:,} HQ samples; a uniform generator there scores {mean:.2f} "
+            f"[{lo:.2f}, {hi:.2f}]; shown for trials with ≥ {need} HQ samples")
 
 
 def write_table(table: Table, rows: list[dict], out: Path, run: dict,
@@ -257,26 +283,37 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict,
     """table.md: ours beside the paper's (``evals``: :func:`evaluations` of ``rows``, for the
     over-training section), then the protocol with provenance."""
     lines = [f"# {table.title}", "", f"Paper: {table.paper}.", "",
-             f"Command: `{run['command']}`  ", f"Runs: {run['seeds']} trials x {run['steps']:,} "
-             f"steps per row (paper: {table.seeds} x {table.steps:,}); "
-             f"{_time_text(rows, out, run)}.", "",
-             "| row | data | metric | ours: mean ± s.e. | ours: median [IQR] | paper | "
-             "Δ / paper s.e. |", "|---|---|---|---|---|---|---|"]
+             *_commands(rows, out, run),
+             f"Runs: {run['seeds']} trials x {run['steps']:,} steps per row (paper: "
+             f"{table.seeds} x {table.steps:,}); {_time_text(rows, out, run)}.", "",
+             "| row | data | metric | ours: mean ± s.e. (trials) | ours: median [IQR] | paper | "
+             "Δ / combined s.e. |", "|---|---|---|---|---|---|---|"]
     names = {"modes": "modes covered", "hq": "% high quality", "kl": "reverse KL"}
     # The metrics the paper reports (every one when it reports none); a row the paper does not
     # have shows the same metrics.
     reported = {k for n in table.numbers.values() for k in n} or set(names)
+    floors = []
     for (variant, data), group in groups(rows, "variant", "data").items():
         stats = _row_stats(group)
         paper = table.numbers.get((variant, data), {})
-        for k, ((m, se), (med, q1, q3)) in stats.items():
+        for k, ((m, se), (med, q1, q3), n) in stats.items():
             if k not in (paper or reported):
                 continue
             p = paper.get(k)
             pcell = "—" if p is None else (f"{p[0]:g}" if p[1] is None else f"{p[0]:g} ± {p[1]:g}")
+            if n == 0:
+                ours, median = "— (0 trials)", "—"
+            else:
+                ours, median = f"{fmt(m, se, 2)} ({n})", f"{med:.2f} [{q1:.2f}, {q3:.2f}]"
             lines.append(f"| {table.variants[variant]} (`{variant}`) | {data} | {names[k]} | "
-                         f"{fmt(m, se, 2)} | {med:.2f} [{q1:.2f}, {q3:.2f}] | {pcell} | "
-                         f"{_distance((m, se), p) if p else '—'} |")
+                         f"{ours} | {median} | {pcell} | "
+                         f"{_distance((m, se), p) if p and n else '—'} |")
+            if k == "kl":
+                floors.append(f"- `{variant}` ({data}): {_kl_floor(group)}")
+    if floors:
+        lines += ["", "Reverse KL depends on how many high-quality samples it counts: at few, "
+                  "even a perfectly uniform generator scores well above 0 (mean [5%, 95%] of "
+                  "20,000 draws); the table averages the trials with enough of them:", *floors]
     lines += _trajectory(rows, evals)
     lines += _tests(table, rows)
     lines += ["", f"Metric: {table.metric}.", ""]
@@ -287,6 +324,23 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict,
     text = "\n".join(lines) + "\n"
     files.write_text(out / "table.md", text)
     return text
+
+
+def _commands(rows: list[dict], out: Path, run: dict) -> list[str]:
+    """Every invocation that trained a row (recorded by each run), with the rows it trained;
+    the study's first command for runs recorded before commands were."""
+    by_command: dict[str, list[str]] = {}
+    for r in rows:
+        done = read_done(out / "runs" / r["run"]) or {}
+        cmd = done.get("command") or run["command"]
+        rows_of = by_command.setdefault(cmd, [])
+        if r["variant"] not in rows_of:
+            rows_of.append(r["variant"])
+    if len(by_command) == 1:
+        return [f"Command: `{next(iter(by_command))}`  "]
+    return ["Commands (each with the rows it trained):", "",
+            *(f"- `{c}`: {', '.join(f'`{v}`' for v in vs)}" for c, vs in by_command.items()),
+            ""]
 
 
 def compare_rows(a: list[float], b: list[float], n_boot: int = 10_000, seed: int = 0) -> dict:
@@ -336,21 +390,24 @@ def evaluations(rows: list[dict], out: Path) -> list[dict]:
 
 
 def _time_text(rows: list[dict], out: Path, run: dict) -> str:
-    """The sessions' wall time, and the rows' own training time (recorded as each finished, so
-    it survives a session that was cut short)."""
-    train_s, unknown = 0.0, []
-    by_variant = groups(rows, "variant")
-    for (variant,), group in by_variant.items():
-        done = read_done(out / "runs" / group[0]["run"]) or {}
+    """The sessions' wall time, and every run's own training time summed (a run trained in a
+    stacked group of n counts 1/n of the group's time; recorded as each finished, so it
+    survives a session that was cut short)."""
+    train_s, unknown, seen = 0.0, set(), set()
+    for r in rows:
+        done = read_done(out / "runs" / r["run"]) or {}
         if done.get("train_s") is None:
-            unknown.append(variant)
-        else:
+            unknown.add(r["variant"])
+        elif "group_runs" in done:
+            train_s += done["train_s"] / done["group_runs"]
+        elif (r["variant"], done["train_s"]) not in seen:  # recorded before group sizes were:
+            seen.add((r["variant"], done["train_s"]))      # a variant's group time, once
             train_s += done["train_s"]
     text = f"wall time {run['wall_s'] / 60:.1f} min on this machine over the logged sessions"
-    if len(unknown) < len(by_variant):
-        text += f"; training the rows took {train_s / 60:.1f} min"
+    if len(unknown) < len({r["variant"] for r in rows}):
+        text += f"; training the runs took {train_s / 60:.1f} min, summed over runs"
     if unknown:
-        text += f" (training time not recorded for {', '.join(unknown)})"
+        text += f" (training time not recorded for {', '.join(sorted(unknown))})"
     return text
 
 
