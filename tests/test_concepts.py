@@ -15,6 +15,23 @@ def test_js_is_flat_at_log_2_while_w1_is_the_offset():
         assert_close(w1, abs(t), rtol=0, atol=1e-9)
 
 
+def test_the_js_figure_draws_the_jump_as_a_jump_and_its_gradient_as_zero():
+    """The WGAN paper's Example 1 as the figure draws it: JS's gradient is 0 wherever it is
+    defined (not a finite-difference spike across θ = 0), W1's is the sign of θ, neither is
+    defined at 0, and no drawn line crosses θ = 0."""
+    res = concepts.js_vs_emd(thetas=np.linspace(-1, 1, 41), n=200)
+    theta = np.array(res["theta"])
+    js_grad, w1_grad = np.array(res["js_grad"]), np.array(res["w1_grad"])
+    off = theta != 0
+    assert_close(js_grad[off], np.zeros(off.sum()), rtol=0, atol=1e-9)
+    assert_close(w1_grad[off], np.sign(theta[off]), rtol=0, atol=1e-6)
+    assert np.isnan(js_grad[~off]).all() and np.isnan(w1_grad[~off]).all()
+    for key in ("js", "w1", "js_grad", "w1_grad"):
+        pieces = concepts.sides(theta, res[key])
+        assert len(pieces) == 2
+        assert all((x <= 0).all() or (x >= 0).all() for x, _ in pieces)  # 0 only as an end
+
+
 def test_saturating_gradient_vanishes_with_distance_wasserstein_does_not():
     res = concepts.vanishing(distances=(0.5, 8), steps=300)
     sat, ns, w = res["minimax (saturating)"], res["non-saturating BCE"], \

@@ -83,8 +83,34 @@ def js_vs_emd(thetas=None, n: int = 400, seed: int = 0) -> dict:
         w1.append(wasserstein1_exact(real, fake))
     js, w1 = np.array(js), np.array(w1)
     return {"theta": thetas.tolist(), "js": js.tolist(), "w1": w1.tolist(),
-            "js_grad": np.gradient(js, thetas).tolist(),
-            "w1_grad": np.gradient(w1, thetas).tolist()}
+            "js_grad": one_sided_gradient(js, thetas).tolist(),
+            "w1_grad": one_sided_gradient(w1, thetas).tolist()}
+
+
+def one_sided_gradient(values: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    """The derivative on each side of theta = 0 from that side's points only, NaN at 0: JS jumps
+    there and W1 has a kink, so neither has a derivative at 0, and a difference across it
+    would draw a spike that is not there."""
+    out = np.full(len(thetas), np.nan)
+    for side in (thetas < 0, thetas > 0):
+        idx = np.flatnonzero(side)
+        if len(idx) >= 2:
+            out[idx] = np.gradient(values[idx], thetas[idx])
+    return out
+
+
+def sides(thetas, values) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (theta, value) pieces to draw as lines: theta < 0 and theta > 0, each reaching 0 at
+    its own limit (its value next to 0), never joined across 0: a jump is drawn as a jump."""
+    thetas, values = np.asarray(thetas, float), np.asarray(values, float)
+    pieces = []
+    for m, end in ((thetas < 0, -1), (thetas > 0, 0)):
+        if m.any():
+            x, y = thetas[m], values[m]
+            x = np.append(x, 0.0) if end == -1 else np.insert(x, 0, 0.0)
+            y = np.append(y, y[-1]) if end == -1 else np.insert(y, 0, y[0])
+            pieces.append((x, y))
+    return pieces
 
 
 # ----------------------------------------------------------------------------- 2: vanishing
@@ -247,21 +273,42 @@ def _chase_gif(run, path: Path) -> None:
 
 
 def plot_js(res: dict, path: Path) -> None:
+    """Each curve drawn on either side of θ = 0 and never across it; the value at 0 as a dot,
+    the limits it jumps from as open circles, and no derivative at 0."""
     import matplotlib.pyplot as plt
 
+    theta = np.asarray(res["theta"], float)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a.plot(res["theta"], res["js"], "o-", ms=3, label="JS divergence")
-    a.plot(res["theta"], res["w1"], "s-", ms=3, label="W1 (earth mover's)")
+    colors = {"js": "tab:blue", "w1": "tab:orange"}
+    labels = {"js": "JS divergence", "w1": "W1 (earth mover's)"}
+    a.plot(theta, res["w1"], "-", color=colors["w1"], lw=2, label=labels["w1"])  # continuous
+    for i, (x, y) in enumerate(sides(theta, res["js"])):
+        a.plot(x, y, "-", color=colors["js"], lw=2, label=labels["js"] if i == 0 else None)
+    at0 = np.flatnonzero(theta == 0)
+    if len(at0):
+        js0 = res["js"][at0[0]]
+        a.plot([0], [js0], "o", color=colors["js"], ms=6)  # JS(0) = 0: the supports coincide
+        a.plot([0], [math.log(2)], "o", mfc="white", color=colors["js"], ms=6)
+        a.annotate("JS(0) = 0: a jump, not a slope", (0, js0), (0.08, 0.18), fontsize=8,
+                   color=colors["js"], arrowprops=dict(arrowstyle="->", color=colors["js"]))
     a.axhline(math.log(2), color="gray", ls=":", lw=1)
     a.text(0.02, math.log(2) + 0.03, "log 2", color="gray", transform=a.get_yaxis_transform())
     a.set_xlabel("θ (offset of the generated line)")
     a.set_title("Distance between P₀ (x = 0) and P_θ (x = θ)")
-    a.legend()
-    b.plot(res["theta"], res["js_grad"], "o-", ms=3, label="d JS / dθ")
-    b.plot(res["theta"], res["w1_grad"], "s-", ms=3, label="d W1 / dθ")
+    a.legend(loc="lower left")
+    for key, name in (("js_grad", "d JS / dθ"), ("w1_grad", "d W1 / dθ")):
+        color = colors[key[:-5]]
+        for i, (x, y) in enumerate(sides(theta, res[key])):
+            b.plot(x, y, "-", color=color, lw=2, label=name if i == 0 else None)
+            end = 0 if x[0] == 0 else -1
+            b.plot([0], [y[end]], "o", mfc="white", color=color, ms=6, zorder=3)  # undefined
+    b.axvline(0, color="gray", ls=":", lw=1)
+    b.text(0.52, 0.72, "no derivative\nat θ = 0", fontsize=8, color="gray",
+           transform=b.transAxes)
+    b.set_ylim(-1.5, 1.5)
     b.set_xlabel("θ")
-    b.set_title("The gradient each gives the generator")
-    b.legend()
+    b.set_title("The gradient each gives the generator (0 for JS)")
+    b.legend(loc="lower right")
     fig.tight_layout()
     files.save_figure(fig, path, dpi=110)
 
