@@ -23,6 +23,7 @@ def gif_frames(path):
     return np.stack(imageio.mimread(path))
 
 
+@pytest.mark.slow
 def test_cli_gif_has_requested_frames_and_size_and_moves(cli, tmp_path):
     out = tmp_path / "bce.gif"
     r = cli("toygan.animate", "--loss", "bce", "--steps", "40", "--frames", "5", "--size", "200",
@@ -55,6 +56,7 @@ def test_ebgan_landscape_is_its_energy(tmp_path):
     assert (run.critic_display() >= 0).all()  # squared reconstruction errors
 
 
+@pytest.mark.slow
 def test_side_by_side_has_one_panel_per_loss(cli, tmp_path):
     out = tmp_path / "cmp.gif"
     r = cli("toygan.animate", "--loss", "bce,wgan-gp,lsgan", "--steps", "20", "--frames", "3",
@@ -90,8 +92,8 @@ def test_same_seed_same_initial_weights_across_losses(tmp_path):
         (["--data", "nope"], "unknown data"),
     ],
 )
-def test_bad_flags_one_line_exit_2(cli, args, needle):
-    r = cli("toygan.animate", *args, "--quiet")
+def test_bad_flags_one_line_exit_2(cli_inproc, args, needle):
+    r = cli_inproc("toygan.animate", *args, "--quiet")
     assert r.returncode == 2, r.stderr
     assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
@@ -124,6 +126,7 @@ def test_side_by_side_titles_never_overlap(tmp_path):
     wide.close()
 
 
+@pytest.mark.slow
 def test_parallel_training_and_rendering_make_the_same_gif(tmp_path):
     """Several runs trained in worker processes and frames drawn in chunks by others: the GIF
     and the records are byte for byte those of one process."""
@@ -158,25 +161,26 @@ def test_longest_runs_train_first():
     assert _relative_cost(TrainConfig(loss="bce", steps=100, unroll=5)) == 6 * cost["bce"]
 
 
-def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path):
+@pytest.mark.parametrize("style", ["default", "seaborn-v0_8-darkgrid"])
+def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path, style):
     """Frames draw the static parts once and only the moving artists per frame: each frame must
     equal drawing the whole figure from scratch (a title, marker or colour bar left in a stale
     background would differ in thousands of pixels). The one allowed difference: the step marker
-    drawn over, not under, the axes' right edge where it sits at the last step."""
+    drawn over, not under, the axes' right edge where it sits at the last step. A style the
+    process set before (a notebook's seaborn theme) must not leak into either."""
+    import matplotlib.pyplot as plt
+
     from toygan.render import Animation
 
     runs = [record(tmp_path, "bce"), record(tmp_path, "wgan-gp")]  # fixed and moving colour bars
-    anim = Animation(runs, size=320)
+    with plt.style.context(style):
+        anim = Animation(runs, size=320)
     try:
         frames = []
         for i in range(anim.n_frames):
-            fast = anim.frame(i)
-            for a in anim.moving:
-                a.set_animated(False)
-            anim.fig.canvas.draw()
-            full = np.asarray(anim.fig.canvas.buffer_rgba())[..., :3].copy()
-            for a in anim.moving:
-                a.set_animated(True)
+            with plt.style.context(style):
+                fast = anim.frame(i)
+                full = anim.full_redraw()
             assert fast.shape == full.shape
             cols = set(np.nonzero(np.abs(fast.astype(int) - full.astype(int)).max(-1))[1])
             if i < anim.n_frames - 1:

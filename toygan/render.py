@@ -241,6 +241,13 @@ class Animation:
     """Panels side by side; ``frame(i)`` returns an RGB uint8 array of frame ``i``."""
 
     def __init__(self, runs: list[Run], size: int = 640, manifold: bool = False, arrows: int = 96):
+        # Matplotlib's own defaults, whatever style the process set before (a study's seaborn
+        # theme in the same notebook): a frame drawn over the static background must equal a
+        # full redraw, and a slide must look the same wherever it was made.
+        with plt.style.context("default"):
+            self._build(runs, size, manifold, arrows)
+
+    def _build(self, runs: list[Run], size: int, manifold: bool, arrows: int) -> None:
         n_frames = {len(r.snap["steps"]) for r in runs}
         if len(n_frames) != 1:
             raise ValueError("runs side by side need the same number of snapshots")
@@ -271,13 +278,26 @@ class Animation:
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
     def frame(self, i: int) -> np.ndarray:
-        for p in self.panels:
-            p.update(i)
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        for a in self.moving:
-            self.fig.draw_artist(a)
-        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        with plt.style.context("default"):
+            for p in self.panels:
+                p.update(i)
+            canvas = self.fig.canvas
+            canvas.restore_region(self.background)
+            for a in self.moving:
+                self.fig.draw_artist(a)
+            return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+    def full_redraw(self) -> np.ndarray:
+        """The current frame drawn from scratch, every artist at once (what ``frame`` must equal)."""
+        with plt.style.context("default"):
+            for a in self.moving:
+                a.set_animated(False)
+            try:
+                self.fig.canvas.draw()
+            finally:
+                for a in self.moving:
+                    a.set_animated(True)
+            return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
 
     def close(self):
         plt.close(self.fig)
