@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,8 @@ import pytest
 from toygan import cluster
 from toygan.cli import run_main
 from toygan.errors import UserError
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 ray = pytest.importorskip("ray")
 
@@ -239,3 +242,63 @@ def test_runs_per_task_splits_groups_with_the_same_numbers(serial, tmp_path, mon
     for key in ("hq_frac", "sliced_w1"):
         assert_close(torch.tensor([float(r[key]) for r in a]),
                      torch.tensor([float(r[key]) for r in b]), rtol=0, atol=2e-3)
+
+
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """The IPv4/IPv6 addresses the given processes' TCP sockets listen on (Linux /proc)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:  # LISTEN
+                # The kernel prints each 32-bit word of the address in host (little) order.
+                raw = bytes.fromhex(f[1].split(":")[0])
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                if len(raw) == 4:
+                    found.add(socket.inet_ntop(socket.AF_INET, raw))
+                elif raw[:12] == b"\0" * 10 + b"\xff\xff":  # IPv4-mapped
+                    found.add(socket.inet_ntop(socket.AF_INET, raw[12:]))
+                else:
+                    found.add(socket.inet_ntop(socket.AF_INET6, raw))
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    children = {int(p) for p in os.listdir("/proc") if p.isdigit()}
+    parent = {}
+    for p in children:
+        try:
+            parent[p] = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    out, frontier = {pid}, [pid]
+    while frontier:
+        p = frontier.pop()
+        for c, pp in parent.items():
+            if pp == p and c not in out:
+                out.add(c)
+                frontier.append(c)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket tables")
+def test_a_local_instance_listens_on_loopback_only(tmp_path):
+    """--workers N starts Ray on this machine alone: its GCS server, raylet, workers and driver
+    listen on 127.0.0.1, nothing on every interface or the machine's network address."""
+    cluster._start(ray, cluster.ClusterConfig(workers=1))
+    try:
+        ray.get(ray.remote(lambda: 1).remote())  # a worker process is up
+        addresses = _listening_addresses(_descendants(os.getpid()))
+        assert addresses, "no listening socket found"
+        assert addresses <= {"127.0.0.1", "::1"}, addresses
+    finally:
+        ray.shutdown()

@@ -14,7 +14,9 @@ declares its resources: ``--cpus-per-task`` CPU threads (``OMP_NUM_THREADS`` and
 for a run on CUDA. A worker that dies has its task retried (Ray's ``max_retries``); a run that
 raises is reported as failed and the others go on; a study stopped under Ray resumes serially or
 under Ray and skips the finished runs (their ``done.json``). Without ``--workers`` or ``--ray``
-nothing imports Ray; without Ray installed, those flags say in one line what to install.
+nothing imports Ray; without Ray installed, those flags say in one line what to install. A local
+instance (``--workers``) listens on 127.0.0.1 only, so a laptop on a shared network exposes
+nothing; ``--ray ADDRESS`` joins a cluster as Ray configures it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +35,9 @@ from toygan.errors import UserError
 
 INSTALL = "pip install 'ray>=2.9' (or pip install -e '.[cluster]')"
 MAX_RETRIES = 2  # retries of a task whose worker process died
+# Ray's switch for clusters past one machine: off for a local instance (--workers), which then
+# listens on loopback only; --ray ADDRESS (a real cluster) is left as Ray sets it.
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 @dataclass
@@ -170,13 +176,35 @@ def _probe(token_file: str, token: str, cwd: str) -> bool:
     return seen
 
 
+@contextmanager
+def _loopback_only(ray):
+    """Within it, a local instance started is this machine's alone: Ray's single-machine mode
+    (its default on macOS and Windows) gives the node the loopback address, so the GCS server,
+    the raylet, the workers and the driver listen on 127.0.0.1 only (tested by reading their
+    sockets). The processes started inherit it through the environment; the driver's constant is
+    set too (Ray may have been imported before), and both are restored after."""
+    constants = ray._private.ray_constants
+    old_env, old_flag = os.environ.get(LOCAL_ONLY_ENV), constants.ENABLE_RAY_CLUSTER
+    os.environ[LOCAL_ONLY_ENV] = "0"
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = old_flag
+        if old_env is None:
+            os.environ.pop(LOCAL_ONLY_ENV, None)
+        else:
+            os.environ[LOCAL_ONLY_ENV] = old_env
+
+
 def _start(ray, cc: ClusterConfig) -> None:
     kw = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         if cc.ray is not None:
             ray.init(address=cc.ray, **kw)
         else:
-            ray.init(num_cpus=cc.workers * cc.threads, **kw)
+            with _loopback_only(ray):
+                ray.init(num_cpus=cc.workers * cc.threads, **kw)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = f"the Ray cluster at {cc.ray}" if cc.ray else "a local Ray instance"
         raise UserError(f"cannot start {where}: {str(e).splitlines()[0]}") from None
