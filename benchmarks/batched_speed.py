@@ -65,7 +65,11 @@ def main() -> None:
     p.add_argument("--loss", default="bce,wgan-gp")
     p.add_argument("--ks", default="1,4,16,64")
     p.add_argument("--steps", type=int, default=20, help="timed generator updates per run")
+    p.add_argument("--tiny", action="store_true",
+                   help="K 1 and 2, 2 steps (CI; figures meaningless)")
     a = p.parse_args()
+    if a.tiny:
+        a.ks, a.steps = "1,2", 2
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; study configuration "
           f"(3x128 MLPs, batch {STUDY_BASE['batch_size']} per run), {a.steps} timed steps")
     print(f"{'loss':8s} {'K':>3s} {'separate':>14s} {'batched':>14s} {'speed-up':>9s} "

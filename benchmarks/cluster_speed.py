@@ -45,7 +45,11 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--workers", default="2", help="comma list of worker counts")
     p.add_argument("--project", default="1,2,8,32,128", help="worker counts to project for")
+    p.add_argument("--tiny", action="store_true",
+                   help="20 steps x 1 trial, 2 workers (CI: the code runs; figures meaningless)")
     a = p.parse_args()
+    if a.tiny:
+        a.steps, a.seeds, a.workers = 20, 1, "2"
     from toygan.reproduce import TABLES
 
     table = TABLES[a.table]

@@ -2,6 +2,7 @@
 
     python benchmarks/fid_speed.py              # 1,000 images through the Inception, math at 10k
     python benchmarks/fid_speed.py --n 200      # a shorter timing
+    python benchmarks/fid_speed.py --tiny       # seconds: the code runs (CI)
 
 The FID Inception (torch-fidelity's network; weights of the published file's layout with random
 values, which cost exactly what the real ones cost) turns 32 px images into 2048 features after
@@ -39,7 +40,11 @@ def _time(fn, repeat: int = 1) -> float:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1000, help="images timed through the Inception")
+    p.add_argument("--tiny", action="store_true",
+                   help="8 images, the math at N = 100 (CI: the code runs; figures meaningless)")
     args = p.parse_args(argv)
+    if args.tiny:
+        args.n = 8
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(args.n, 32, 32, 3), dtype=np.uint8)
@@ -58,7 +63,7 @@ def main(argv=None) -> None:
     print("| N | features, one side (s) | FID math (s) | KID math (s) | PR math (s) | "
           "FID+KID+PR of a run, real side cached (s) |")
     print("|---|---|---|---|---|---|")
-    for n in (1000, 10_000):
+    for n in (100,) if args.tiny else (1000, 10_000):
         real = rng.standard_normal((n, 2048))
         fake = rng.standard_normal((n, 2048)) + 0.1
         t_fid = _time(lambda r=real, f=fake: fid.frechet_distance(*fid.statistics(r),

@@ -3,6 +3,7 @@ model, and the image-cache build rate.
 
     python benchmarks/image_speed.py
     python benchmarks/image_speed.py --quick        # 32 px only, shorter timings
+    python benchmarks/image_speed.py --tiny         # seconds: every timing once (CI)
 
 The plain loop is the few lines a student writes (the same DCGAN G and D, BCE, Adam 2e-4,
 betas (0.5, 0.999), batch 64, fake detached, no EMA, no logging): the ratio printed is our
@@ -99,8 +100,10 @@ def main():
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="32 px only, 5 s per timing")
+    p.add_argument("--tiny", action="store_true",
+                   help="a smoke run of every timing (CI: 32 px, 0.2 s each; figures meaningless)")
     a = p.parse_args()
-    sizes, secs = ((32,), 5.0) if a.quick else ((32, 64), 15.0)
+    sizes, secs = ((32,), 0.2) if a.tiny else ((32,), 5.0) if a.quick else ((32, 64), 15.0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
     for size in sizes:
         plain = plain_rate(size, secs)
@@ -112,7 +115,7 @@ def main():
         steps_s, img_s = train_rate("wgan-gp", size, secs)
         print(f"wgan-gp  {size} px, batch 64, homework model: {img_s:7.1f} images/s "
               f"({steps_s:.2f} generator steps/s)")
-    print(f"cache build, 96 px JPEG -> 64 px: {cache_rate():.0f} images/s")
+    print(f"cache build, 96 px JPEG -> 64 px: {cache_rate(20 if a.tiny else 600):.0f} images/s")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ threads (one per core, forced with OMP_NUM_THREADS) against the lab's policy (to
 the cores free at start).
 
     python benchmarks/threads_under_load.py              # animate + a short image run, 2 repeats
-    python benchmarks/threads_under_load.py --repeats 1 --only image --image-steps 20  # tiny
+    python benchmarks/threads_under_load.py --repeats 1 --only image --image-steps 20  # one case
+    python benchmarks/threads_under_load.py --tiny       # every case on tiny commands (CI)
 
 The CPU hog (a busy Python loop in a process of its own) is started and stopped by the benchmark
 itself. Each case runs ``--repeats`` times, interleaved, and the median is printed, with the
@@ -25,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def commands(image_steps: int, tmp: Path) -> dict[str, list[str]]:
+def commands(image_steps: int, tmp: Path, tiny: bool = False) -> dict[str, list[str]]:
     py = sys.executable
+    small = ["--steps", "30", "--frames", "4", "--size", "160"] if tiny else []
     return {
         "animate": [py, "-m", "toygan.animate", "--loss", "bce", "--out",
-                    str(tmp / "bce.gif"), "--overwrite", "--quiet"],
+                    str(tmp / "bce.gif"), "--overwrite", "--quiet", *small],
         "image": [py, "-m", "imagegan.train", "--loss", "bce", "--data", "stacked-digits",
                   "--width", "16", "--steps", str(image_steps), "--eval-every", "100",
                   "--device", "cpu", "--out", str(tmp / "img"), "--overwrite", "--quiet"],
@@ -53,14 +55,20 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--only", choices=("animate", "image"), default=None)
     p.add_argument("--image-steps", type=int, default=300)
+    p.add_argument("--tiny", action="store_true",
+                   help="one repeat of a tiny animate in every case (CI: the code runs; figures "
+                        "meaningless)")
     args = p.parse_args(argv)
+    if args.tiny:
+        args.repeats, args.image_steps = 1, 10
+        args.only = args.only or "animate"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     base = {k: v for k, v in os.environ.items()
             if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TOYGAN_THREADS")}
     policies = {"default": dict(base, OMP_NUM_THREADS=str(cores)), "policy": base}
     times: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        cmds = commands(args.image_steps, Path(tmp))
+        cmds = commands(args.image_steps, Path(tmp), args.tiny)
         names = [args.only] if args.only else list(cmds)
         for load in ("idle", "loaded"):
             h = hog() if load == "loaded" else None

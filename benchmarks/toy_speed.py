@@ -3,6 +3,7 @@
     python benchmarks/toy_speed.py                      # about 3 minutes on 2 cores
     python benchmarks/toy_speed.py --reference-steps 6000   # also the WGAN-GP toy port's TTQ (long)
     python benchmarks/toy_speed.py --compile on         # time to quality with the compiled step
+    python benchmarks/toy_speed.py --tiny               # seconds: every eager timing once (CI)
 
 Prints, for the WGAN-GP toy reference configuration (``--preset wgan-gp-toy``: 3x512 ReLU MLPs,
 batch 256, 5 critic steps, lambda 0.1) and for toygan's default configuration:
@@ -113,7 +114,11 @@ def main():
                    help="the time-to-quality runs' critic update (its compile time counted)")
     p.add_argument("--reference-steps", type=int, default=0,
                    help="also run the reference port's time to quality up to this many steps")
+    p.add_argument("--tiny", action="store_true", help="0.2 s timings, no compiling, one "
+                   "200-step time-to-quality run (CI: the code runs; figures meaningless)")
     args = p.parse_args()
+    if args.tiny:
+        args.seconds, args.seeds = 0.2, 1
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     peak = matmul_rate()
@@ -128,6 +133,8 @@ def main():
         its, flops, _ = step_rate(TrainConfig(**kw, compile="off"), args.seconds)
         print(f"{name}: {its:.1f} it/s, {flops / 1e9:.2f} GFLOP/it, "
               f"{its * flops / 1e9:.1f} GFLOP/s = {its * flops / peak:.0%} of torch.mm")
+        if args.tiny:
+            continue
         c_its, _, warm = step_rate(TrainConfig(**kw, compile="on"), args.seconds)
         print(f"  compiled critic update: {c_its:.1f} it/s = {c_its / its:.2f}x eager "
               f"({c_its * flops / 1e9:.1f} GFLOP/s = {c_its * flops / peak:.0%} of torch.mm); "
@@ -135,7 +142,7 @@ def main():
 
     for seed in range(args.seeds):
         cfg = TrainConfig(loss="wgan-gp", data="8gaussians", seed=seed, compile=args.compile)
-        secs, steps = time_to_quality(cfg, cfg.steps)
+        secs, steps = time_to_quality(cfg, 200 if args.tiny else cfg.steps)
         verdict = f"{secs:.1f} s ({steps} it)" if secs is not None else f"not reached in {steps} it"
         print(f"time to quality, default wgan-gp on 8gaussians, seed {seed} (compile "
               f"{args.compile}): {verdict}")

@@ -2,6 +2,7 @@
 limit of the missed-bins rule (``imagegan.collapse.MISSING_WAY``).
 
     python benchmarks/verdict_agreement.py figures/image-onsets /tmp/imgquick
+    python benchmarks/verdict_agreement.py --tiny      # a 20-step run of its own (CI)
 
 Reads every ``runs/*/stats.jsonl`` (or run folder) under the given study folders; for each
 evaluation after step 0 of stacked-digits runs, both generators, it compares "healthy" by the
@@ -63,8 +64,14 @@ def agreement(evals, way: float) -> tuple[int, int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folders", nargs="+", help="study folders or run folders")
+    p.add_argument("folders", nargs="*", help="study folders or run folders")
+    p.add_argument("--tiny", action="store_true", help="read a 20-step stacked-digits run "
+                   "trained in a temporary folder (CI: the code runs; figures meaningless)")
     args = p.parse_args(argv)
+    if args.tiny:
+        return _tiny()
+    if not args.folders:
+        p.error("give study or run folders (or --tiny)")
     evals = evaluations(args.folders)
     if not evals:
         print("no stacked-digits evaluation with missed bins logged under", args.folders)
@@ -78,6 +85,18 @@ def main(argv=None) -> int:
         label = "off" if way > 1 else f"{way:g}"
         print(f"| {label}{mark} | {a} / {n} | {100 * a / n:.1f}% |")
     return 0
+
+
+def _tiny() -> int:
+    import tempfile
+
+    from imagegan import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train.main(["--data", "stacked-digits", "--width", "8", "--steps", "20",
+                    "--eval-every", "10", "--device", "cpu", "--quiet",
+                    "--out", str(Path(tmp) / "run")])
+        return main([str(Path(tmp) / "run")])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ bytes and latency per poll, and the server's memory after a long run.
 
     python benchmarks/view_live.py                   # 20 s each way, then 10 minutes with the page
     python benchmarks/view_live.py --seconds 10 --minutes 1
+    python benchmarks/view_live.py --tiny            # seconds: the code runs (CI)
 
 Both measurements train BCE on the ring with the live page's own configuration
 (``toygan.view.validate``: the slide preset, snapshots every 5 steps thinned to 300). Headless:
@@ -99,7 +100,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--minutes", type=float, default=10)
+    p.add_argument("--tiny", action="store_true",
+                   help="1 s each way, 0.1 minute with the page (CI; figures meaningless)")
     a = p.parse_args()
+    if a.tiny:
+        a.seconds, a.minutes = 1.0, 0.1
     alone = headless(a.seconds)
     print(f"headless LiveSession: {alone:.0f} steps/s")
     r = with_page(a.seconds, a.minutes)

@@ -63,7 +63,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--snapshots", type=int, default=120)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--tiny", action="store_true",
+                   help="40 steps, 4 snapshots, one opening (CI; figures meaningless)")
     a = p.parse_args()
+    if a.tiny:
+        a.steps, a.snapshots, a.repeats = 40, 4, 1
     with tempfile.TemporaryDirectory(prefix="view-bench-") as tmp:
         runs = [Path(r) for r in a.runs] if a.runs else make_runs(Path(tmp), a.steps, a.snapshots)
         html = Path(tmp) / "view.html"

@@ -2,6 +2,7 @@
 
     python figures/make.py                         # everything, about 25 minutes on 2 CPU cores
     python figures/make.py --only concepts,bugs    # a part
+    python figures/make.py --tiny --out /tmp/figs  # every part on tiny settings (CI; not figures)
 
 Writes, for the 8-mode ring under toygan.animate's slide configuration (seed 0):
 ``ring-OBJECTIVE.gif`` for every registered objective and ``ring-comparison.gif`` (bce, lsgan,
@@ -31,6 +32,28 @@ HERE = Path(__file__).resolve().parent
 COMPARISON = ["bce", "lsgan", "wgan", "wgan-gp"]
 FRAMES = 30
 LOOK = AnimateConfig(frames=FRAMES, fps=6, size=480, arrows=64)
+# --tiny: every part's code on settings that take seconds (CI checks the script still runs; the
+# files it writes are not figures). Extra flags per command, and the toy runs' length.
+TINY = {"gradnorm": ["--steps", "3", "--layers", "3", "--width", "16", "--batches", "1"],
+        "surfaces": ["--max-steps", "20", "--eval-every", "10", "--width", "16",
+                     "--grid-res", "12", "--data", "8gaussians"],
+        "concepts": ["--critic-steps", "10"],
+        "animate": ["--steps", "30", "--frames", "4", "--size", "120", "--arrows", "8"],
+        "calibrate": ["--data", "digits", "--n", "60", "--draws", "2", "--mode-draws", "1"]}
+TINY_STEPS = 30
+TINY_LOOK = AnimateConfig(frames=4, fps=6, size=120, arrows=8)
+_tiny = False
+
+
+def _extra(name: str) -> list[str]:
+    return TINY[name] if _tiny else []
+
+
+def _toy(**kw) -> TrainConfig:
+    """A figure's toy run: the slide configuration (30 steps under --tiny)."""
+    if _tiny:
+        kw.update(steps=TINY_STEPS, snapshots=min(kw.get("snapshots", 4), 4))
+    return TrainConfig(**dict(ANIMATE_BASE, **kw))
 
 
 def ring_gifs(out: Path, seed: int = 0) -> list[Path]:
@@ -38,15 +61,16 @@ def ring_gifs(out: Path, seed: int = 0) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="toygan-figures-") as tmp:
         runs = {}
         for loss in OBJECTIVES:
-            cfg = TrainConfig(**dict(ANIMATE_BASE, loss=loss, seed=seed, snapshots=FRAMES))
+            cfg = _toy(loss=loss, seed=seed, snapshots=FRAMES)
             train(cfg, Path(tmp) / loss, progress=False)
             runs[loss] = Run.load(Path(tmp) / loss)
             path = out / f"ring-{loss}.gif"
-            write_animation([runs[loss]], path, LOOK, progress=False)
+            write_animation([runs[loss]], path, TINY_LOOK if _tiny else LOOK, progress=False)
             written.append(path)
             print(path, flush=True)
         path = out / "ring-comparison.gif"
-        write_animation([runs[k] for k in COMPARISON], path, LOOK, progress=False)
+        write_animation([runs[k] for k in COMPARISON], path, TINY_LOOK if _tiny else LOOK,
+                        progress=False)
         written.append(path)
         print(path, flush=True)
     return written
@@ -56,12 +80,11 @@ def bug_gallery(out: Path) -> list[Path]:
     """One side-by-side GIF per zoo bug: wgan-gp as it should be, and with the bug."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for bug in BUGS:
-        if bug == "none":
-            continue
+    for bug in [b for b in BUGS if b != "none"][:1 if _tiny else None]:
         path = out / f"bug-{bug}.gif"
         animate.main(["--loss", f"wgan-gp,wgan-gp+bug={bug}", "--frames", "24", "--size", "400",
-                      "--arrows", "48", "--out", str(path), "--overwrite", "--quiet"])
+                      "--arrows", "48", "--out", str(path), "--overwrite", "--quiet",
+                      *_extra("animate")])
         written.append(path)
     return written
 
@@ -73,8 +96,7 @@ def view_page(out: Path) -> list[Path]:
 
     with tempfile.TemporaryDirectory(prefix="toygan-view-") as tmp:
         for loss in ("bce", "wgan-gp"):
-            train(TrainConfig(**dict(ANIMATE_BASE, loss=loss, snapshots=150)), Path(tmp) / loss,
-                  progress=False)
+            train(_toy(loss=loss, snapshots=150), Path(tmp) / loss, progress=False)
         html = out / "view-example.html"
         view.main([str(Path(tmp) / "bce"), str(Path(tmp) / "wgan-gp"), "--out", str(html),
                    "--overwrite"])
@@ -91,7 +113,7 @@ def view_page(out: Path) -> list[Path]:
                                     args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 920, "height": 860})
         page.goto(html.resolve().as_uri())
-        page.fill("#slider", "60")
+        page.fill("#slider", "2" if _tiny else "60")
         page.check("#layer-manifold")
         page.screenshot(path=str(out / "view.png"))
         live_screenshot(browser, out / "view-live.png")
@@ -114,7 +136,7 @@ def live_screenshot(browser, path: Path) -> None:
         page.click("#start")
         page.wait_for_function("runs.length == 2 && runs[0].frames.length > 1")
         page.check("#layer-manifold")
-        while server.session.state(10**9)["step"] < 1500:
+        while server.session.state(10**9)["step"] < (TINY_STEPS if _tiny else 1500):
             page.wait_for_timeout(500)
         page.click("#lpause")
         page.wait_for_timeout(1200)
@@ -128,18 +150,21 @@ def main():
     p.add_argument("--out", default=str(HERE), help="folder to write (default: figures/)")
     p.add_argument("--only", default=None, help="comma-separated parts: ring, gradnorm, "
                    "surfaces, concepts, bugs, view, calibration (default: all)")
+    p.add_argument("--tiny", action="store_true", help="every part on settings that take seconds "
+                   "(CI: the script runs; what it writes is not the figures); needs --out")
     args = p.parse_args()
     out = Path(args.out)
+    if args.tiny and out.resolve() == HERE:
+        raise SystemExit("error: --tiny writes throwaway files: give --out another folder")
+    global _tiny
+    _tiny = args.tiny
     out.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(",")) if args.only else None
     if only is not None:  # regenerate a part: --only surfaces,concepts,bugs,ring,gradnorm
         for name, fn in (("ring", lambda: ring_gifs(out)),
-                         ("gradnorm", lambda: gradnorm.main(["--out", str(out / "gradnorm.png"),
-                                                             "--quiet", "--overwrite"])),
-                         ("surfaces", lambda: surfaces.main(["--out", str(out / "surfaces.png"),
-                                                             "--quiet", "--overwrite"])),
-                         ("concepts", lambda: concepts.main(["--out", str(out / "concepts"),
-                                                             "--quiet", "--overwrite"])),
+                         ("gradnorm", lambda: _gradnorm(out)),
+                         ("surfaces", lambda: _surfaces(out)),
+                         ("concepts", lambda: _concepts(out)),
                          ("bugs", lambda: bug_gallery(out / "bugs")),
                          ("view", lambda: view_page(out)),
                          ("calibration", lambda: collapse_calibration(out))):
@@ -147,19 +172,34 @@ def main():
                 fn()
         return
     ring_gifs(out)
-    gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet", "--overwrite"])
-    surfaces.main(["--out", str(out / "surfaces.png"), "--quiet", "--overwrite"])
-    concepts.main(["--out", str(out / "concepts"), "--quiet", "--overwrite"])
+    _gradnorm(out)
+    _surfaces(out)
+    _concepts(out)
     bug_gallery(out / "bugs")
     view_page(out)
     collapse_calibration(out)
+
+
+def _gradnorm(out: Path) -> None:
+    gradnorm.main(["--out", str(out / "gradnorm.png"), "--quiet", "--overwrite",
+                   *_extra("gradnorm")])
+
+
+def _surfaces(out: Path) -> None:
+    surfaces.main(["--out", str(out / "surfaces.png"), "--quiet", "--overwrite",
+                   *_extra("surfaces")])
+
+
+def _concepts(out: Path) -> None:
+    concepts.main(["--out", str(out / "concepts"), "--quiet", "--overwrite", *_extra("concepts")])
 
 
 def collapse_calibration(out: Path) -> Path:
     """The image collapse verdict on constructed sets (digits, stacked digits, photo crops)."""
     from imagegan import calibrate
 
-    calibrate.main(["--out", str(out / "collapse-calibration"), "--overwrite"])
+    calibrate.main(["--out", str(out / "collapse-calibration"), "--overwrite", "--quiet",
+                    *_extra("calibrate")])
     return out / "collapse-calibration"
 
 

@@ -1,3 +1,4 @@
+import importlib
 import os
 import subprocess
 import sys
@@ -17,3 +18,34 @@ def cli():
                               capture_output=True, text=True, timeout=timeout, env=env)
 
     return run
+
+
+@pytest.fixture
+def cli_inproc(capsys):
+    """``python -m MODULE ARGS`` run in this process, through the module's ``main`` and
+    ``run_main``: the exit status and output a subprocess gives, without an interpreter start
+    per case (for tables of one-line errors; each command keeps a subprocess test beside)."""
+    from toygan.cli import run_main
+
+    def run(module, *args):
+        main = importlib.import_module(module).main
+        capsys.readouterr()
+        try:
+            run_main(main, [str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess([module, *args], code, out, err)
+
+    return run
+
+
+# Parallel workers (pytest-xdist, `-n auto` in pyproject.toml) share the machine's cores: each
+# worker, and every command it starts, trains with one thread, so that two workers on two cores
+# do not each spin a second thread on the other's core (toygan.threads, BENCHMARKS.md).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)

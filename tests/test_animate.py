@@ -182,12 +182,16 @@ def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path, style):
                 fast = anim.frame(i)
                 full = anim.full_redraw()
             assert fast.shape == full.shape
-            cols = set(np.nonzero(np.abs(fast.astype(int) - full.astype(int)).max(-1))[1])
+            # Eight levels of 255 absorb alpha blending's rounding where the half-transparent
+            # marker crosses a curve (a few pixels, 2 levels, after a seaborn theme).
+            diff = np.abs(fast.astype(int) - full.astype(int)).max(-1)
+            cols = set(np.nonzero(diff > 8)[1])
             if i < anim.n_frames - 1:
                 assert not cols, (i, sorted(cols))
             else:
                 step = runs[0].snap["steps"][i]
                 marker_x = [p.cax.transData.transform((step, 0))[0] for p in anim.panels]
+                cols = set(np.nonzero(diff)[1])
                 assert cols and all(min(abs(c - x) for x in marker_x) <= 2 for c in cols)
             frames.append(fast)
         assert not np.array_equal(frames[1], frames[-1])

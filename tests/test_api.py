@@ -147,6 +147,7 @@ def test_page_embeds_the_recorded_page_and_the_live_server_answers(toy_run, tmp_
         toygan.open_page(toy_run, live=True)
 
 
+@pytest.mark.slow
 def test_imagegan_api_trains_samples_evaluates_and_reports(tmp_path):
     from imagegan import collapse
 

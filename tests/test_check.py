@@ -121,6 +121,7 @@ def raises(critic, real, fake):
 '''
 
 
+@pytest.mark.slow
 def test_cli_on_a_students_file(cli, tmp_path):
     f = tmp_path / "hw.py"
     f.write_text(STUDENT)

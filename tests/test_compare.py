@@ -26,6 +26,7 @@ def _mean_se(values):
     return v.mean(), v.std(ddof=1) / math.sqrt(len(v))
 
 
+@pytest.mark.slow
 def test_quick_study_writes_all_outputs(quick):
     for name in ("results.csv", "table.md", "coverage.png", "final.png", "study.json"):
         assert (quick / name).stat().st_size > 0
@@ -42,6 +43,7 @@ def test_quick_study_writes_all_outputs(quick):
         assert 0 <= int(r["modes_covered"]) <= int(r["peak_modes"]) <= 8
 
 
+@pytest.mark.slow
 def test_table_means_and_standard_errors_match_results_csv(quick):
     rows = list(csv.DictReader(open(quick / "results.csv")))
     table = (quick / "table.md").read_text()
@@ -67,6 +69,7 @@ def test_table_means_and_standard_errors_match_results_csv(quick):
     assert len(homework) == 1 and homework[0].count("|") == 7
 
 
+@pytest.mark.slow
 def test_quick_study_teaches_what_the_full_study_shows(quick):
     # BCE collapses, unrolling restores modes, WGAN-GP keeps them all (measured: 0.0, 6.0 and
     # 8.0 of 8 over seeds 0-1, 1000 steps).
@@ -97,6 +100,7 @@ def test_run_status():
     assert run_status(h, 8, diverged_at=150) == "diverged"
 
 
+@pytest.mark.slow
 def test_bad_flags_give_one_line_errors(cli, tmp_path, quick):
     for args, words in ((["--variants", "bce+dropout"], "unknown mitigation"),
                         (["--data", "nope"], "nope"),

@@ -9,6 +9,8 @@ from toygan.batched import BatchedTrainer
 from toygan.step import COMPILE_PAYS
 from toygan.train import TrainConfig, Trainer
 
+pytestmark = [pytest.mark.slow]
+
 SMALL = dict(g_width=32, d_width=32, batch_size=64, steps=3, eval_samples=200)
 
 

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from torch.testing import assert_close
 
 from toygan import concepts
@@ -32,6 +33,7 @@ def test_the_js_figure_draws_the_jump_as_a_jump_and_its_gradient_as_zero():
         assert all((x <= 0).all() or (x >= 0).all() for x, _ in pieces)  # 0 only as an end
 
 
+@pytest.mark.slow
 def test_saturating_gradient_vanishes_with_distance_wasserstein_does_not():
     res = concepts.vanishing(distances=(0.5, 8), steps=300)
     sat, ns, w = res["minimax (saturating)"], res["non-saturating BCE"], \

@@ -67,6 +67,7 @@ def test_channels_last_on_cpu_equals_contiguous():
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
+@pytest.mark.slow
 def test_ddp_with_a_gradient_penalty_matches_one_process(tmp_path):
     # The penalty's autograd.grad runs through the DDP-wrapped critic.
     common = ["--loss", "wgan-gp", "--width", "8", "--steps", "3", "--n-critic", "2",

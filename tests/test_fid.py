@@ -80,6 +80,7 @@ def test_metric_names_and_sample_counts_are_checked():
         fid.default_n(100, 500)
 
 
+@pytest.mark.slow
 def test_stand_in_network_orders_real_repeated_and_noise(tmp_path):
     """The stand-in feature network (a fixed random conv net) through the same code path as the
     Inception one: real against other real images is far closer than 16 images repeated, which
@@ -141,6 +142,7 @@ def tiny_run(tmp_path_factory):
     return train(cfg, out, progress=False)
 
 
+@pytest.mark.slow
 def test_training_logs_inception_metrics_with_their_sample_count(tiny_run):
     from toygan import files
 
@@ -151,6 +153,7 @@ def test_training_logs_inception_metrics_with_their_sample_count(tiny_run):
         assert 0 <= r["pr_precision"] <= 1 and 0 <= r["pr_recall"] <= 1
 
 
+@pytest.mark.slow
 def test_missing_or_wrong_weights_are_one_line_and_exit_2(tiny_run, tmp_path, capsys, no_network,
                                                            empty_hub):
     code, err = _exit_and_line([str(tiny_run), "--fid", "--n", "50"], capsys)
@@ -174,6 +177,7 @@ def test_missing_or_wrong_weights_are_one_line_and_exit_2(tiny_run, tmp_path, ca
     assert not (tiny_run / "eval.json").exists()  # refused before any work
 
 
+@pytest.mark.slow
 def test_evaluate_reports_fid_with_n(tiny_run, capsys, no_network):
     import json
 
@@ -215,6 +219,7 @@ def test_the_fid_inception_network_runs_from_a_local_file(tmp_path, no_network):
         fid.find_weights(path)  # a file of the right layout but not the published weights
 
 
+@pytest.mark.slow
 def test_report_shows_the_inception_metrics_with_n(tiny_run, tmp_path):
     from imagegan.report import main as report_main
 
@@ -233,6 +238,7 @@ def test_fid_n_beyond_the_data_is_refused_before_any_folder(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_the_collapse_verdict_measures_in_the_features_it_is_given(tiny_run, tmp_path):
     """``--collapse-features inception``: the verdict's neighbourhoods come from the supplied
     network (here the stand-in, through the same path); without weights, one line and no

@@ -26,23 +26,27 @@ def results():
     return measure(CI, progress=False)
 
 
+@pytest.mark.slow
 def test_clip_0_1_explodes_towards_the_input(results):
     norms = results["clip=0.1"]
     assert len(norms) == 12
     assert norms[0] / norms[-1] >= 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["clip=0.01", "clip=0.001"])
 def test_small_clips_vanish_towards_the_input(results, name):
     norms = results[name]
     assert norms[0] / norms[-1] <= 0.1
 
 
+@pytest.mark.slow
 def test_gradient_penalty_stays_within_an_order_of_magnitude(results):
     norms = np.array(results["gp"])
     assert norms.min() > 0 and norms.max() / norms.min() < 10
 
 
+@pytest.mark.slow
 def test_clipping_piles_weights_at_the_bound_penalty_does_not(results):
     assert results["weights"]["clip=0.01"] >= 0.5
     assert results["weights"]["clip=0.001"] >= 0.5
@@ -78,6 +82,7 @@ def test_fraction_at_bound():
     assert_close(fraction_at_bound(net, 0.01), 0.75)
 
 
+@pytest.mark.slow
 def test_cli_writes_png_and_json(cli, tmp_path):
     out = tmp_path / "g.png"
     r = cli("toygan.gradnorm", "--steps", "2", "--layers", "4", "--width", "16",
@@ -94,6 +99,7 @@ def test_cli_bad_output(cli, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_surface_critics_are_trained_to_optimality(cli, tmp_path):
     # A small critic on 8gaussians under the stopping rule: the penalised critic's Wasserstein
     # estimate reaches the independent W1 (exact assignment), measured 0.98 of it; the clipped

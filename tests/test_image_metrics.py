@@ -66,6 +66,7 @@ def test_ms_ssim_of_a_pair_with_itself_and_noise():
     assert (metrics.ms_ssim(a, noisy) < 0.9).all()
 
 
+@pytest.mark.slow
 def test_image_gradnorm_clipping_vanishes_penalty_does_not(cli, tmp_path):
     out = tmp_path / "gn.png"
     r = cli("imagegan.gradnorm", "--steps", "20", "--width", "16", "--batches", "2", "--out", out,
@@ -79,6 +80,7 @@ def test_image_gradnorm_clipping_vanishes_penalty_does_not(cli, tmp_path):
     assert res["gp"][0] / res["gp"][-1] > 1
 
 
+@pytest.mark.slow
 def test_evaluate_writes_eval_json(cli, tmp_path):
     from imagegan.train import TrainConfig, train
 
@@ -101,6 +103,7 @@ def test_evaluate_writes_eval_json(cli, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one_process(cli, tmp_path):
     import os
     import subprocess

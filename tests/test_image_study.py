@@ -160,6 +160,7 @@ def quick(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     """The homework's phenomenon in the smoke study: plain BCE (the generator at 5x the critic's
     learning rate) collapses — it drops modes, then makes near-copies — while the minibatch-std
@@ -207,8 +208,8 @@ def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     (["--lr", "1e-4,fast"], "--lr list"),
     (["--lr", "0"], "--lr values must be in"),
 ])
-def test_bad_study_requests_are_one_line(cli, tmp_path, args, words):
-    r = cli("imagegan.compare", *args, "--out", tmp_path / "s", "--quiet")
+def test_bad_study_requests_are_one_line(cli_inproc, tmp_path, args, words):
+    r = cli_inproc("imagegan.compare", *args, "--out", tmp_path / "s", "--quiet")
     assert r.returncode == 2 and words in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
 

@@ -133,6 +133,7 @@ def losses_only(rows):
     return [{k: v for k, v in r.items() if k not in ("images_per_s", "eval_s")} for r in rows]
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path):
     cfg = TrainConfig(loss="wgan-gp", n_critic=2, steps=6, **TINY)
     full = train(cfg, tmp_path / "full", progress=False)
@@ -147,6 +148,7 @@ def test_resume_equals_uninterrupted(tmp_path):
         "step_000000.png", "step_000003.png", "step_000006.png"]
 
 
+@pytest.mark.slow
 def test_mismatched_checkpoint_is_refused(tmp_path, cli):
     run = train(TrainConfig(loss="bce", steps=3, **TINY), tmp_path / "r", progress=False)
     with pytest.raises(UserError, match="another configuration.*loss"):
@@ -192,6 +194,7 @@ def test_atomic_checkpoint_survives_an_interrupted_write(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
+@pytest.mark.slow
 def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path, cli):
     import re
 
@@ -214,6 +217,7 @@ def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path, cli):
     assert all(torch.isfinite(v).all() for v in ckpt["D"].values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_sample_writes_requested_files(tmp_path, cli):
     run = train(TrainConfig(loss="bce", steps=2, **TINY), tmp_path / "r", progress=False)
     out = tmp_path / "gen"

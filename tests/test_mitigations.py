@@ -118,20 +118,26 @@ def dataclass_replace(cfg, **kw):
     return dataclasses.replace(cfg, **kw)
 
 
+@pytest.mark.slow
 def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
-    # The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2, each arm's seeds trained together
-    # (toygan.batched). Measured: plain BCE ends with 1, 0, 0 modes covered; with 5 first-order
-    # unrolled critic steps 2, 3, 3 (the same as training each run alone).
+    """The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2, each arm's seeds trained together
+    (toygan.batched, which trains each run as it would alone). Without unrolling the generator
+    sits on a few modes (or none) and hops: every seed ends far short of 8 and a collapse began;
+    with 5 first-order unrolled critic steps it covers at least one more mode on average."""
     from toygan.batched import train_runs
+    from toygan.metrics import collapse_onset
 
-    covered = {}
+    histories = {}
     for k in (0, 5):
         cfgs = [TrainConfig(**dict(PRESETS["unrolled"], steps=800, seed=seed, unroll=k,
-                                   unroll_mode="first-order", eval_every=800))
+                                   unroll_mode="first-order"))
                 for seed in range(3)]
-        covered[k] = [r.history[-1]["modes_covered"] for r in train_runs(cfgs, [None] * 3,
-                                                                          progress=False)]
-    assert np.mean(covered[5]) >= np.mean(covered[0]) + 1
+        histories[k] = [r.history for r in train_runs(cfgs, [None] * 3, progress=False)]
+    covered = {k: [[r for r in h if "modes_covered" in r][-1]["modes_covered"] for h in hs]
+               for k, hs in histories.items()}
+    assert all(c <= 4 for c in covered[0]), covered
+    assert all(collapse_onset(h, 8) is not None for h in histories[0])
+    assert np.mean(covered[5]) >= np.mean(covered[0]) + 1, covered
 
 
 def test_slot_batchnorm_normalises_each_pack_slot_on_its_own():

@@ -23,6 +23,7 @@ def report(tmp_path_factory):
     return root / "report"
 
 
+@pytest.mark.slow
 def test_report_has_every_section_and_image(report):
     md = (report / "report.md").read_text()
     for heading in ("## Run 1:", "## Run 2:", "### Generator (", "### Critic (",
@@ -36,6 +37,7 @@ def test_report_has_every_section_and_image(report):
     assert "gradient penalty" in md and "Verdict of the collapse rule" in md
 
 
+@pytest.mark.slow
 def test_architecture_table_counts_the_models_parameters(report):
     md = (report / "report.md").read_text()
     totals = [int(t.replace(",", "")) for t in re.findall(r"^Total: ([\d,]+)$", md, re.M)]
@@ -45,6 +47,8 @@ def test_architecture_table_counts_the_models_parameters(report):
     assert totals == [g, d_bce, g, d_gp]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_report_renders_in_chromium(report, tmp_path):
     from browser import page
 

@@ -54,6 +54,7 @@ def test_unrolled_generator_gradient_matches_its_closed_form(mode, k, update):
     assert_close(D.weight.item(), w1, rtol=1e-6, atol=1e-7)  # the look-ahead left D alone
 
 
+@pytest.mark.slow
 def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     from toygan.reproduce import main
 
@@ -91,6 +92,7 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     assert len(json.loads((out / "study.json").read_text())["sessions"]) == 3
 
 
+@pytest.mark.slow
 def test_unknown_table_is_one_line(cli, tmp_path):
     r = cli("toygan.reproduce", "nope")
     assert r.returncode == 2 and "unknown table 'nope'" in r.stderr

@@ -121,6 +121,7 @@ def test_toy_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, how):
         np.testing.assert_array_equal(a[k], b[k])
 
 
+@pytest.mark.slow
 def test_toy_cli_resume_and_changed_flags(cli, tmp_path):
     out = tmp_path / "r"
     args = ["--steps", "10", "--g-width", "8", "--d-width", "8", "--eval-every", "5", "--quiet"]
@@ -165,6 +166,7 @@ def test_overwrite_starts_from_an_empty_folder(tmp_path):
     assert (stranger / "thesis.tex").read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_study_resumes_to_the_same_results(tmp_path, monkeypatch):
     import toygan.compare as compare
 
@@ -293,6 +295,7 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     run = tmp_path / "r"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
@@ -312,6 +315,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     assert (run / "samples.gif").exists()
 
 
+@pytest.mark.slow
 def test_sample_submission_folder_never_mixes_runs(tmp_path, cli):
     from imagegan.train import TrainConfig, train
 
@@ -327,6 +331,7 @@ def test_sample_submission_folder_never_mixes_runs(tmp_path, cli):
     assert r.returncode == 2 and "--overwrite" in r.stderr
 
 
+@pytest.mark.slow
 def test_figure_commands_check_their_output_first(cli, tmp_path):
     for module in ("toygan.gradnorm", "toygan.surfaces", "imagegan.gradnorm"):
         t0 = time.time()

@@ -51,6 +51,7 @@ def test_toy_run_events_equal_its_records(tmp_path):
         sum("d_loss" in r for r in files.read_jsonl(out / "stats.jsonl"))
 
 
+@pytest.mark.slow
 def test_image_run_events_hold_records_and_sample_grids(tmp_path):
     from imagegan.train import TrainConfig as ImageConfig
     from imagegan.train import train as train_images

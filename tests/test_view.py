@@ -36,6 +36,8 @@ def _pixels(pg, canvas="#land0"):
                                        "0, 0, c.width, c.height).data).join(',')")
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_page_plays_scrubs_and_toggles_in_chromium(view, tmp_path):
     from browser import page
 
@@ -97,6 +99,8 @@ def test_live_validation_uses_the_registries(tmp_path):
             validate(bad, tmp_path)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_live_server_trains_and_streams_to_the_page(tmp_path):
     from browser import page, refused, why_no_browser
 

@@ -12,6 +12,8 @@ from browser import page, refused, why_no_browser
 from toygan.api import open_page
 from toygan.view import LiveSession
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 FRAME_STEPS = "runs[0].frames.map((f) => f.step)"
 
 

@@ -113,7 +113,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls, only=None, skip=(), h
             continue
         kind, nargs = _kind(hints[f.name])
         text = help.get(f.name, f.metadata.get("help", ""))
-        if f.default is not None and f.default is not dataclasses.MISSING:
+        if f.default is not None and f.default is not dataclasses.MISSING \
+                and "(default:" not in text:  # an override may state the command's own default
             text += f" (default: {f.default})"
         kw: dict = {"dest": f.name, "default": argparse.SUPPRESS, "help": text}
         if kind is bool:

@@ -288,7 +288,7 @@ class Animation:
             return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
     def full_redraw(self) -> np.ndarray:
-        """The current frame drawn from scratch, every artist at once (what ``frame`` must equal)."""
+        """The current frame drawn from scratch, every artist at once (``frame`` must equal it)."""
         with plt.style.context("default"):
             for a in self.moving:
                 a.set_animated(False)
