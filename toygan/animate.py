@@ -13,7 +13,7 @@ and below it the loss curves and modes covered with a marker at the current step
 With no other flag the run uses the 8-mode ring and the *slide configuration* ``ANIMATE_BASE``:
 toygan.train's defaults with 3x128 MLPs, 1200 steps, and a critic that learns 5x slower than the
 generator (lr 2e-4 vs 1e-3, the imbalance the Unrolled-GAN paper's 2D experiment uses). There BCE
-collapses (measured: 0/8 modes at the end, seed 0) while WGAN-GP keeps all eight (8/8): every
+collapses while WGAN-GP keeps all eight (``figures/ring-comparison.gif``; tested): every
 objective shows its characteristic behaviour under the same settings, the same seed and the same
 initial weights. For other settings train with ``python -m toygan.train`` and render with
 ``--run``. Training writes records (in a temporary folder, or ``--keep-run DIR``); rendering

@@ -372,8 +372,8 @@ def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float]):
     paper's) or plain "sgd".
 
     Adam and SGD use PyTorch's fused kernels (one kernel for every parameter tensor, where the
-    default loops over them; measured 1.26-1.28x more training steps/s on the toy MLPs,
-    ``benchmarks/toy_speed.py``) when the parameters live on a device that has them (CPU, CUDA);
+    default loops over them; faster on the toy MLPs: BENCHMARKS.md, ``benchmarks/toy_speed.py``)
+    when the parameters live on a device that has them (CPU, CUDA);
     RMSProp has no fused kernel in PyTorch and keeps its default.
     """
     params = list(params)

@@ -43,7 +43,7 @@ PRESETS: dict[str, dict] = {
     "toy2d": dict(lr=1e-3, lr_decay="linear", gp_weight=1.0),
     # The slide configuration (toygan.animate): toy2d with 3x128 MLPs, 1200 steps and a critic
     # that learns 5x slower than its generator, the imbalance of the Unrolled-GAN paper's 2D
-    # experiment: BCE collapses, WGAN-GP keeps every mode (seed 0, measured).
+    # experiment: BCE collapses, WGAN-GP keeps every mode (figures/ring-*.gif, tested).
     "slides": dict(lr=None, lr_d=2e-4, lr_g=1e-3, lr_decay="linear", gp_weight=1.0, data="ring",
                    steps=1200, g_width=128, d_width=128, eval_every=50, log_every=10),
     # The mode-collapse study (toygan.compare): the slide configuration at batch 128, 1000 steps.

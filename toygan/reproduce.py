@@ -44,9 +44,13 @@ from toygan.study import (
 from toygan.train import TrainConfig
 
 PACGAN_CODE = "github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN"
-# The notebook's blob is missing from the stored snapshot of akashgit/VEEGAN (its last change is
-# commit 97f07b7); its settings are read from a port that links to it.
-VEEGAN_CODE = ("github.com/akashgit/VEEGAN, VEEGAN_2D_RING.ipynb (commit 97f07b7), as ported in "
+# Commit 97f07b7 of akashgit/VEEGAN is an unmerged pull request (refs/pull/5/head), not the
+# authors' notebook (commit 1cf5017, whose blob the stored snapshot lacks); the settings are read
+# from a port that links to it. The authors' notebook trains the 25-mode grid; the ring's settings
+# are PacGAN's, and no GAN-baseline code was released.
+VEEGAN_CODE = ("github.com/akashgit/VEEGAN's VEEGAN_2D_RING.ipynb as changed by an unmerged pull "
+               "request (commit 97f07b7, refs/pull/5/head; the authors' own notebook, commit "
+               "1cf5017, is not in the stored snapshot), as ported in "
                "github.com/radarsat1/latentspace veegan_normal_mixture_keras.py, commit 304e3e5")
 NOTEBOOK = "github.com/poolio/unrolled_gan, 'Unrolled GAN demo.ipynb' (the paper's second author)"
 
@@ -172,6 +176,9 @@ TABLES: dict[str, Table] = {
                                 "steps, simultaneous updates (VEEGAN, Section 5.1: the Unrolled "
                                 "GAN authors' reference implementation)",
             "trials": "VEEGAN, Section 5.1: averaged over five runs",
+            "what was not released": "the authors' notebook trains the 25-mode grid (the ring "
+                                     "settings here are PacGAN's, which reuses VEEGAN's data); "
+                                     "no code for the GAN baseline exists",
         },
         metric="2500 samples; high quality = within 3 std of the nearest mode; a mode is "
                "captured if it is the nearest mode of at least one high-quality sample (VEEGAN "

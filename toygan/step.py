@@ -63,8 +63,9 @@ class TorchFuncCritic:
         return torch.func.grad(lambda y: self(y).sum())(x)
 
 
-COMPILE_PAYS = 20_000  # critic updates from which --compile auto compiles (measured: ~30 s to
-# compile the first time, ~5 s from inductor's cache; ~1.4x faster critic gradients after)
+# Critic updates from which --compile auto compiles: where the faster critic gradients repay the
+# compile time (both measured in BENCHMARKS.md, "the compiled critic update").
+COMPILE_PAYS = 20_000
 
 
 class CompiledCriticGrad:

@@ -12,9 +12,8 @@ experiments; Adam, betas (0.5, 0.9)) in the bottom row.
 E[D(real)] - E[D(fake)] on held-out samples has not improved by 0.5% for 2000 steps (at most
 10,000 steps), and the figure shows that estimate next to an independent one, the exact W1
 between 1500 real and 1500 fake samples (optimal assignment). The penalised critic learns at Adam
-5e-4 (the paper's 1e-4 needs ~6,000 steps per critic to get there, 5e-4 ~2,500; measured on
-8gaussians) with 256 units (512 in the paper: same shape, half the time) so that the figure
-regenerates in minutes. Clipping caps the critic far below W1 and flattens it (mean gradient norm
+5e-4 (the paper's 1e-4 needs more steps per critic to get there: BENCHMARKS.md) with 256 units
+(512 in the paper: same shape, half the time) so that the figure regenerates in minutes. Clipping caps the critic far below W1 and flattens it (mean gradient norm
 far below 1); the penalised critic reaches W1 and follows the data with gradient norm near 1.
 
 Writes ``PATH.png`` and ``PATH.npz`` (surfaces, grids, real samples, every critic's estimate,
