@@ -67,7 +67,7 @@ def main():
                   f"encoding ({len(images)} frames, {size_mb:.2f} MB)")
         if args.skip_commands:
             return
-        for loss, aim in (("bce", 10), ("bce,lsgan,wgan,wgan-gp", 30)):
+        for loss, aim in (("bce", 10), ("bce,lsgan,wgan,wgan-gp", 30))[:1 if args.tiny else 2]:
             out = tmp / f"{loss.replace(',', '-')}.gif"
             wall = command_seconds(loss, out, extra)
             print(f"`python -m toygan.animate --loss {loss}`: {wall:.1f} s end to end "

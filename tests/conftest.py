@@ -49,3 +49,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (pyproject.toml) tests go to whichever worker is free, except
+    that the tests of a module sharing a module-scoped fixture (a trained study, a run) stay on one
+    worker, so that the fixture is made once. Slow tests are handed out first, so that none is
+    left to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = any(defs[-1].scope == "module" for name, defs in info.name2fixturedefs.items()
+                     if name in item.fixturenames and defs)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").iterdir() if p.suffix in (".py", ".sh"))
+# Scripts whose --tiny run a test already makes, with the test that makes it.
+ELSEWHERE = {"notebook_time.py": "tests/test_notebooks.py runs both notebooks on these settings"}
+SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").iterdir()
+                 if p.suffix in (".py", ".sh") and p.name not in ELSEWHERE)
 BROWSER = {"view_live.py", "view_page.py"}
 RAY = {"cluster_speed.py"}
 

@@ -122,10 +122,10 @@ def dataclass_replace(cfg, **kw):
 def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
     """The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2, each arm's seeds trained together
     (toygan.batched, which trains each run as it would alone). Without unrolling the generator
-    sits on a few modes (or none) and hops: every seed ends far short of 8 and a collapse began;
-    with 5 first-order unrolled critic steps it covers at least one more mode on average."""
+    covers at most a mode or two of 8 (it sits on one and hops) at every evaluation after the
+    first modes appear; with 5 first-order unrolled critic steps it covers at least one more mode
+    on average at the end."""
     from toygan.batched import train_runs
-    from toygan.metrics import collapse_onset
 
     histories = {}
     for k in (0, 5):
@@ -135,8 +135,8 @@ def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
         histories[k] = [r.history for r in train_runs(cfgs, [None] * 3, progress=False)]
     covered = {k: [[r for r in h if "modes_covered" in r][-1]["modes_covered"] for h in hs]
                for k, hs in histories.items()}
-    assert all(c <= 4 for c in covered[0]), covered
-    assert all(collapse_onset(h, 8) is not None for h in histories[0])
+    plain = [r["modes_covered"] for h in histories[0] for r in h if "modes_covered" in r]
+    assert max(plain) <= 2, plain
     assert np.mean(covered[5]) >= np.mean(covered[0]) + 1, covered
 
 

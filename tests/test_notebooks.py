@@ -16,8 +16,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CELL_TIMEOUT = 300  # seconds per cell
 
 SMALL = {
-    "homework.ipynb": 'WIDTH = 8\nSTEPS = 40\nEVAL_EVERY = 20\nSTUDY_STEPS = 20\n'
-                      'GRADNORM_STEPS = 2',
+    "homework.ipynb": 'WIDTH = 8\nSTEPS = 40\nWGAN_STEPS = 40\nEVAL_EVERY = 20\n'
+                      'STUDY_STEPS = 20\nGRADNORM_STEPS = 2',
     "slides.ipynb": 'STEPS = 40\nFRAMES = 3\nSIZE = 160\n'
                     'STUDY = dict(variants="bce,wgan-gp", data="ring", seeds=1, steps=20)',
 }

@@ -13,8 +13,9 @@ E[D(real)] - E[D(fake)] on held-out samples has not improved by 0.5% for 2000 st
 10,000 steps), and the figure shows that estimate next to an independent one, the exact W1
 between 1500 real and 1500 fake samples (optimal assignment). The penalised critic learns at Adam
 5e-4 (the paper's 1e-4 needs more steps per critic to get there: BENCHMARKS.md) with 256 units
-(512 in the paper: same shape, half the time) so that the figure regenerates in minutes. Clipping caps the critic far below W1 and flattens it (mean gradient norm
-far below 1); the penalised critic reaches W1 and follows the data with gradient norm near 1.
+(512 in the paper: same shape, half the time) so that the figure regenerates in minutes.
+Clipping caps the critic far below W1 and flattens it (mean gradient norm far below 1); the
+penalised critic reaches W1 and follows the data with gradient norm near 1.
 
 Writes ``PATH.png`` and ``PATH.npz`` (surfaces, grids, real samples, every critic's estimate,
 steps and estimate trace, the independent W1, and mean input-gradient norms on the grid and on
