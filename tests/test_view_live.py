@@ -382,3 +382,23 @@ def test_slow_mode_explains_each_phase_of_one_step(live):
     pg.wait_for_function("slowOn === false", timeout=10_000)
     assert not pg.is_visible("#explain")
     assert errors == []
+
+
+def test_opening_the_page_requests_nothing_that_fails():
+    """No 404 in the console on every load (the browser's favicon request among them)."""
+    if why_no_browser():
+        pytest.skip(why_no_browser())
+    server = open_page(live=True, port=0)
+    try:
+        with page() as pg:
+            failed = []
+            pg.on("response", lambda r: r.status >= 400 and failed.append((r.status, r.url)))
+            pg.on("requestfailed", lambda r: failed.append(("failed", r.url)))
+            pg.goto(server.url)
+            pg.wait_for_load_state("networkidle")
+            assert failed == []
+        # A browser that asks for the icon anyway (headed Chromium does) gets "no content".
+        with urllib.request.urlopen(server.url.rstrip("/") + "/favicon.ico") as r:
+            assert r.status == 204
+    finally:
+        server.stop()

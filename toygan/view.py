@@ -581,6 +581,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path in ("/", "/index.html"):
             self._send(200, self.html.encode(), "text/html; charset=utf-8")
+        elif url.path == "/favicon.ico":  # browsers ask on every load: no icon, and no 404
+            self.send_response(204)
+            self.end_headers()
         elif url.path == "/api/bookmark":
             try:
                 html, name = self.session.bookmark()
