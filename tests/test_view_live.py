@@ -234,6 +234,8 @@ def test_drawing_data_with_a_drag_then_training_on_it(live):
 
     path = session.trainer.cfg.data.removeprefix("file:")
     assert np.load(path).shape == (drawn + 5, 2)  # the page's points are the data
+    title = pg.inner_text(".title")  # the panel is named for the data, not its temporary file
+    assert title.startswith("bce on drawn — step") and "/" not in title, title
     assert errors == []
 
 

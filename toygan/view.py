@@ -196,15 +196,16 @@ class LiveRun:
         self.encoder = Encoder(t.data.extent, t.obj.output, 1.0)
         enc = self.encoder
         g_opt = cfg.g_optimizer or cfg.optimizer
+        data = "drawn" if cfg.data.startswith("file:") else cfg.data  # not a temporary path
         self.meta = {
-            "label": f"{variant_label(vars(cfg))} on {cfg.data}", "loss": cfg.loss,
+            "label": f"{variant_label(vars(cfg))} on {data}", "loss": cfg.loss,
             "output": t.obj.output, "extent": enc.extent, "center": enc.center.tolist(),
             "half": enc.half, "res": cfg.grid_res, "real": enc.points(t.real_vis.numpy()),
             "centers": [] if t.data.centers is None else t.data.centers.tolist(),
             "n_modes": t.data.n_modes or 0, "steps_total": cfg.steps, "n_critic": cfg.n_critic,
             "gp_weight": cfg.gp_weight if _penalised(cfg) else None,
             "noise": cfg.noise, "z_dim": cfg.z_dim, "span": latent_span(cfg.noise),
-            "data": cfg.data.split(":")[0] if not cfg.data.startswith("file:") else "drawn",
+            "data": data.split(":")[0],
             "G": {"layers": cfg.g_depth, "width": cfg.g_width, "optimizer": g_opt,
                   "lr": cfg.lr_g, "params": count_params(t.G)},
             "D": {"layers": cfg.d_depth, "width": cfg.d_width, "optimizer": cfg.optimizer,
