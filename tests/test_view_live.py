@@ -254,9 +254,11 @@ def test_a_bookmark_is_the_live_run_as_an_offline_page(live, tmp_path):
     html = path.read_text()
     assert '"mode":"static"' in html and "http://127.0.0.1" not in html
     pg.goto(path.as_uri())  # offline: the server is not asked for anything
-    assert pg.inner_text("#frame") == f"step 0 (frame 1/{len(frames)})"
-    pg.fill("#slider", str(len(frames) - 1))
+    # It opens where it was saved, the last frame; the slider goes back to the start.
     assert pg.inner_text("#frame").startswith(f"step {frames[-1]['step']} ")
+    assert pg.inner_text("#frame").endswith(f"(frame {len(frames)}/{len(frames)})")
+    pg.fill("#slider", "0")
+    assert pg.inner_text("#frame") == f"step 0 (frame 1/{len(frames)})"
     assert "bce on ring" in pg.inner_text(".panel .title")
     assert errors == []
 

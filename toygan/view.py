@@ -473,7 +473,7 @@ class LiveSession:
                     for r in self.runs]
         label = " vs ".join(r["label"] for r in runs)
         name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"toygan-live-{label}-step{step}.html")
-        return page({"mode": "static", "runs": runs, "luts": luts()}), name
+        return page({"mode": "static", "runs": runs, "luts": luts(), "start": "last"}), name
 
     def close(self):
         self.stop.set()
