@@ -15,17 +15,17 @@ keys) and once for the raw generator being trained (``raw_`` keys). Each is give
     real neighbour; the limit is halfway from the real images' own share to 1, so 0.5 when real
     images have none): a generator making the same few dozen images, exactly or with small
     variations, scores near 1, real images a few percent;
-  - **modes dropped**: varied images of only part of the data. NDB's bins (k-means cells of the
-    real images, :class:`imagegan.metrics.NDB`) that the samples miss — significantly fewer
-    samples than the bin's real share (NDB's z-test, one side, 5%) and at most a quarter of it —
-    together hold more than ``MISSING_WAY`` of the real images (beyond the real images' own
-    share: a quarter of the data gone). Blurred, noisy or otherwise worse images that stay varied
-    move few images between bins and miss none; on ``stacked-digits`` also fewer than
-    ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.4 * 396``,
-    158: what a generator reaching ~170 of the 1000 modes shows in 500 samples). 0.4 is where
-    this known-modes rule and the weight-free rules agreed best over the training runs that
-    chose the image study's protocol (BENCHMARKS.md) — and above the 10% of the modes that
-    PacGAN's table already calls collapse (DCGAN's 99 of 1000);
+  - **modes dropped**: varied images of only part of the data. NDB's bins (k-means cells of the real
+    images, :class:`imagegan.metrics.NDB`) that the samples miss — significantly fewer samples than
+    the bin's real share (NDB's z-test, one side, 5%) and at most a quarter of it — together hold
+    more than ``MISSING_WAY`` of the real images (beyond the real images' own share: a quarter of
+    the data gone; BENCHMARKS.md has the sweep that chose it). Blurred, noisy or otherwise worse
+    images that stay varied move few images between bins and miss none; on ``stacked-digits`` also
+    fewer than ``STACKED_FRACTION`` x the digit triples that as many real images show (``< 0.4 *
+    396``, 158: what a generator reaching ~170 of the 1000 modes shows in 500 samples). 0.4 is where
+    this known-modes rule and the weight-free rules agreed best over the training runs that chose
+    the image study's protocol (BENCHMARKS.md) — and above the 10% of the modes that PacGAN's table
+    already calls collapse (DCGAN's 99 of 1000);
 * **healthy** — neither.
 
 Coverage and recall (how much of the real images' neighbourhoods the samples reach) are logged
