@@ -420,6 +420,34 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+class _FiniteWatch:
+    """The first step whose loss terms were not finite, and which terms, kept on the device:
+    ``track`` costs no host sync; ``check`` reads it (before anything is recorded or saved) and
+    raises :class:`Diverged` naming that step."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.first = self.bad = None
+
+    def track(self, terms: dict, step: int) -> None:
+        bad = torch.stack([~torch.isfinite(v.detach()).all() for v in terms.values()])
+        if self.first is None:
+            self.names = list(terms)
+            self.first = torch.full((), -1, dtype=torch.long, device=bad.device)
+            self.bad = torch.zeros_like(bad)
+        new = bad.any() & (self.first < 0)
+        self.first = torch.where(new, step, self.first)
+        self.bad = torch.where(new, bad, self.bad)
+
+    def check(self, rec) -> None:
+        if self.first is None or int(self.first) < 0:
+            return
+        names = [n for n, b in zip(self.names, self.bad.tolist(), strict=True) if b]
+        last = f"step {rec.last_ckpt}" if rec is not None else "the last"
+        raise Diverged(f"training diverged at step {int(self.first)}: {', '.join(names)} is "
+                       f"NaN/Inf; the last good checkpoint ({last}) is kept")
+
+
 def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, reduce) -> None:
     """Train to ``total`` steps; only rank 0 (``rec`` given) writes."""
     cfg = trainer.cfg
@@ -434,18 +462,19 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
             rec.emit({"step": 0, **first, "epoch": 0.0,
                       "eval_s": round(time.perf_counter() - t_eval, 4)})
         rec.checkpoint()  # a run folder always holds a checkpoint to resume from
+    watch = _FiniteWatch()
     while trainer.step < total:
         terms = trainer.train_step()
         step = trainer.step
         n_last += cfg.batch_size * (cfg.n_critic + 1) * trainer.world
-        bad = [k for k, v in terms.items() if not torch.isfinite(v)]
-        if bad:
-            last = f"step {rec.last_ckpt}" if rec is not None else "the last"
-            raise Diverged(f"training diverged at step {step}: {', '.join(bad)} is NaN/Inf; the "
-                           f"last good checkpoint ({last}) is kept")
+        watch.track(terms, step)
+        log = step % cfg.log_every == 0 or step == total
+        # The host reads the losses only where something is recorded (no sync per step on a GPU).
+        if log or step % cfg.eval_every == 0 or step % cfg.ckpt_every == 0:
+            watch.check(rec)
         bar.update(1)
         r = {"step": step}
-        if step % cfg.log_every == 0 or step == total:
+        if log:
             vals = {k: float(v) for k, v in terms.items()}
             r.update(reduce(vals) if reduce is not None else vals)
             now = time.perf_counter()

@@ -228,3 +228,25 @@ def test_sample_writes_requested_files(tmp_path, cli):
     assert Image.open(out / "7.jpg").size == (32, 32)
     again = cli("imagegan.sample", run, "--n", "12", "--out", out)
     assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_finiteness_is_tracked_on_the_device_and_read_only_when_checked(monkeypatch):
+    """The image loop notes NaN/Inf losses without a host read per step (a GPU keeps running
+    ahead); the check at the next recorded step names the first bad step and its terms."""
+    from imagegan.train import Diverged, _FiniteWatch
+
+    def host_read(*args, **kwargs):
+        raise AssertionError("a host read while tracking")
+
+    watch = _FiniteWatch()
+    with monkeypatch.context() as m:
+        for name in ("item", "tolist", "__bool__", "__int__", "__float__", "__index__"):
+            m.setattr(torch.Tensor, name, host_read)
+        for step in range(1, 9):
+            d = float("nan") if step in (3, 6) else 0.5
+            watch.track({"d_loss": torch.tensor(d), "g_loss": torch.tensor(1.0)}, step)
+    with pytest.raises(Diverged, match=r"diverged at step 3: d_loss is NaN/Inf"):
+        watch.check(None)
+    fine = _FiniteWatch()
+    fine.track({"d_loss": torch.tensor(0.5)}, 1)
+    fine.check(None)  # nothing to report
