@@ -115,7 +115,7 @@ def main():
     p.add_argument("--reference-steps", type=int, default=0,
                    help="also run the reference port's time to quality up to this many steps")
     p.add_argument("--tiny", action="store_true", help="0.2 s timings, no compiling, one "
-                   "200-step time-to-quality run (CI: the code runs; figures meaningless)")
+                   "50-step time-to-quality run (CI: the code runs; figures meaningless)")
     args = p.parse_args()
     if args.tiny:
         args.seconds, args.seeds = 0.2, 1
@@ -142,7 +142,7 @@ def main():
 
     for seed in range(args.seeds):
         cfg = TrainConfig(loss="wgan-gp", data="8gaussians", seed=seed, compile=args.compile)
-        secs, steps = time_to_quality(cfg, 200 if args.tiny else cfg.steps)
+        secs, steps = time_to_quality(cfg, 50 if args.tiny else cfg.steps)
         verdict = f"{secs:.1f} s ({steps} it)" if secs is not None else f"not reached in {steps} it"
         print(f"time to quality, default wgan-gp on 8gaussians, seed {seed} (compile "
               f"{args.compile}): {verdict}")

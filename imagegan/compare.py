@@ -198,7 +198,7 @@ def result_row(variant: str, lr, run_dir: Path, info: dict) -> dict:
             "final_step": last.get("step"), "final_epoch": last.get("epoch"), **st,
             **dict(zip(("modes_agree", "modes_evals"),
                        collapse.known_modes_agreement(history, ref), strict=True)),
-            "wall_s": info.get("wall_s"),
+            "wall_s": info.get("wall_s"), "resumed": bool(info.get("resumed")),
             "eval_s": (round(sum(r["eval_s"] for r in history if "eval_s" in r), 2)
                        if any("eval_s" in r for r in history) else None)}
 
@@ -213,7 +213,8 @@ def failed_row(variant: str, lr, run_dir: Path, cfg: TrainConfig, error: str) ->
     return {"variant": variant, "lr_asked": lr, "run": run_dir.name,
             **dataclasses.asdict(cfg.resolved()), **dict.fromkeys(METRICS),
             **{f"{m}_ema": None for m in METRICS}, "final_step": None, "final_epoch": None,
-            **none, "modes_agree": 0, "modes_evals": 0, "wall_s": None, "eval_s": None,
+            **none, "modes_agree": 0, "modes_evals": 0, "wall_s": None, "resumed": None,
+            "eval_s": None,
             "error": error}
 
 
@@ -268,12 +269,17 @@ def write_table(rows: list[dict], path: Path) -> None:
                   f"missed bins) and the known-modes rule alone (digit triples) agree on {agree} "
                   f"of {total} evaluations ({100 * agree / total:.1f}%; both generators, after "
                   "step 0)."]
-    timed = [r for r in rows if r["status"] != "failed"]
+    # A resumed run's wall time is its last session's only: the share counts the runs trained in
+    # one session.
+    timed = [r for r in rows if r["status"] != "failed" and not r.get("resumed")]
     wall = sum(r["wall_s"] or 0.0 for r in timed)
     if wall > 0 and all(r.get("eval_s") is not None for r in timed):  # older runs: not timed
         share = sum(r["eval_s"] for r in timed) / wall
+        which = ("" if len(timed) == len(rows) else
+                 f" ({len(timed)} of {len(rows)} runs; the others were resumed)")
         lines += ["", "Evaluation (metrics of both generators, sample grids, best checkpoint) "
-                  f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time."]
+                  f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time"
+                  f"{which}."]
     files.write_text(path, "\n".join(lines) + "\n")
 
 

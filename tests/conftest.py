@@ -51,18 +51,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` (pyproject.toml) tests go to whichever worker is free, except
-    that the tests of a module sharing a module-scoped fixture (a trained study, a run) stay on one
-    worker, so that the fixture is made once. Slow tests are handed out first, so that none is
-    left to run alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        shared = any(defs[-1].scope == "module" for name, defs in info.name2fixturedefs.items()
-                     if name in item.fixturenames and defs)
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    """Modules with the most slow tests are handed out first (``--dist loadscope`` gives each
+    module to one worker, so a module-scoped fixture is made once), so that no long module is
+    left to run alone at the end; a module's tests keep their order and stay together."""
+    first = {}
+    slow: dict = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.module.__name__, i)
+        slow[item.module.__name__] = slow.get(item.module.__name__, 0) + \
+            (item.get_closest_marker("slow") is not None)
+    items.sort(key=lambda item: (-slow[item.module.__name__], first[item.module.__name__]))

@@ -41,19 +41,4 @@ def test_a_benchmark_runs_on_its_tiny_setting(name, tmp_path):
                        timeout=420, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip(), "a benchmark prints its figures"
-
-
-def test_figures_make_runs_on_its_tiny_setting(tmp_path):
-    out = tmp_path / "figs"
-    r = subprocess.run([sys.executable, str(ROOT / "figures" / "make.py"), "--tiny", "--out",
-                        str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=420)
-    assert r.returncode == 0, r.stderr[-3000:]
-    made = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert {"ring-bce.gif", "ring-comparison.gif", "gradnorm.png", "surfaces.png",
-            "view-example.html", "collapse-calibration/calibration.md"} <= made
-    assert any(m.startswith("bugs/bug-") for m in made)
-    assert any(m.startswith("concepts/") for m in made)
-    # The figures folder itself is refused: --tiny never overwrites the committed figures.
-    r = subprocess.run([sys.executable, str(ROOT / "figures" / "make.py"), "--tiny"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert r.returncode != 0 and "--out" in r.stderr
+    assert "identical: False" not in r.stdout  # cluster_speed: Ray gave the serial results
