@@ -489,7 +489,35 @@ def build_parser() -> Parser:
     add_config_flags(p, ImageStudyConfig)
     add_config_flags(p, ClusterConfig, skip=("runs_per_task",))  # one image run per task
     add_study_flags(p, "runs/imagegan-compare")
+    p.add_argument("--report", action="store_true",
+                   help="write the tables and figures from the runs finished so far and train "
+                        "nothing (a long study still training, or stopped; --resume finishes it)")
     return p
+
+
+def report(sc: ImageStudyConfig, plan, out: Path) -> Path:
+    """``--report``: results.csv, table.md and figures of the study's finished runs (those with
+    ``done.json``), the rest named as still to train; the runs and study.json are not touched."""
+    if not (out / "runs").is_dir():
+        raise UserError(f"{out} holds no study runs to report (train them first)")
+    rows = []
+    for v, lr, s, cfg in plan:
+        d = _run_dir(out, v, lr, s, cfg.data)
+        info = read_done(d)
+        if info is not None:
+            rows.append(result_row(v, lr, d, info))
+    if not rows:
+        raise UserError(f"no run of {out} has finished yet: nothing to report")
+    write_csv(rows, out / "results.csv")
+    write_table(rows, out / "table.md")
+    if len(rows) < len(plan):
+        table = (out / "table.md").read_text()
+        files.write_text(out / "table.md", table + f"\n{len(rows)} of the study's {len(plan)} runs "
+                         "have finished: this table covers those (`--resume` trains the rest).\n")
+    finished = [r for r in rows if r["status"] != "failed"]
+    if finished:
+        write_figures(finished, out)
+    return out
 
 
 def execute(ns, argv=None) -> Path:
@@ -497,6 +525,8 @@ def execute(ns, argv=None) -> Path:
     sc = ImageStudyConfig.from_typed(given(ns, ImageStudyConfig))
     cc = cluster_config(ns)
     plan = sc.plan()
+    if ns.report:
+        return report(sc, plan, Path(ns.out))
     n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
                                progress=not ns.quiet))
     out = Path(ns.out)

@@ -284,3 +284,29 @@ def test_the_trainer_warns_once_when_a_healthy_generator_collapses(tmp_path, mon
     history = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     st = collapse.run_statuses(history, {"precision_real": 0.9, "duplicates_real": 0.0})
     assert (st["status"], st["onset_step"], st["status_ema"]) == ("lost", 6, "kept")
+
+
+@pytest.mark.slow
+def test_report_writes_the_table_of_the_runs_finished_so_far(quick, tmp_path, cli_inproc):
+    """--report: a long study's table from its finished runs while (or after) it trains; the
+    unfinished ones are named as still to train, and nothing is trained or logged."""
+    import shutil
+
+    out = tmp_path / "study"
+    shutil.copytree(quick, out)
+    for name in ("results.csv", "table.md"):
+        (out / name).unlink()
+    (out / "runs" / "bce+mbstd-stacked-digits-seed0" / "done.json").unlink()
+    session = (out / "study.json").read_text()
+    r = cli_inproc("imagegan.compare", "--quick", "--report", "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert [r["variant"] for r in rows] == ["bce"]
+    assert rows == [r for r in csv.DictReader(open(quick / "results.csv")) if r["variant"] == "bce"]
+    assert "1 of the study's 2 runs have finished" in (out / "table.md").read_text()
+    assert (out / "study.json").read_text() == session
+    assert not (out / "runs" / "bce+mbstd-stacked-digits-seed0" / "done.json").exists()
+    r = cli_inproc("imagegan.compare", "--quick", "--report", "--out", tmp_path / "none",
+                   "--quiet")
+    assert r.returncode != 0 and "holds no study runs" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
