@@ -203,10 +203,23 @@ def test_d_step_g_step_and_settings_changed_mid_run(live):
     _wait(lambda: session.state()["step"] == step + 11)
     time.sleep(0.2)
     assert session.state()["runs"][0]["frames"][-1]["d_steps"] == d + 1 + 30
-    pg.fill("#k", "0")
+    pg.wait_for_function("document.getElementById('ov-D').textContent.includes('k = 3')")
+    pg.fill("#k", "100000")
     pg.click("#apply")
     pg.wait_for_function("document.getElementById('message').textContent.includes('k')")
     assert "whole number between 1 and 100" in pg.inner_text("#message")
+    # Refused: the server still trains k = 3, and the page says so (box and overview strip).
+    assert session.trainer.cfg.n_critic == 3
+    assert pg.input_value("#k") == "3" and "k = 3" in pg.inner_text("#ov-D")
+    # Three bad fields: each is named, and none is applied.
+    pg.fill("#k", "0")
+    pg.fill("#lr_d", "fast")
+    pg.fill("#lr_g", "-1")
+    pg.click("#apply")
+    pg.wait_for_function("document.getElementById('message').textContent.includes('lr_g')")
+    message = pg.inner_text("#message")
+    assert all(w in message for w in ("lr_d", "lr_g", "k (critic steps)")), message
+    assert [g["lr"] for g in session.trainer.opt_d.param_groups] == [5e-4]
     pg.evaluate("poll()")
     js = [v for v in session.state()["runs"][0]["curves"]["js"] if v is not None]
     assert js and all(0 <= v <= 0.6932 for v in js)

@@ -421,17 +421,28 @@ class LiveSession:
         with self.lock:
             if not self.runs:
                 raise UserError("press start first")
-            new = {}
+            new, refused = {}, []
+
+            def check(key, *args, **kw):  # every refused field named, not only the first
+                try:
+                    new[key] = _number(params[key], *args, **kw)
+                except UserError as e:
+                    refused.append(str(e))
+
             for k in ("lr_d", "lr_g"):
                 if params.get(k) not in (None, ""):
-                    new[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
+                    check(k, k, *LIVE_LIMITS["lr"])
             if params.get("n_critic") not in (None, ""):
-                new["n_critic"] = int(_number(params["n_critic"], "k (critic steps)", 1, 100,
-                                              integer=True))
+                check("n_critic", "k (critic steps)", 1, 100, integer=True)
             if params.get("gp_weight") not in (None, ""):
                 if not any(_penalised(r.trainer.cfg) for r in self.runs):
-                    raise UserError(f"{self.trainer.cfg.loss} has no gradient penalty to weigh")
-                new["gp_weight"] = _number(params["gp_weight"], "gp_weight", 0, 1e6)
+                    refused.append(f"{self.trainer.cfg.loss} has no gradient penalty to weigh")
+                else:
+                    check("gp_weight", "gp_weight", 0, 1e6)
+            if refused:
+                raise UserError("; ".join(refused) + " (nothing was changed)")
+            if "n_critic" in new:
+                new["n_critic"] = int(new["n_critic"])
             for r in self.runs:
                 t = r.trainer
                 for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
@@ -444,6 +455,9 @@ class LiveSession:
                 if "gp_weight" in new and _penalised(t.cfg):
                     t.gan.hp["gp_weight"] = new["gp_weight"]
                 r.meta["G"]["lr"], r.meta["D"]["lr"] = t.cfg.lr_g, t.cfg.lr_d
+                r.meta["n_critic"] = t.cfg.n_critic  # what the page shows is what was applied
+                if _penalised(t.cfg):
+                    r.meta["gp_weight"] = t.cfg.gp_weight
             cfg = self.trainer.cfg
             return {k: getattr(cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
 
