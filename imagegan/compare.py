@@ -47,6 +47,7 @@ from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import Diverged, UserError
 from toygan.study import (
     add_study_flags,
+    command_line,
     fmt,
     groups,
     log_session,
@@ -495,7 +496,7 @@ def build_parser() -> Parser:
     return p
 
 
-def report(sc: ImageStudyConfig, plan, out: Path) -> Path:
+def report(sc: ImageStudyConfig, plan, out: Path, argv=None) -> Path:
     """``--report``: results.csv, table.md and figures of the study's finished runs (those with
     ``done.json``), the rest named as still to train; the runs and study.json are not touched."""
     if not (out / "runs").is_dir():
@@ -511,9 +512,11 @@ def report(sc: ImageStudyConfig, plan, out: Path) -> Path:
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     if len(rows) < len(plan):
+        study = command_line("imagegan.compare", [a for a in (argv or []) if a != "--report"])
         table = (out / "table.md").read_text()
         files.write_text(out / "table.md", table + f"\n{len(rows)} of the study's {len(plan)} runs "
-                         "have finished: this table covers those (`--resume` trains the rest).\n")
+                         f"have finished: this table covers those (`{study} --resume` trains "
+                         "the rest).\n")
     finished = [r for r in rows if r["status"] != "failed"]
     if finished:
         write_figures(finished, out)
@@ -526,7 +529,7 @@ def execute(ns, argv=None) -> Path:
     cc = cluster_config(ns)
     plan = sc.plan()
     if ns.report:
-        return report(sc, plan, Path(ns.out))
+        return report(sc, plan, Path(ns.out), argv)
     n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
                                progress=not ns.quiet))
     out = Path(ns.out)

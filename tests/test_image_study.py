@@ -303,7 +303,9 @@ def test_report_writes_the_table_of_the_runs_finished_so_far(quick, tmp_path, cl
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert [r["variant"] for r in rows] == ["bce"]
     assert rows == [r for r in csv.DictReader(open(quick / "results.csv")) if r["variant"] == "bce"]
-    assert "1 of the study's 2 runs have finished" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "1 of the study's 2 runs have finished" in table
+    assert f"(`python -m imagegan.compare --quick --out {out} --quiet --resume` trains" in table
     assert (out / "study.json").read_text() == session
     assert not (out / "runs" / "bce+mbstd-stacked-digits-seed0" / "done.json").exists()
     r = cli_inproc("imagegan.compare", "--quick", "--report", "--out", tmp_path / "none",
