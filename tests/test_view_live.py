@@ -48,10 +48,14 @@ def _wait(cond, timeout=30.0):
 def test_pause_then_resume_continues_the_same_run(live):
     pg, session, _, errors = live
     _start(pg)
+    # The training speed is on screen, measured from the server's steps.
+    pg.wait_for_function("/^[0-9]+ steps\\/s$/.test(document.getElementById('rate').textContent)")
+    assert int(pg.inner_text("#rate").split()[0]) > 0
     pg.click("#lpause")
     _wait(lambda: not session.state()["running"])
     paused_at = session.state()["step"]
     assert pg.inner_text("#lpause") == "resume"
+    pg.wait_for_function("document.getElementById('rate').textContent == 'paused'")
     pg.click("#play")  # the playback bar's ▶ resumes the server too
     _wait(lambda: session.state()["step"] > paused_at + 20)
     pg.wait_for_function(f"runs[0].frames[runs[0].frames.length - 1].step > {paused_at}")
