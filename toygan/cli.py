@@ -112,7 +112,7 @@ def run_main(main, argv=None) -> None:
         _MAIN_RUNNING = False
         if argv is None:
             # The process is about to exit: keep the interpreter's last garbage collection from
-            # walking every object torch and matplotlib made (1-2 s after torch._dynamo has been
+            # walking every object torch and matplotlib made (seconds once torch._dynamo has been
             # imported, as the first optimiser does; BENCHMARKS.md). Memory is freed all the same.
             gc.freeze()
     sys.exit(code or 0)

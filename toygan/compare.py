@@ -1,6 +1,6 @@
 """The mode-collapse study: a grid of (objective or mitigation) x seed x data set, one folder.
 
-    python -m toygan.compare --quick --out runs/study-quick       # smoke version, ~30 s
+    python -m toygan.compare --quick --out runs/study-quick       # smoke version
     python -m toygan.compare --out runs/study                     # the full default study
     python -m toygan.compare --variants bce,bce+unroll=5,wgan-gp --seeds 3 --data ring
     python -m toygan.compare --preset pacgan --variants bce,bce+pack=2 --steps 5000  # the paper's
@@ -70,7 +70,7 @@ DEFAULT_DATA = ["ring", "grid"]
 PRESET_DATA = {"pacgan": ["ring-pacgan", "grid-pacgan"], "unrolled": ["ring-unrolled"],
                "wgan-gp-toy": ["8gaussians", "25gaussians"]}
 STUDY_BASE = dict(PRESETS["study"], preset="study")
-# --quick: small enough for ~30 s, and it shows what the full study shows (BCE collapses,
+# --quick: small enough for a test, and it shows what the full study shows (BCE collapses,
 # unrolling restores modes, WGAN-GP keeps them all): see tests/test_compare.py.
 QUICK = dict(variants="bce,bce+unroll-fo=5,wgan-gp", data="ring", seeds=2, steps=1000)
 

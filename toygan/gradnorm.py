@@ -1,6 +1,6 @@
 """Figure 1(b) of Gulrajani et al. 2017: per-layer critic gradient norms, clipping vs penalty.
 
-    python -m toygan.gradnorm --out figures/gradnorm.png        # about 4 minutes on 2 cores
+    python -m toygan.gradnorm --out figures/gradnorm.png        # minutes on a CPU
 
 Trains WGAN on the swiss roll with weight clipping c in {0.1, 0.01, 0.001} and WGAN-GP, with
 12-layer ReLU MLP generator and critic (11 hidden layers of ``--width`` units, no batch norm), the
