@@ -162,12 +162,14 @@ def _none(status: str, final: str | None = None) -> dict:
 
 def _kinds(labels: list[str]) -> str | None:
     """The collapse kinds of a stretch of evaluations, in the order they appear
-    (``"modes dropped, then near-copies and modes dropped"``); None when none was collapsed
-    (only unrealistic)."""
+    (``"modes dropped, then near-copies and modes dropped"``); ``"unrealistic"`` when none was
+    collapsed but the samples stopped looking like the data; None when neither."""
     seen = []
     for k in labels:
         if k in (*KINDS, BOTH) and (not seen or seen[-1] != k):
             seen.append(k)
+    if not seen and "unrealistic" in labels:
+        return "unrealistic"
     return ", then ".join(seen) or None
 
 

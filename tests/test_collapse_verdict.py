@@ -115,6 +115,11 @@ def test_a_runs_status_says_which_collapse_its_onset_was():
     assert st["kind"] == "modes dropped, then near-copies and modes dropped"
     assert "lost at step 400 (epoch 4.00) (modes dropped, then near-copies" in \
         collapse.describe(st)
+    # A run whose samples stop looking like the data says so as its onset's kind.
+    gone = healthy + [{"step": s, "epoch": s / 100, "precision": 0.05, "duplicates": 1.0,
+                       "ndb_missing": 0.9} for s in (400, 500, 600)]
+    assert (collapse.status(gone, REF)["status"], collapse.status(gone, REF)["kind"]) == \
+        ("lost", "unrealistic")
     never = [ev(s, 0.5, 0.0) for s in (100, 200, 300)]
     assert collapse.status(never, REF)["status"] == "never"
     assert collapse.status(never, REF)["kind"] == "modes dropped"
