@@ -53,7 +53,7 @@ from toygan.config import BIG, GANConfig, add_config_flags, build, check, given,
 from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
 from toygan.device import use_channels_last as _use_channels_last
 from toygan.errors import Diverged, UserError
-from toygan.step import GANStep
+from toygan.step import FiniteWatch, GANStep
 
 
 @dataclass
@@ -420,32 +420,13 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-class _FiniteWatch:
-    """The first step whose loss terms were not finite, and which terms, kept on the device:
-    ``track`` costs no host sync; ``check`` reads it (before anything is recorded or saved) and
-    raises :class:`Diverged` naming that step."""
-
-    def __init__(self):
-        self.names: list[str] = []
-        self.first = self.bad = None
-
-    def track(self, terms: dict, step: int) -> None:
-        bad = torch.stack([~torch.isfinite(v.detach()).all() for v in terms.values()])
-        if self.first is None:
-            self.names = list(terms)
-            self.first = torch.full((), -1, dtype=torch.long, device=bad.device)
-            self.bad = torch.zeros_like(bad)
-        new = bad.any() & (self.first < 0)
-        self.first = torch.where(new, step, self.first)
-        self.bad = torch.where(new, bad, self.bad)
-
-    def check(self, rec) -> None:
-        if self.first is None or int(self.first) < 0:
-            return
-        names = [n for n, b in zip(self.names, self.bad.tolist(), strict=True) if b]
+def _check_finite(watch: FiniteWatch, rec: Records | None) -> None:
+    """Raise :class:`Diverged` naming the first step whose losses were NaN/Inf, if one was."""
+    bad = watch.first_bad()[0]
+    if bad is not None:
         last = f"step {rec.last_ckpt}" if rec is not None else "the last"
-        raise Diverged(f"training diverged at step {int(self.first)}: {', '.join(names)} is "
-                       f"NaN/Inf; the last good checkpoint ({last}) is kept")
+        raise Diverged(f"training diverged at step {bad[0]}: {', '.join(bad[1])} is NaN/Inf; "
+                       f"the last good checkpoint ({last}) is kept")
 
 
 def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, reduce) -> None:
@@ -462,16 +443,18 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
             rec.emit({"step": 0, **first, "epoch": 0.0,
                       "eval_s": round(time.perf_counter() - t_eval, 4)})
         rec.checkpoint()  # a run folder always holds a checkpoint to resume from
-    watch = _FiniteWatch()
+    watch = FiniteWatch()
     while trainer.step < total:
         terms = trainer.train_step()
         step = trainer.step
         n_last += cfg.batch_size * (cfg.n_critic + 1) * trainer.world
         watch.track(terms, step)
         log = step % cfg.log_every == 0 or step == total
+        evaluate = step % cfg.eval_every == 0 or step == total
+        ckpt = step % cfg.ckpt_every == 0 or step == total
         # The host reads the losses only where something is recorded (no sync per step on a GPU).
-        if log or step % cfg.eval_every == 0 or step % cfg.ckpt_every == 0:
-            watch.check(rec)
+        if log or evaluate or ckpt:
+            _check_finite(watch, rec)
         bar.update(1)
         r = {"step": step}
         if log:
@@ -482,7 +465,7 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
             t_last, n_last = now, 0
         if rec is None:
             continue
-        if step % cfg.eval_every == 0 or step == total:
+        if evaluate:
             t_eval = time.perf_counter()
             rec.grid()
             r.update(rec.evaluate())
@@ -494,7 +477,7 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
             if "d_loss" in r:
                 bar.set_postfix(d=f"{r['d_loss']:.3f}", g=f"{r['g_loss']:.3f}",
                                 img_s=f"{r['images_per_s']:.0f}", refresh=False)
-        if step % cfg.ckpt_every == 0 or step == total:
+        if ckpt:
             rec.checkpoint()
     bar.close()
 

@@ -233,12 +233,13 @@ def test_sample_writes_requested_files(tmp_path, cli):
 def test_finiteness_is_tracked_on_the_device_and_read_only_when_checked(monkeypatch):
     """The image loop notes NaN/Inf losses without a host read per step (a GPU keeps running
     ahead); the check at the next recorded step names the first bad step and its terms."""
-    from imagegan.train import Diverged, _FiniteWatch
+    from imagegan.train import Diverged, _check_finite
+    from toygan.step import FiniteWatch
 
     def host_read(*args, **kwargs):
         raise AssertionError("a host read while tracking")
 
-    watch = _FiniteWatch()
+    watch = FiniteWatch()
     with monkeypatch.context() as m:
         for name in ("item", "tolist", "__bool__", "__int__", "__float__", "__index__"):
             m.setattr(torch.Tensor, name, host_read)
@@ -246,7 +247,7 @@ def test_finiteness_is_tracked_on_the_device_and_read_only_when_checked(monkeypa
             d = float("nan") if step in (3, 6) else 0.5
             watch.track({"d_loss": torch.tensor(d), "g_loss": torch.tensor(1.0)}, step)
     with pytest.raises(Diverged, match=r"diverged at step 3: d_loss is NaN/Inf"):
-        watch.check(None)
-    fine = _FiniteWatch()
+        _check_finite(watch, None)
+    fine = FiniteWatch()
     fine.track({"d_loss": torch.tensor(0.5)}, 1)
-    fine.check(None)  # nothing to report
+    _check_finite(fine, None)  # nothing to report

@@ -162,19 +162,18 @@ def test_the_host_reads_the_losses_only_where_something_is_recorded(monkeypatch)
                              ckpt_every=1000), loss="bce")
     train(cfg, None, progress=False)
     assert reads == [10, 20, 30, 40]
-    loop = train_mod._Loop.__new__(train_mod._Loop)
-    loop.first_bad = None
-    loop.t = type("T", (), {"runs": 2, "step": 3})()
+    from toygan.step import FiniteWatch
+
+    watch = FiniteWatch(runs=2)
     import torch
 
     nan = torch.tensor([0.5, float("nan")])
-    loop.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": torch.tensor([1.0, 1.0])})
-    loop.t.step = 4
-    loop.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": nan})
-    loop.t.step = 5
-    loop.track({"d_loss": nan, "g_loss": nan})
-    assert loop.first_bad.tolist() == [-1, 4]
-    assert loop.bad_terms.tolist() == [[False, False], [False, True]]  # g_loss went first
+    watch.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": torch.tensor([1.0, 1.0])}, 3)
+    watch.track({"d_loss": torch.tensor([0.1, 0.2]), "g_loss": nan}, 4)
+    watch.track({"d_loss": nan, "g_loss": nan}, 5)
+    assert watch.first.tolist() == [-1, 4]
+    assert watch.bad.tolist() == [[False, False], [False, True]]  # g_loss went first
+    assert watch.first_bad() == [None, (4, ["g_loss"])]
 
 
 def test_diverged_run_stops_with_the_step_and_keeps_records(cli, tmp_path):

@@ -148,6 +148,37 @@ def _optimizer_update(opt: torch.optim.Optimizer, param: nn.Parameter, p: Tensor
     raise ValueError(f"second-order unrolling does not know {type(opt).__name__}")
 
 
+class FiniteWatch:
+    """Each run's first step whose loss terms were not finite, and which terms they were, noted
+    on the device with no host sync (``track``: a GPU keeps running ahead); ``first_bad`` reads
+    it, once, where the loop records or saves something. ``runs``: the runs a stacked step
+    trains (a term holds one value per run, or one for all)."""
+
+    def __init__(self, runs: int = 1):
+        self.runs = runs
+        self.names: list[str] = []
+        self.first = self.bad = None  # (runs,) step or -1; (terms, runs) flags
+
+    def track(self, terms: dict, step: int) -> None:
+        bad = torch.stack([~torch.isfinite(v.detach().float().reshape(-1).expand(self.runs))
+                           for v in terms.values()])  # (terms, runs)
+        if self.first is None:
+            self.names = list(terms)
+            self.first = torch.full((self.runs,), -1, dtype=torch.long, device=bad.device)
+            self.bad = torch.zeros_like(bad)
+        new = bad.any(0) & (self.first < 0)
+        self.first = torch.where(new, step, self.first)
+        self.bad = torch.where(new.unsqueeze(0), bad, self.bad)
+
+    def first_bad(self) -> list[tuple[int, list[str]] | None]:
+        """Per run: (the first non-finite step, its non-finite terms), or None."""
+        if self.first is None:
+            return [None] * self.runs
+        first, bad = self.first.tolist(), self.bad.tolist()
+        return [(s, [n for n, row in zip(self.names, bad, strict=True) if row[k]]) if s >= 0
+                else None for k, s in enumerate(first)]
+
+
 class GANStep:
     """``step(draw_real, draw_z, n)``: one generator update of a GAN; returns its loss terms.
 

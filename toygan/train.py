@@ -60,7 +60,7 @@ from toygan.models import (
     sample_noise,
 )
 from toygan.presets import PRESETS
-from toygan.step import GANStep
+from toygan.step import FiniteWatch, GANStep
 
 CHECKPOINT_FORMAT = "toygan-checkpoint-1"
 
@@ -413,7 +413,7 @@ class _Loop:
                                                                       cfg.steps + 1)))
                               .round().astype(int).tolist())
         self.single_out = recs[0].out if len(recs) == 1 and trainer.checkpoints else None
-        self.first_bad = self.bad_terms = self.names = None  # on the device (see track)
+        self.watch = FiniteWatch(trainer.runs)
 
     def observe(self, step, terms=None):
         t, K, cfg = self.t, self.t.runs, self.t.cfg
@@ -432,31 +432,12 @@ class _Loop:
             if snap is not None:
                 rec.frame(step, snap)
 
-    def track(self, terms) -> None:
-        """Note on the device, with no host sync, each run's first step whose loss terms are not
-        finite and which terms they were; ``check_finite`` reads it before anything is
-        recorded, so a step costs no ``.item()`` (a GPU keeps running ahead)."""
-        K, step = self.t.runs, self.t.step
-        bad = torch.stack([~torch.isfinite(v.detach().float().reshape(-1).expand(K))
-                           for v in terms.values()])  # (terms, runs)
-        if self.first_bad is None:
-            self.names = list(terms)
-            self.first_bad = torch.full((K,), -1, dtype=torch.long, device=bad.device)
-            self.bad_terms = torch.zeros_like(bad)
-        new = bad.any(0) & (self.first_bad < 0)
-        self.first_bad = torch.where(new, step, self.first_bad)
-        self.bad_terms = torch.where(new.unsqueeze(0), bad, self.bad_terms)
-
     def check_finite(self) -> bool:
         """Mark runs whose loss turned NaN/Inf (at the step it first did); True while any run
         is still going."""
-        if self.first_bad is None:
-            return True
-        first, bad = self.first_bad.tolist(), self.bad_terms.tolist()
-        for k, rec in enumerate(self.recs):
-            if first[k] >= 0 and rec.diverged_at is None:
-                step = first[k]
-                names = [n for n, row in zip(self.names, bad, strict=True) if row[k]]
+        for rec, bad in zip(self.recs, self.watch.first_bad(), strict=True):
+            if bad is not None and rec.diverged_at is None:
+                step, names = bad
                 msg = (f"training diverged at step {step}: {', '.join(names)} is NaN/Inf "
                        f"(records up to step {step - 1} are kept)")
                 if self.stop_on_nan:
@@ -505,8 +486,8 @@ def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool 
             loop.checkpoint()
         while trainer.step < cfg.steps:
             terms = trainer.train_step()
-            loop.track(terms)
             step = trainer.step
+            loop.watch.track(terms, step)
             log = step % cfg.log_every == 0 or step == cfg.steps
             ckpt = step % cfg.ckpt_every == 0 or step == cfg.steps
             # The host looks at the losses only where something is recorded.
