@@ -232,7 +232,8 @@ def status_counts(group: list[dict], suffix: str = "") -> str:
     return text + (f" ({failed} failed)" if failed else "")
 
 
-def write_table(rows: list[dict], path: Path) -> None:
+def write_table(rows: list[dict], path: Path, note: str | None = None) -> None:
+    """The study's table.md; ``note``: a closing line (a partial study's, under --report)."""
     lines = ["| model | generator | discriminator | loss | optimizer | collapse started at "
              "(step / epoch) |", "|---|---|---|---|---|---|"]
     for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
@@ -281,6 +282,8 @@ def write_table(rows: list[dict], path: Path) -> None:
         lines += ["", "Evaluation (metrics of both generators, sample grids, best checkpoint) "
                   f"took {100 * share:.1f}% of the runs' {wall / 60:.1f} min of wall time"
                   f"{which}."]
+    if note:
+        lines += ["", note]
     files.write_text(path, "\n".join(lines) + "\n")
 
 
@@ -509,14 +512,13 @@ def report(sc: ImageStudyConfig, plan, out: Path, argv=None) -> Path:
             rows.append(result_row(v, lr, d, info))
     if not rows:
         raise UserError(f"no run of {out} has finished yet: nothing to report")
-    write_csv(rows, out / "results.csv")
-    write_table(rows, out / "table.md")
+    note = None
     if len(rows) < len(plan):
         study = command_line("imagegan.compare", [a for a in (argv or []) if a != "--report"])
-        table = (out / "table.md").read_text()
-        files.write_text(out / "table.md", table + f"\n{len(rows)} of the study's {len(plan)} runs "
-                         f"have finished: this table covers those (`{study} --resume` trains "
-                         "the rest).\n")
+        note = (f"{len(rows)} of the study's {len(plan)} runs have finished: this table covers "
+                f"those (`{study} --resume` trains the rest).")
+    write_csv(rows, out / "results.csv")
+    write_table(rows, out / "table.md", note)
     finished = [r for r in rows if r["status"] != "failed"]
     if finished:
         write_figures(finished, out)
