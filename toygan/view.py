@@ -421,28 +421,8 @@ class LiveSession:
         with self.lock:
             if not self.runs:
                 raise UserError("press start first")
-            new, refused = {}, []
-
-            def check(key, *args, **kw):  # every refused field named, not only the first
-                try:
-                    new[key] = _number(params[key], *args, **kw)
-                except UserError as e:
-                    refused.append(str(e))
-
-            for k in ("lr_d", "lr_g"):
-                if params.get(k) not in (None, ""):
-                    check(k, k, *LIVE_LIMITS["lr"])
-            if params.get("n_critic") not in (None, ""):
-                check("n_critic", "k (critic steps)", 1, 100, integer=True)
-            if params.get("gp_weight") not in (None, ""):
-                if not any(_penalised(r.trainer.cfg) for r in self.runs):
-                    refused.append(f"{self.trainer.cfg.loss} has no gradient penalty to weigh")
-                else:
-                    check("gp_weight", "gp_weight", 0, 1e6)
-            if refused:
-                raise UserError("; ".join(refused) + " (nothing was changed)")
-            if "n_critic" in new:
-                new["n_critic"] = int(new["n_critic"])
+            new = validate_settings(params, self.trainer.cfg.loss,
+                                    any(_penalised(r.trainer.cfg) for r in self.runs))
             for r in self.runs:
                 t = r.trainer
                 for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
@@ -516,6 +496,34 @@ def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> fl
 # The model choices the page offers (GAN Lab's per-player settings), with their ranges.
 LIVE_MODEL = {"g_depth": (1, 8), "g_width": (1, 512), "d_depth": (1, 8), "d_width": (1, 512),
               "z_dim": (1, 16)}
+
+
+def validate_settings(params: dict, loss: str, penalised: bool) -> dict:
+    """The mid-run settings a request asks for (learning rates, k, λ), range-checked like a new
+    run's; every refused field is named in one message, and then nothing is applied."""
+    new, refused = {}, []
+
+    def check(key, *args, **kw):
+        try:
+            new[key] = _number(params[key], *args, **kw)
+        except UserError as e:
+            refused.append(str(e))
+
+    for k in ("lr_d", "lr_g"):
+        if params.get(k) not in (None, ""):
+            check(k, k, *LIVE_LIMITS["lr"])
+    if params.get("n_critic") not in (None, ""):
+        check("n_critic", "k (critic steps)", 1, 100, integer=True)
+    if params.get("gp_weight") not in (None, ""):
+        if not penalised:
+            refused.append(f"{loss} has no gradient penalty to weigh")
+        else:
+            check("gp_weight", "gp_weight", 0, 1e6)
+    if refused:
+        raise UserError("; ".join(refused) + " (nothing was changed)")
+    if "n_critic" in new:
+        new["n_critic"] = int(new["n_critic"])
+    return new
 
 
 def validate(params: dict, tmp: Path) -> list:
