@@ -388,7 +388,7 @@ def write_figures(rows: list[dict], out: Path) -> None:
 
 
 KIND_STYLE = {"modes dropped": ("v", "tab:orange"), "near-copies": ("X", "tab:red"),
-              collapse.BOTH: ("D", "darkred"), None: ("o", "grey")}
+              collapse.BOTH: ("D", "darkred"), None: ("o", "dimgrey")}
 
 
 def _onsets(rows: list[dict], out: Path) -> None:
@@ -397,7 +397,7 @@ def _onsets(rows: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = list(dict.fromkeys(_label(r["variant"], r["lr_asked"]) for r in rows))
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 1.6))
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 2.2))
     seen = set()
     for r in rows:
         y = labels.index(_label(r["variant"], r["lr_asked"])) + 0.12 * (r["seed"] % 5 - 2)
@@ -418,7 +418,8 @@ def _onsets(rows: list[dict], out: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("epoch (of the images the critic reads)")
     ax.set_title("When each run's collapse started (one row per model, one mark per seed)")
-    ax.legend(fontsize=8, loc="lower right")
+    # Below the axes, so no mark is hidden behind it.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     files.save_figure(fig, out / "onsets.png")
