@@ -1,5 +1,6 @@
 """The toy trainer: records, reproducibility, published behaviour, bad input."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 from torch.testing import assert_close
 
 from toygan.metrics import collapse_onset
+from toygan.presets import PRESETS
 from toygan.train import TrainConfig, Trainer, build_parser, config_from_args, train
 
 TINY = dict(steps=30, g_width=16, d_width=16, batch_size=32, eval_every=10, eval_samples=500,
@@ -87,6 +89,26 @@ def test_preset_then_flags_override():
     assert (cfg.steps, cfg.seed, cfg.g_width, cfg.d_depth) == (5, 2, 512, 3)
     assert (cfg.gp_weight, cfg.batch_size, cfg.n_critic, cfg.data) == (0.1, 256, 5, "8gaussians")
     assert (cfg.lr_d, cfg.lr_g, cfg.betas) == (1e-4, 1e-4, (0.5, 0.9))
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_a_config_built_in_python_resolves_its_preset_as_the_command_line_does(preset):
+    """``Trainer(TrainConfig(preset=P))`` trains what ``--preset P`` trains; a field passed in
+    Python wins over the preset even when it equals the dataclass default (256 is
+    ``batch_size``'s default; the PacGAN preset's is 100)."""
+    cli = config_from_args(build_parser().parse_args(["--preset", preset])).resolved()
+    assert dataclasses.asdict(TrainConfig(preset=preset).resolved()) == dataclasses.asdict(cli)
+    typed = TrainConfig(preset=preset, batch_size=256, steps=7).resolved()
+    assert (typed.batch_size, typed.steps) == (256, 7)
+    assert {k: v for k, v in dataclasses.asdict(typed).items()
+            if k not in ("batch_size", "steps")} == \
+        {k: v for k, v in dataclasses.asdict(cli).items() if k not in ("batch_size", "steps")}
+    # A copy keeps every value it holds: the preset is not applied over it again.
+    copy = dataclasses.replace(typed, seed=3).resolved()
+    assert (copy.batch_size, copy.steps, copy.seed) == (256, 7, 3)
+    if preset == "pacgan":
+        t = Trainer(TrainConfig(preset=preset, steps=1))
+        assert (t.cfg.g_width, t.cfg.d_activation, t.cfg.data) == (400, "maxout", "ring-pacgan")
 
 
 def test_noise_distribution_and_per_player_optimiser():

@@ -136,6 +136,24 @@ def given(ns: argparse.Namespace, cls) -> dict:
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items() if k in names}
 
 
+def remembers_passed(cls):
+    """Class decorator (after ``@dataclass``): an instance remembers the fields its caller passed
+    (``passed_fields``), so a preset can fill every field the caller left at its default and keep
+    the passed ones, even one equal to its default. A copy (``dataclasses.replace``) passes every
+    field, so it keeps them all."""
+    init = cls.__init__
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        object.__setattr__(self, "_passed", frozenset(names[:len(args)]) | frozenset(kwargs))
+
+    __init__.__doc__ = init.__doc__
+    cls.__init__ = __init__
+    cls.passed_fields = property(lambda self: getattr(self, "_passed", frozenset(names)))
+    return cls
+
+
 def build(cls, typed: dict, presets: dict | None = None):
     """Dataclass defaults, then the preset named by ``typed["preset"]`` (or the class's default
     preset), then the typed values; range-checked."""

@@ -41,7 +41,16 @@ from tqdm.auto import tqdm
 
 from toygan import bugs, files, losses, metrics
 from toygan.cli import Parser, add_run_flags, run_main
-from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
+from toygan.config import (
+    BIG,
+    GANConfig,
+    add_config_flags,
+    build,
+    check,
+    given,
+    option,
+    remembers_passed,
+)
 from toygan.data import fixed_set, make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
@@ -65,6 +74,7 @@ from toygan.step import FiniteWatch, GANStep
 CHECKPOINT_FORMAT = "toygan-checkpoint-1"
 
 
+@remembers_passed
 @dataclass
 class TrainConfig(GANConfig):
     """Every option of a toy run. ``None`` means "the preset's value, else the objective's"."""
@@ -119,12 +129,15 @@ class TrainConfig(GANConfig):
                                 choices=lambda: list(PRESETS) + ["none"])
 
     def resolved(self) -> TrainConfig:
-        """A copy with every ``None`` filled (preset, then objective) and every value checked."""
+        """A copy with the preset applied, every ``None`` filled (preset, then objective) and
+        every value checked. The preset sets each field the caller did not pass, so
+        ``TrainConfig(preset=P)`` trains what ``--preset P`` trains; a passed ``None`` is filled
+        too."""
         check(self)
         c = dataclasses.replace(self)
         if c.preset not in (None, "none"):
             for k, v in PRESETS[c.preset].items():
-                if getattr(c, k) is None:
+                if k not in self.passed_fields or getattr(c, k) is None:
                     setattr(c, k, v)
         c = c.resolve_objective()
         for k in ("batch_size", "snapshot_points"):
