@@ -130,3 +130,28 @@ def test_live_server_trains_and_streams_to_the_page(tmp_path):
     finally:
         server.stop()
     assert not server.thread.is_alive()
+
+
+def test_the_modes_line_is_the_best_of_the_last_evaluations_recorded_or_live():
+    """Recorded runs get the page's bold modes line from their whole history; a live run's
+    evaluation carries its own (a poll sends only what is new, so the window reaches before it)."""
+    from types import SimpleNamespace
+
+    from toygan.metrics import MODES_WINDOW
+    from toygan.view import LiveRun, _curves
+
+    assert MODES_WINDOW == 3
+    counts = [0, 8, 6, 6, 8, 3, 3, 3]
+    stats = [{"step": 50 * i, "modes_covered": c} for i, c in enumerate(counts)]
+    stats.insert(1, {"step": 10, "d_loss": 0.5, "g_loss": 0.7})
+    cv = _curves(stats)
+    assert cv["modes"] == counts
+    assert cv["modes_best"] == [0, 8, 8, 8, 8, 8, 8, 3]
+    live = SimpleNamespace(frames=[], evals=[], d_steps=0)
+    for i, s in enumerate(stats):
+        if "modes_covered" in s:
+            LiveRun.add(live, {"step": s["step"]}, dict(s), i)
+    assert [e["modes_best"] for e in live.evals] == cv["modes_best"]
+    new = [e for e in live.evals if e["step"] > 250]  # what the next poll sends
+    assert _curves(new)["modes_best"] == [8, 3]
+    assert _curves([{"step": 0, "js": 0.1}])["modes_best"] == [None]  # drawn data: no modes

@@ -116,6 +116,26 @@ def uniform_kl(n_hq: int, n_modes: int, draws: int = 20_000, seed: int = 0) -> t
     return float(kls.mean()), float(np.percentile(kls, 5)), float(np.percentile(kls, 95))
 
 
+# The live page's modes curve: a generator that keeps every mode still wobbles at an undecayed
+# learning rate, and at one evaluation its samples can sit just outside 3 std of some modes
+# (measured in BENCHMARKS.md, "The live page's modes curve"); the page shows the most modes
+# covered at any of the last MODES_WINDOW evaluations beside each evaluation's own count.
+MODES_WINDOW = 3
+
+
+def recent_best(counts: list, window: int = MODES_WINDOW) -> list:
+    """At each position, the largest of the last ``window`` counts (``None`` entries skipped;
+    ``None`` where the window holds no count). A generator covering one mode at a time while it
+    hops reads 1 (or 2 across a hop), never the modes it visited."""
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    out = []
+    for i in range(len(counts)):
+        seen = [c for c in counts[max(0, i - window + 1):i + 1] if c is not None]
+        out.append(max(seen) if seen else None)
+    return out
+
+
 def mode_metrics(samples, centers, std: float, min_frac: float = MIN_FRAC) -> dict:
     """``{"modes_covered", "hq_frac", "reverse_kl"}`` for samples of a known mixture."""
     return {

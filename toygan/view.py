@@ -42,6 +42,7 @@ from toygan import files
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.errors import DataError, UserError
+from toygan.metrics import MODES_WINDOW, recent_best
 from toygan.variants import variant_label
 
 Q_POINTS = 16383  # int16 steps per half-extent (samples may lie up to 2 extents out)
@@ -110,12 +111,16 @@ def _curves(stats: list[dict]) -> dict:
     histograms; None where a record has no such value)."""
     losses = [r for r in stats if "d_loss" in r]
     evals = [r for r in stats if r.get("modes_covered") is not None or "js" in r]
+    modes = [r.get("modes_covered") for r in evals]
+    # A live record carries its own (its window reaches before what a poll sends).
+    best = [r.get("modes_best", b) for r, b in zip(evals, recent_best(modes), strict=True)]
     clean = _clean
     return {"loss_step": [r["step"] for r in losses],
             "d_loss": [clean(r["d_loss"]) for r in losses],
             "g_loss": [clean(r["g_loss"]) for r in losses],
             "eval_step": [r["step"] for r in evals],
-            "modes": [r.get("modes_covered") for r in evals],
+            "modes": modes,
+            "modes_best": best,
             "kl": [clean(r.get("kl")) for r in evals],
             "js": [clean(r.get("js")) for r in evals]}
 
@@ -137,7 +142,8 @@ def encode_run(run, max_points: int | None = None) -> dict:
             "extent": enc.extent, "center": enc.center.tolist(), "half": enc.half,
             "res": int(snap["critic"].shape[-1]), "grad_scale": enc.grad_scale,
             "real": enc.points(snap["real"]), "centers": snap["centers"].tolist(),
-            "n_modes": int(len(snap["centers"])), "steps_total": int(cfg["steps"]),
+            "n_modes": int(len(snap["centers"])), "modes_window": MODES_WINDOW,
+            "steps_total": int(cfg["steps"]),
             "noise": cfg.get("noise", "normal"), "z_dim": int(cfg.get("z_dim", 2)),
             "span": latent_span(cfg.get("noise", "normal")),
             "frames": frames, "curves": _curves(run.stats)}
@@ -202,7 +208,8 @@ class LiveRun:
             "output": t.obj.output, "extent": enc.extent, "center": enc.center.tolist(),
             "half": enc.half, "res": cfg.grid_res, "real": enc.points(t.real_vis.numpy()),
             "centers": [] if t.data.centers is None else t.data.centers.tolist(),
-            "n_modes": t.data.n_modes or 0, "steps_total": cfg.steps, "n_critic": cfg.n_critic,
+            "n_modes": t.data.n_modes or 0, "modes_window": MODES_WINDOW,
+            "steps_total": cfg.steps, "n_critic": cfg.n_critic,
             "gp_weight": cfg.gp_weight if _penalised(cfg) else None,
             "noise": cfg.noise, "z_dim": cfg.z_dim, "span": latent_span(cfg.noise),
             "data": data.split(":")[0],
@@ -248,6 +255,9 @@ class LiveRun:
     def add(self, frame: dict, ev: dict | None, seq: int) -> None:
         self.frames.append({**frame, "seq": seq, "d_steps": self.d_steps})
         if ev is not None and not (self.evals and self.evals[-1]["step"] == ev["step"]):
+            recent = [r.get("modes_covered")
+                      for r in self.evals[max(len(self.evals) - MODES_WINDOW + 1, 0):]]
+            ev["modes_best"] = recent_best([*recent, ev.get("modes_covered")])[-1]
             self.evals.append(ev)
 
     def thin(self) -> None:
