@@ -155,3 +155,28 @@ def test_the_modes_line_is_the_best_of_the_last_evaluations_recorded_or_live():
     new = [e for e in live.evals if e["step"] > 250]  # what the next poll sends
     assert _curves(new)["modes_best"] == [8, 3]
     assert _curves([{"step": 0, "js": 0.1}])["modes_best"] == [None]  # drawn data: no modes
+
+
+def test_the_live_server_pauses_itself_when_no_page_polls_and_says_so():
+    from toygan.view import LiveSession
+
+    session = LiveSession()
+    try:
+        session.configure({"variant": "bce", "data": "ring"})
+        session.idle_after = 0.5
+        session.control("play")
+        deadline = time.monotonic() + 30
+        while session.running and time.monotonic() < deadline:  # nobody polls: no state()
+            time.sleep(0.05)
+        assert not session.running and session.idle_paused
+        st = session.state()
+        assert (st["running"], st["idle_paused"]) == (False, 0.5)
+        session.control("play")  # a page resumes it: the notice is gone
+        st = session.state()
+        assert (st["running"], st["idle_paused"]) == (True, None)
+        for _ in range(15):  # a page that polls keeps it running past idle_after
+            session.state()
+            time.sleep(0.1)
+        assert session.running and session.state()["step"] > 0
+    finally:
+        session.close()

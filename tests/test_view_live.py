@@ -423,3 +423,37 @@ def test_opening_the_page_requests_nothing_that_fails():
             assert r.status == 204
     finally:
         server.stop()
+
+
+def test_a_reload_a_second_tab_and_a_reopened_page_show_and_control_the_same_runs(live):
+    pg, session, url, errors = live
+    _start(pg)
+    _wait(lambda: session.state()["step"] > 30)
+    run_id = pg.evaluate("runId")
+    pg.reload()  # the page's state is gone; the server's is not
+    pg.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
+    assert pg.evaluate("runId") == run_id and pg.evaluate("runs[0].frames[0].step") == 0
+    assert "reattached" in pg.inner_text("#hint") and pg.inner_text("#lpause") == "pause"
+    assert pg.input_value("#k") == "1" and pg.input_value("#lr_d") == "0.0002"
+    second = pg.context.browser.new_page()  # a second tab controls the same runs
+    second.on("pageerror", lambda e: errors.append(str(e)))
+    second.goto(url)
+    second.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
+    assert second.evaluate("runId") == run_id
+    second.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    pg.wait_for_function("document.getElementById('lpause').textContent == 'resume'")
+    for p in (pg, second):
+        p.evaluate("poll()")
+    curves = "[runs[0].curves.eval_step, runs[0].curves.modes, runs[0].frames.at(-1).step]"
+    assert pg.evaluate(curves) == second.evaluate(curves)
+    step = session.state()["step"]
+    pg.close()  # the first page is gone (a crash); a page opened again finds the paused runs
+    third = second.context.browser.new_page()
+    third.on("pageerror", lambda e: errors.append(str(e)))
+    third.goto(url)
+    third.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
+    assert third.inner_text("#lpause") == "resume" and f"{step:,}" in third.inner_text("#hint")
+    third.click("#lpause")
+    _wait(lambda: session.state()["step"] > step)
+    assert errors == []

@@ -30,6 +30,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 import webbrowser
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -290,7 +291,15 @@ class LiveSession:
     interval; when more than ``keep`` snapshots are held, every other one is dropped and the
     interval doubles, so a run of any length holds at most ``keep`` frames spread over all of
     it. ``state(since)`` sends only what is newer than the step the page already has.
+
+    Every page that opens the server polls the same session: a reloaded page, a second tab or one
+    reopened after a crash shows the current runs with their history and controls them (all
+    pages in step: the last command wins). When no page has polled for ``idle_after`` seconds
+    the session pauses itself and says so to the next page that polls.
     """
+
+    # Longer than a hidden tab's throttled timers (Chromium: one per minute after 5 minutes).
+    idle_after = 120.0
 
     def __init__(self, snapshot_every: int = 5, keep: int = 300):
         # ``lock`` guards the records and the controls, for microseconds at a time: training and
@@ -300,6 +309,7 @@ class LiveSession:
         self.runs: list[LiveRun] = []
         self.running, self.pending_steps = False, 0
         self.run_id, self.step = 0, 0
+        self.last_poll, self.idle_paused = time.monotonic(), False
         self._reset()
         self.stop = threading.Event()
         self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
@@ -332,6 +342,7 @@ class LiveSession:
             self.run_id += 1
             self.runs, self.step = runs, 0
             self.running, self.pending_steps = False, 0
+            self.last_poll, self.idle_paused = time.monotonic(), False
             self._reset()
             self._add(first)
             return [{**r.meta, "run_id": self.run_id} for r in runs]
@@ -349,6 +360,8 @@ class LiveSession:
     def _loop(self):
         while not self.stop.is_set():
             with self.lock:
+                if self.running and time.monotonic() - self.last_poll > self.idle_after:
+                    self.running, self.pending_steps, self.idle_paused = False, 0, True
                 runs, run_id, every = self.runs, self.run_id, self.snapshot_every
                 t = runs[0].trainer if runs else None
                 single = self.singles.pop(0) if t is not None and self.singles else None
@@ -413,6 +426,8 @@ class LiveSession:
         with self.lock:
             if not self.runs:
                 raise UserError("press start first")
+            self.idle_paused = False
+            self.last_poll = time.monotonic()
             if action == "play":
                 self.running = True
             elif action == "pause":
@@ -455,6 +470,7 @@ class LiveSession:
         """Frames after number ``since`` and curves after step ``since_step`` of every run: what
         is new (the runs' ``meta`` only with ``since`` 0, the page's first request)."""
         with self.lock:
+            self.last_poll = time.monotonic()
             new = lambda rows: [r for r in rows if r["step"] > since_step]  # noqa: E731
             return {"meta": [{**r.meta, "run_id": self.run_id} for r in self.runs]
                     if since <= 0 else None,
@@ -463,7 +479,8 @@ class LiveSession:
                               "curves": _curves(new(r.losses) + new(r.evals))}
                              for r in self.runs],
                     "running": self.running, "snapshot_every": self.snapshot_every,
-                    "step": self.step, "error": self.error}
+                    "step": self.step, "error": self.error,
+                    "idle_paused": self.idle_after if self.idle_paused else None}
 
     def bookmark(self) -> tuple[str, str]:
         """The live runs so far as a recorded-run page (the offline page's own format: open it
