@@ -457,3 +457,18 @@ def test_a_reload_a_second_tab_and_a_reopened_page_show_and_control_the_same_run
     third.click("#lpause")
     _wait(lambda: session.state()["step"] > step)
     assert errors == []
+
+
+def test_plus_500_steps_jumps_ahead_and_stops_there(live):
+    pg, session, _, errors = live
+    _start(pg)
+    pg.click("#lpause")
+    _wait(lambda: not session.state()["running"])
+    time.sleep(0.3)  # a step under way when the pause arrived ends
+    at = session.state()["step"]
+    pg.click("#ljump")
+    _wait(lambda: session.state()["step"] >= at + 500, timeout=120)
+    time.sleep(0.3)
+    assert session.state()["step"] == at + 500 and not session.state()["running"]
+    pg.wait_for_function(f"runs[0].frames.at(-1).step == {at + 500}")
+    assert pg.inner_text("#lpause") == "resume" and errors == []
