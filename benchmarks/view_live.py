@@ -5,6 +5,10 @@ bytes and latency per poll, and the server's memory after a long run.
     python benchmarks/view_live.py --seconds 10 --minutes 1
     python benchmarks/view_live.py --tiny            # seconds: the code runs (CI)
 
+Then two runs side by side (BCE beside WGAN-GP) with the page open, idle and with one core held
+by a spinning process (the loaded case: the live server chooses torch's threads at each new run,
+``toygan.threads``).
+
 Both measurements train BCE on the ring with the live page's own configuration
 (``toygan.view.validate``: the slide preset, snapshots every 5 steps thinned to 300). Headless:
 ``LiveSession`` alone. With the page: ``toygan.view.serve`` and headless Chromium (Debian's
@@ -48,7 +52,13 @@ def headless(seconds: float) -> float:
         session.close()
 
 
-def with_page(seconds: float, minutes: float) -> dict:
+def with_page(seconds: float, minutes: float, compare: str = "none", load: bool = False,
+              polls_s: float = 5.0) -> dict:
+    """Train with the page open (``compare``: a second objective beside BCE, in lock-step);
+    ``load``: a process spinning on one core from before the run starts to the end."""
+    import subprocess
+    import sys
+
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -63,6 +73,7 @@ def with_page(seconds: float, minutes: float) -> dict:
         if "/api/state" in req.url:
             polls.append((req.sizes()["responseBodySize"], req.timing["responseEnd"]))
 
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load else None
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True,
@@ -71,13 +82,16 @@ def with_page(seconds: float, minutes: float) -> dict:
             page.on("requestfinished", finished)
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
             page.select_option("#data", "ring")
+            page.select_option("#compare", compare)
+            if load:
+                time.sleep(1)  # the spinner holds its core before the run chooses its threads
             page.click("#start")
-            page.wait_for_function("runs.length == 1 && runs[0].frames.length > 1")
+            page.wait_for_function("runs.length >= 1 && runs[0].frames.length > 1")
             # The page's events are handled only while Playwright waits: never time.sleep here.
             page.wait_for_timeout(2000)
             rate = steps_per_s(session, seconds, lambda s: page.wait_for_timeout(1000 * s))
             polls.clear()
-            page.wait_for_timeout(5000)
+            page.wait_for_timeout(1000 * polls_s)
             sample = list(polls)
             rss0 = rss_mb()
             deadline = time.monotonic() + 60 * minutes
@@ -86,11 +100,17 @@ def with_page(seconds: float, minutes: float) -> dict:
             frames = page.evaluate("runs[0].frames.length")
             browser.close()
         st = session.state(10**9)
-        return {"rate": rate, "bytes": statistics.median(b for b, _ in sample),
-                "ms": statistics.median(t for _, t in sample), "polls": len(sample),
+        from toygan import threads
+
+        return {"rate": rate, "threads": threads.chosen(),
+                "bytes": statistics.median(b for b, _ in sample) if sample else None,
+                "ms": statistics.median(t for _, t in sample) if sample else None,
+                "polls": len(sample),
                 "rss0": rss0, "rss": rss_mb(), "steps": st["step"], "frames": frames,
                 "every": st["snapshot_every"]}
     finally:
+        if spinner is not None:
+            spinner.kill()
         server.shutdown()
         server.server_close()
         session.close()
@@ -114,6 +134,13 @@ def main() -> None:
     print(f"after {a.minutes:g} min with the page: step {r['steps']:,}, {r['frames']} frames in "
           f"the page, snapshot every {r['every']} steps, server RSS {r['rss']:.0f} MB "
           f"({r['rss0']:.0f} MB at the start)")
+    # Two runs side by side (BCE beside WGAN-GP), the page open: idle, then with one core held
+    # by another process from before the run starts (the thread policy chooses at each new run).
+    idle = with_page(a.seconds, 0.0, compare="wgan-gp", polls_s=0)
+    busy = with_page(a.seconds, 0.0, compare="wgan-gp", load=True, polls_s=0)
+    print(f"two runs, page open: idle {idle['rate']:.1f} steps/s on {idle['threads']} thread(s), "
+          f"one core held by another process {busy['rate']:.1f} steps/s on {busy['threads']} "
+          f"({busy['rate'] / idle['rate']:.2f}x idle)")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,21 @@ def test_free_cores_from_the_kernels_counters(monkeypatch, keep_threads):
     assert threads.free_cores(window=0) == pytest.approx(1.25)
 
 
+def test_this_processs_own_threads_are_not_load(monkeypatch, keep_threads):
+    """One CPU busy all the window, but 0.8 core of it was this process (a live run training
+    while the next is built): 1.8 free of 2; capped at the allowed cores."""
+    samples = iter([{0: (0, 1000), 1: (100, 1000)}, {0: (0, 1100), 1: (200, 1100)}])
+    own = iter([5.0, 5.08])
+    monkeypatch.setattr(threads, "_proc_stat", lambda: next(samples))
+    monkeypatch.setattr(threads, "_own_cpu_s", lambda: next(own))
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: [0, 1])
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    assert threads.free_cores(window=0.1) == pytest.approx(1.8)
+    samples = iter([{0: (0, 1000), 1: (100, 1000)}, {0: (100, 1100), 1: (200, 1100)}])
+    own = iter([5.0, 5.08])
+    assert threads.free_cores(window=0.1) == pytest.approx(2.0)
+
+
 @pytest.mark.parametrize("free,expected", [(2.0, 2), (1.6, 2), (1.2, 1), (0.1, 1)])
 def test_as_many_threads_as_free_cores_and_at_least_one(monkeypatch, keep_threads, free,
                                                          expected):

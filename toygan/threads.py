@@ -56,14 +56,23 @@ def _proc_stat() -> dict[int, tuple[int, int]] | None:
     return out
 
 
+def _own_cpu_s() -> float:
+    """CPU seconds this process's threads have used."""
+    return time.process_time()
+
+
 def free_cores(window: float = WINDOW_S) -> float:
     """How many of this process's cores other processes leave idle: the idle share of each
     allowed CPU over ``window`` seconds (Linux), else cores minus the 1-minute load average."""
     cpus = allowed_cpus()
     before = _proc_stat()
     if before is not None:
+        own0 = _own_cpu_s()
         time.sleep(window)
         after = _proc_stat() or {}
+        # This process's own threads (a live run still training while the next is built) are
+        # not another process's load: their CPU time over the window counts as free.
+        own = (_own_cpu_s() - own0) / window if window > 0 else 0.0
         free = 0.0
         for c in cpus:
             if c in before and c in after:
@@ -71,7 +80,7 @@ def free_cores(window: float = WINDOW_S) -> float:
                 free += idle / total if total > 0 else 1.0
             else:
                 free += 1.0
-        return free
+        return min(float(len(cpus)), free + own)
     try:
         return max(0.0, len(cpus) - os.getloadavg()[0])
     except (AttributeError, OSError):

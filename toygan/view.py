@@ -301,7 +301,12 @@ class LiveSession:
     # Longer than a hidden tab's throttled timers (Chromium: one per minute after 5 minutes).
     idle_after = 120.0
 
-    def __init__(self, snapshot_every: int = 5, keep: int = 300):
+    def __init__(self, snapshot_every: int = 5, keep: int = 300, threads: int | None = None):
+        # Torch's threads are chosen again at every new run (toygan.threads: the cores free
+        # then), unless the user fixed them (``threads``, --threads or OMP_NUM_THREADS): a run
+        # started beside a busy process does not wait on its core (BENCHMARKS.md, "The live
+        # page").
+        self.threads = threads
         # ``lock`` guards the records and the controls, for microseconds at a time: training and
         # snapshots run outside it, so a poll never waits for a step.
         self.lock = threading.Lock()
@@ -334,9 +339,12 @@ class LiveSession:
     def configure(self, params: dict) -> list[dict]:
         """Build the trainers from the page's parameters (validated); they replace the current
         ones between two steps. Returns each run's ``meta``."""
+        from toygan import threads
         from toygan.train import Trainer
 
-        runs = [LiveRun(Trainer(cfg)) for cfg in validate(params, Path(self.tmp.name))]
+        cfgs = validate(params, Path(self.tmp.name))
+        threads.apply(self.threads)
+        runs = [LiveRun(Trainer(cfg)) for cfg in cfgs]
         first = [r.snapshot(evaluate=True) for r in runs]
         with self.lock:
             self.run_id += 1
@@ -684,14 +692,15 @@ class Handler(BaseHTTPRequestHandler):
             self._json(500, {"error": f"{type(e).__name__}: {e}"})
 
 
-def serve(port: int = 0) -> tuple[ThreadingHTTPServer, LiveSession]:
+def serve(port: int = 0, threads: int | None = None) -> tuple[ThreadingHTTPServer, LiveSession]:
     """A live server on 127.0.0.1 (``port`` 0: a free one); call ``serve_forever`` on it. A
-    port that cannot be had is one line (:class:`UserError`)."""
+    port that cannot be had is one line (:class:`UserError`). ``threads``: torch's CPU threads
+    for every run (default: chosen at each new run, :mod:`toygan.threads`)."""
     from toygan.data import DATASETS
     from toygan.losses import OBJECTIVES
     from toygan.variants import MITIGATIONS
 
-    session = LiveSession()
+    session = LiveSession(threads=threads)
     html = page({"mode": "live", "runs": [], "datasets": list(DATASETS),
                  "losses": list(OBJECTIVES),
                  "mitigations": ["none"] + [m for m in MITIGATIONS if m != "bug"],
@@ -728,7 +737,7 @@ def main(argv=None) -> int:
         vc = build(ViewConfig, given(ns, ViewConfig))
         if ns.runs:
             raise UserError("--live trains in the page: give no run folders")
-        server, session = serve(vc.port)
+        server, session = serve(vc.port, ns.threads)
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         print(f"serving {url} (Ctrl-C stops)", flush=True)
         if not ns.no_browser:
