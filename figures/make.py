@@ -111,7 +111,7 @@ def view_page(out: Path) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 920, "height": 860})
+        page = browser.new_page(viewport={"width": 1780, "height": 640})
         page.goto(html.resolve().as_uri())
         page.fill("#slider", "2" if _tiny else "60")
         page.check("#layer-manifold")
@@ -123,12 +123,13 @@ def view_page(out: Path) -> list[Path]:
 
 def live_screenshot(browser, path: Path) -> None:
     """The live page mid-run: BCE beside WGAN-GP on the ring (same data, seed and initial
-    weights, in lock-step), paused after ~1,500 steps, the model-overview strip above."""
+    weights, in lock-step), paused after ~1,500 steps, the model-overview strip above, at a
+    projector's 1920x1080."""
     from toygan.api import open_page
 
     server = open_page(live=True, port=0)
     try:
-        page = browser.new_page(viewport={"width": 1240, "height": 1000})
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # a projector
         page.goto(server.url)
         page.select_option("#data", "ring")
         page.select_option("#loss", "bce")

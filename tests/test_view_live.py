@@ -434,7 +434,7 @@ def test_a_reload_a_second_tab_and_a_reopened_page_show_and_control_the_same_run
     pg.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
     assert pg.evaluate("runId") == run_id and pg.evaluate("runs[0].frames[0].step") == 0
     assert "reattached" in pg.inner_text("#hint") and pg.inner_text("#lpause") == "pause"
-    assert pg.input_value("#k") == "1" and pg.input_value("#lr_d") == "0.0002"
+    assert pg.input_value("#k") == "1" and pg.input_value("#lr_d") == "2e-4"
     second = pg.context.browser.new_page()  # a second tab controls the same runs
     second.on("pageerror", lambda e: errors.append(str(e)))
     second.goto(url)
@@ -472,3 +472,41 @@ def test_plus_500_steps_jumps_ahead_and_stops_there(live):
     assert session.state()["step"] == at + 500 and not session.state()["running"]
     pg.wait_for_function(f"runs[0].frames.at(-1).step == {at + 500}")
     assert pg.inner_text("#lpause") == "resume" and errors == []
+
+
+BOXES = """() => [...document.querySelectorAll('.panel')].map((p) =>
+  [...p.querySelectorAll('canvas')].map((c) => { const r = c.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom]; }))"""
+
+
+def test_a_projector_sees_map_colour_bar_and_curves_without_scrolling():
+    """At 1366x768 one run's map, colour bar and curves are all on screen; at 1920x1080 two
+    runs side by side; the legend is one row of swatches; large type enlarges the text."""
+    if why_no_browser():
+        pytest.skip(why_no_browser())
+    for (w, h), compare in (((1366, 768), "none"), ((1920, 1080), "wgan-gp")):
+        server = open_page(live=True, port=0)  # a fresh server: nothing to reattach to
+        try:
+            with page(w, h) as pg:
+                pg.goto(server.url)
+                pg.select_option("#compare", compare)
+                pg.click("#start")
+                pg.wait_for_function("runs.length >= 1 && runs[0].frames.length >= 2",
+                                     timeout=60_000)
+                panels = pg.evaluate(BOXES)
+                assert len(panels) == (1 if compare == "none" else 2)
+                for canvases in panels:
+                    assert len(canvases) == 3  # map, colour bar, curves
+                    for left, top, right, bottom in canvases:
+                        assert 0 <= left and right <= w and 0 <= top and bottom <= h, (w, h)
+                if len(panels) == 2:  # side by side, not one under the other
+                    assert panels[0][0][1] == panels[1][0][1]
+                legend = pg.locator("#legend").bounding_box()
+                assert legend["height"] < 30  # one row
+                assert pg.locator("#legend .sw").count() == 6
+                size = "getComputedStyle(document.querySelector('#legend')).fontSize"
+                small = float(pg.evaluate(size)[:-2])
+                pg.check("#big")
+                assert float(pg.evaluate(size)[:-2]) >= 1.4 * small
+        finally:
+            server.stop()
