@@ -172,7 +172,7 @@ def test_arrows_stay_on_the_canvas_and_legends_are_drawn(live):
         m = Math.max(m, Math.min(Math.hypot(d.grad[i], d.grad[i + 1]) * len * k, 1.5 * len));
       return m / len; }""")
     assert 0 < longest <= 1.5
-    assert "real samples" in pg.inner_text("#legend") and "manifold" in pg.inner_text("#legend")
+    assert "real" in pg.inner_text("#legend") and "manifold" in pg.inner_text("#legend")
     bar = pg.evaluate("""() => { const c = runs[0].els.cbar;
       return Array.from(c.getContext('2d').getImageData(60, 5, c.width - 120, 1).data); }""")
     assert len({tuple(bar[i:i + 3]) for i in range(0, len(bar), 4)}) > 50  # a colour ramp
@@ -510,3 +510,15 @@ def test_a_projector_sees_map_colour_bar_and_curves_without_scrolling():
                 assert float(pg.evaluate(size)[:-2]) >= 1.4 * small
         finally:
             server.stop()
+
+
+def test_start_from_a_lesson_opens_where_it_stopped(live):
+    pg, session, _, errors = live
+    pg.select_option("#from", "converged-wgan-gp")
+    pg.click("#start")
+    pg.wait_for_function("runs.length == 1 && runs[0].frames.length >= 2", timeout=60_000)
+    assert pg.evaluate("runs[0].frames[0].step") == 3000
+    assert pg.evaluate("runs[0].curves.modes[0]") == 8
+    assert "lesson: WGAN-GP at equal rates" in pg.inner_text("#hint")
+    assert (pg.input_value("#k"), pg.input_value("#lr_g")) == ("5", "2e-4")  # what it runs
+    assert "wgan-gp on ring" in pg.inner_text(".panel .title") and errors == []

@@ -76,3 +76,8 @@ PRESETS: dict[str, dict] = {
         update="simultaneous", steps=100_000,
     ),
 }
+
+# What the live page (toygan.view --live) trains and its lessons (toygan.lessons) were made with:
+# the slide configuration, run until stopped (no learning-rate decay), snapshots sized for a poll.
+LIVE = dict(PRESETS["slides"], preset="slides", steps=100_000, lr_decay="none",
+            snapshot_points=256, grid_res=48, eval_samples=1000)

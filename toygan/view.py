@@ -342,13 +342,22 @@ class LiveSession:
         from toygan import threads
         from toygan.train import Trainer
 
-        cfgs = validate(params, Path(self.tmp.name))
+        start_from = params.get("start_from") if isinstance(params, dict) else None
         threads.apply(self.threads)
-        runs = [LiveRun(Trainer(cfg)) for cfg in cfgs]
+        if start_from not in (None, "", "fresh"):  # a shipped lesson, where it stopped
+            from toygan import lessons
+
+            cfg, ckpt = lessons.load(str(start_from))
+            trainer = Trainer(cfg)
+            trainer.load_state(ckpt)
+            runs = [LiveRun(trainer)]
+            runs[0].d_steps = trainer.step * cfg.n_critic
+        else:
+            runs = [LiveRun(Trainer(cfg)) for cfg in validate(params, Path(self.tmp.name))]
         first = [r.snapshot(evaluate=True) for r in runs]
         with self.lock:
             self.run_id += 1
-            self.runs, self.step = runs, 0
+            self.runs, self.step = runs, runs[0].trainer.step
             self.running, self.pending_steps = False, 0
             self.last_poll, self.idle_paused = time.monotonic(), False
             self._reset()
@@ -568,7 +577,7 @@ def validate(params: dict, tmp: Path) -> list:
     from toygan.data import DATASETS
     from toygan.losses import OPTIMIZERS
     from toygan.models import NOISES
-    from toygan.presets import PRESETS
+    from toygan.presets import LIVE
     from toygan.train import TrainConfig
     from toygan.variants import parse_variant
 
@@ -605,8 +614,7 @@ def validate(params: dict, tmp: Path) -> list:
     variants = [str(params.get("variant", "wgan-gp"))]
     if params.get("compare") not in (None, "", "none"):
         variants.append(str(params["compare"]))
-    base = dict(PRESETS["slides"], preset="slides", steps=100_000, lr_decay="none",
-                snapshot_points=256, grid_res=48, eval_samples=1000)
+    base = LIVE
     cfgs = []
     for v in variants:
         fields = parse_variant(v)
@@ -697,6 +705,7 @@ def serve(port: int = 0, threads: int | None = None) -> tuple[ThreadingHTTPServe
     port that cannot be had is one line (:class:`UserError`). ``threads``: torch's CPU threads
     for every run (default: chosen at each new run, :mod:`toygan.threads`)."""
     from toygan.data import DATASETS
+    from toygan.lessons import LESSONS
     from toygan.losses import OBJECTIVES
     from toygan.variants import MITIGATIONS
 
@@ -704,6 +713,7 @@ def serve(port: int = 0, threads: int | None = None) -> tuple[ThreadingHTTPServe
     html = page({"mode": "live", "runs": [], "datasets": list(DATASETS),
                  "losses": list(OBJECTIVES),
                  "mitigations": ["none"] + [m for m in MITIGATIONS if m != "bug"],
+                 "lessons": [{"name": k, "text": v["text"]} for k, v in LESSONS.items()],
                  "luts": luts()})
     handler = type("LiveHandler", (Handler,), {"session": session, "html": html})
     try:
