@@ -76,3 +76,25 @@ def test_the_live_server_starts_from_a_lesson_where_it_stopped():
         assert session.state()["step"] == 0
     finally:
         session.close()
+
+
+@pytest.mark.slow
+def test_the_modes_line_reads_8_on_the_converged_wgan_gp_run_as_it_trains_on():
+    """The live page's bold modes line (best of the last 3 evaluations) on the shipped converged
+    WGAN-GP run, trained on for 250 steps in the live server: 8 at >= 90% of its evaluations."""
+    from toygan.view import LiveSession
+
+    session = LiveSession()
+    try:
+        session.configure({"start_from": "converged-wgan-gp"})
+        session.control("step", 250)
+        deadline = time.monotonic() + 120
+        while session.state()["step"] < 3250 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        curves = session.state()["runs"][0]["curves"]
+    finally:
+        session.close()
+    best = curves["modes_best"]
+    assert len(best) >= 10, curves["eval_step"]
+    assert sum(b == 8 for b in best) >= 0.9 * len(best), (curves["modes"], best)
