@@ -37,7 +37,7 @@ LOOK = AnimateConfig(frames=FRAMES, fps=6, size=480, arrows=64)
 TINY = {"gradnorm": ["--steps", "3", "--layers", "3", "--width", "16", "--batches", "1"],
         "surfaces": ["--max-steps", "20", "--eval-every", "10", "--width", "16",
                      "--grid-res", "12", "--data", "8gaussians"],
-        "concepts": ["--critic-steps", "10"],
+        "concepts": ["--critic-steps", "10", "--chase-steps", "30"],
         "animate": ["--steps", "30", "--frames", "4", "--size", "120", "--arrows", "8"],
         "calibrate": ["--data", "digits", "--n", "60", "--draws", "2", "--mode-draws", "1"]}
 TINY_STEPS = 30

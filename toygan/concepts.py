@@ -48,6 +48,8 @@ FIGURES = ("js-vs-emd", "vanishing", "interpolates", "lipschitz", "chase")
 class ConceptsConfig:
     only: str = option(",".join(FIGURES), "comma-separated figures to make")
     critic_steps: int = option(600, "critic updates per trained critic", ge=1, le=10**6)
+    chase_steps: int | None = option(None, "steps of the chase's BCE run (default: the slide "
+                                     "configuration's 1,200)", ge=1, le=10**6)
     seed: int = option(0, "random seed", ge=0, le=2**32 - 1)
 
     def figures(self) -> list[str]:
@@ -217,7 +219,7 @@ def lipschitz(steps: int, seed: int = 0, res: int = 48) -> dict:
 # ----------------------------------------------------------------------------- 5: the chase
 
 
-def chase(out_dir: Path, seed: int = 0) -> dict:
+def chase(out_dir: Path, seed: int = 0, steps: int | None = None) -> dict:
     """A BCE run under the slide configuration, recorded; the GIF colours samples by their
     nearest mode. Returns the share of samples at each mode per frame."""
     import tempfile
@@ -228,8 +230,9 @@ def chase(out_dir: Path, seed: int = 0) -> dict:
     from toygan.train import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as tmp:
-        train(TrainConfig(**dict(PRESETS["slides"], preset="slides", loss="bce", seed=seed,
-                                 snapshots=40)), Path(tmp) / "r", progress=False)
+        steps = PRESETS["slides"]["steps"] if steps is None else steps
+        train(TrainConfig(preset="slides", loss="bce", seed=seed, snapshots=min(40, steps),
+                          steps=steps), Path(tmp) / "r", progress=False)
         run = Run.load(Path(tmp) / "r")
     centers, std = run.snap["centers"], 0.02
     shares = []
@@ -388,7 +391,7 @@ def make(cfg: ConceptsConfig, out: Path) -> dict:
             numbers[name] = lipschitz(steps, seed)
             plot_lipschitz(numbers[name], out / "lipschitz.png")
         else:
-            numbers[name] = chase(out, seed)
+            numbers[name] = chase(out, seed, cfg.chase_steps)
     files.write_text(out / "concepts.json", json.dumps(numbers) + "\n")
     return numbers
 
