@@ -340,20 +340,9 @@ class LiveSession:
         """Build the trainers from the page's parameters (validated); they replace the current
         ones between two steps. Returns each run's ``meta``."""
         from toygan import threads
-        from toygan.train import Trainer
 
-        start_from = params.get("start_from") if isinstance(params, dict) else None
         threads.apply(self.threads)
-        if start_from not in (None, "", "fresh"):  # a shipped lesson, where it stopped
-            from toygan import lessons
-
-            cfg, ckpt = lessons.load(str(start_from))
-            trainer = Trainer(cfg)
-            trainer.load_state(ckpt)
-            runs = [LiveRun(trainer)]
-            runs[0].d_steps = trainer.step * cfg.n_critic
-        else:
-            runs = [LiveRun(Trainer(cfg)) for cfg in validate(params, Path(self.tmp.name))]
+        runs = live_runs(params, Path(self.tmp.name))
         first = [r.snapshot(evaluate=True) for r in runs]
         with self.lock:
             self.run_id += 1
@@ -540,6 +529,24 @@ def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> fl
 # The model choices the page offers (GAN Lab's per-player settings), with their ranges.
 LIVE_MODEL = {"g_depth": (1, 8), "g_width": (1, 512), "d_depth": (1, 8), "d_width": (1, 512),
               "z_dim": (1, 16)}
+
+
+def live_runs(params: dict, tmp: Path) -> list[LiveRun]:
+    """The runs a *new run* asks for: a shipped lesson where it stopped (``start_from``,
+    :mod:`toygan.lessons`), else trainers of the validated settings (``tmp`` holds drawn data)."""
+    from toygan.train import Trainer
+
+    start_from = params.get("start_from") if isinstance(params, dict) else None
+    if start_from in (None, "", "fresh"):
+        return [LiveRun(Trainer(cfg)) for cfg in validate(params, tmp)]
+    from toygan import lessons
+
+    cfg, ckpt = lessons.load(str(start_from))
+    trainer = Trainer(cfg)
+    trainer.load_state(ckpt)
+    run = LiveRun(trainer)
+    run.d_steps = trainer.step * cfg.n_critic
+    return [run]
 
 
 def validate_settings(params: dict, loss: str, penalised: bool) -> dict:
