@@ -621,11 +621,10 @@ def validate(params: dict, tmp: Path) -> list:
     variants = [str(params.get("variant", "wgan-gp"))]
     if params.get("compare") not in (None, "", "none"):
         variants.append(str(params["compare"]))
-    base = LIVE
     cfgs = []
     for v in variants:
         fields = parse_variant(v)
-        cfg = build(TrainConfig, {**base, "data": data, **fields, **common})
+        cfg = build(TrainConfig, {**LIVE, "data": data, **fields, **common})
         cfgs.append(cfg.resolved())
     return cfgs
 
