@@ -33,7 +33,8 @@ def run(settings: dict, steps: int, seed: int) -> list[dict]:
     from toygan.train import Trainer
     from toygan.view import validate
 
-    cfg = validate({**settings, "data": "ring"}, Path(tempfile.mkdtemp()))[0]
+    with tempfile.TemporaryDirectory() as tmp:  # (drawn data would be written there)
+        cfg = validate({**settings, "data": "ring"}, Path(tmp))[0]
     t = Trainer(dataclasses.replace(cfg, seed=seed))
     evals = []
     for step in range(1, steps + 1):
