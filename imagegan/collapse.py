@@ -61,6 +61,9 @@ Also here: which metric ``--keep-best`` watches, and in which direction.
 
 from __future__ import annotations
 
+from toygan import status as runstatus
+from toygan.status import FINAL_STRETCH, STATUSES  # noqa: F401  (re-exported: one vocabulary)
+
 RAW = "raw_"  # record keys of the raw generator's metrics
 PRECISION_FRACTION = 0.25
 DUPLICATES_WAY = 0.5
@@ -71,9 +74,7 @@ KINDS = ("near-copies", "modes dropped")
 # FID Inception's features from weights the user supplies (imagegan.fid).
 COLLAPSE_FEATURES = ("embedding", "inception")
 BOTH = "near-copies and modes dropped"
-FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 WORDS = ("healthy", "collapsed", "unrealistic")
-STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
 # metric -> +1 when higher is better, -1 when lower is better
 BEST_METRICS = {"coverage": +1, "precision": +1, "recall": +1, "density": +1,
                 "duplicates": -1, "stacked_modes": +1, "stacked_kl": -1, "ndb_k": -1,
@@ -155,81 +156,24 @@ def rule_text() -> str:
             "generator averages its weights and lags them.")
 
 
-def _none(status: str, final: str | None = None) -> dict:
-    return {"status": status, "onset_step": None, "onset_epoch": None, "recovered_step": None,
-            "final": final, "kind": None}
-
-
-def _kinds(labels: list[str]) -> str | None:
-    """The collapse kinds of a stretch of evaluations, in the order they appear
-    (``"modes dropped, then near-copies and modes dropped"``); ``"unrealistic"`` when none was
-    collapsed but the samples stopped looking like the data; None when neither."""
-    seen = []
-    for k in labels:
-        if k in (*KINDS, BOTH) and (not seen or seen[-1] != k):
-            seen.append(k)
-    if not seen and "unrealistic" in labels:
-        return "unrealistic"
-    return ", then ".join(seen) or None
-
-
 def status(history: list[dict], ref: dict, diverged_at: int | None = None,
            prefix: str = "") -> dict:
     """``{"status", "onset_step", "onset_epoch", "recovered_step", "final", "kind"}`` of one
-    generator (``prefix``) of a run, from its stats records; ``final`` is the last evaluation's
-    word, ``kind`` which collapse the unhealthy stretch from the onset showed (near-copies,
-    modes dropped or both, in the order they came)."""
+    generator (``prefix``) of a run, from its stats records (:func:`toygan.status.
+    sequence_status` on each evaluation's word); ``final`` is the last evaluation's word,
+    ``kind`` which collapse the unhealthy stretch from the onset showed (near-copies, modes
+    dropped or both, in the order they came)."""
     if diverged_at is not None:
-        return _none("diverged")
-    evals = []
+        return runstatus.empty("diverged")
+    records, words, labels = [], [], []
     for r in history:
         if r.get("step", 0) > 0:
             word, reason = verdict(r, ref, prefix)
             if word != "n/a":
-                evals.append((r, word, kind(reason) if word == "collapsed" else word))
-    if not evals:
-        return _none("n/a")
-    words = [w for _, w, _ in evals]
-    labels = [k for _, _, k in evals]
-    final = words[-1]
-    healthy = [i for i, w in enumerate(words) if w == "healthy"]
-
-    def onset(status_word, i, j, **extra):
-        r = evals[i][0]
-        return {**_none(status_word, final), "onset_step": r["step"],
-                "onset_epoch": r.get("epoch"), "kind": _kinds(labels[i:j]), **extra}
-
-    if not healthy:  # the onset: its first collapsed evaluation (or its first, if none)
-        start = next((i for i, w in enumerate(words) if w == "collapsed"), 0)
-        return onset("never", start, len(evals))
-    first = healthy[0]
-    trailing = len(words)  # start of the final run of equal health
-    while trailing > 0 and (words[trailing - 1] == "healthy") == (final == "healthy"):
-        trailing -= 1
-    if final != "healthy":
-        return onset("lost", trailing, len(evals))
-    episodes = _episodes(words, first)
-    if any(j - i >= 2 for i, j in episodes):  # a collapse, not a one-evaluation blip
-        i, j = next((i, j) for i, j in episodes if j - i >= 2)
-        return onset("recovered", i, j, recovered_step=evals[trailing][0]["step"])
-    last_step = evals[-1][0]["step"]
-    stretch = [i for i, (r, _, _) in enumerate(evals)
-               if r["step"] >= (1 - FINAL_STRETCH) * last_step]
-    stretch_start = min(stretch[0], max(len(evals) - 2, 0))
-    return _none("kept" if first <= stretch_start else "late", final)
-
-
-def _episodes(words: list[str], first: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of every run of unhealthy evaluations after index ``first``."""
-    out, start = [], None
-    for i in range(first, len(words) + 1):
-        bad = i < len(words) and words[i] != "healthy"
-        if bad and start is None:
-            start = i
-        elif not bad and start is not None:
-            out.append((start, i))
-            start = None
-    return out
+                records.append(r)
+                words.append(word)
+                labels.append(kind(reason) if word == "collapsed" else word)
+    return runstatus.sequence_status(records, words, labels, (*KINDS, BOTH))
 
 
 def run_statuses(history: list[dict], ref: dict, diverged_at: int | None = None) -> dict:
