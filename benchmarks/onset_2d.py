@@ -97,10 +97,11 @@ def main(argv=None) -> int:
                   f"{onsets or '-'} | {max(max(r['bold']) for r in rows)} | "
                   f"{', '.join(str(r['counts'][-1]) for r in rows)} | "
                   f"{time.perf_counter() - t0:.0f} |", flush=True)
-    print(f"\n{len(lost)} lost runs (each evaluation's modes, every 50 steps; the onset's in brackets):")
+    print(f"\n{len(lost)} lost runs (each evaluation's modes, every 50 steps; the onset's in "
+          "brackets):")
     for proto, name, seed, st in lost:
         trace = "".join(f"[{c}]" if step == st["onset_step"] else str(c)
-                        for c, step in zip(st["counts"], st["steps"]))
+                        for c, step in zip(st["counts"], st["steps"], strict=True))
         print(f"- {proto}, {name}, seed {seed}: onset step {st['onset_step']}; bold "
               f"{''.join(str(b) for b in st['bold'])}; modes {trace}")
     print(f"\nany lost run: {bool(lost)}; mean peak bold line "

@@ -67,10 +67,13 @@ class AnimateConfig:
 
 
 def build_parser() -> Parser:
+    from toygan.losses import OBJECTIVES
+
     p = Parser(prog="python -m toygan.animate", description=__doc__.split("\n\n")[0])
     p.add_argument("--loss", default="bce",
                    help="a variant LOSS[+mitigation[=value]], or several separated by commas "
-                        "(side by side, same data, seed and initial weights)")
+                        "(side by side, same data, seed and initial weights); LOSS one of "
+                        f"{', '.join(OBJECTIVES)}")
     p.add_argument("--run", default=None,
                    help="render existing run folder(s) (comma-separated) instead of training")
     add_config_flags(p, TrainConfig, only=TRAIN_FLAGS,

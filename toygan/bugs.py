@@ -159,8 +159,9 @@ BUGGY_GP = {"per-pixel-eps": per_pixel_eps, "batch-gradnorm": batch_gradnorm,
 
 def check_applicable(loss: str, bug: str) -> str | None:
     """Why ``bug`` cannot be shown with objective ``loss``, or None."""
-    if bug in PENALTY_BUGS and loss != "wgan-gp":
-        return f"bug {bug} is a wrong gradient penalty: use it with wgan-gp"
+    if bug in PENALTY_BUGS and losses.OBJECTIVES[loss].penalty != "interpolates":
+        with_it = [n for n, o in losses.OBJECTIVES.items() if o.penalty == "interpolates"]
+        return f"bug {bug} is a wrong gradient penalty: use it with {' or '.join(with_it)}"
     if bug == "batchnorm-critic" and losses.OBJECTIVES[loss].output == "energy":
         return "bug batchnorm-critic needs a critic that is not ebgan's auto-encoder"
     return None

@@ -51,9 +51,24 @@ from toygan import losses
 from toygan.cli import Parser, run_main
 from toygan.errors import UserError
 
-MODES = list(losses.OBJECTIVES) + ["gp", "unrolled"]
-PENALISED = ("wgan-gp", "dragan")
-ON_SEGMENTS = ("wgan-gp", "gp")  # penalties evaluated on real-fake interpolates
+EXTRA_MODES = ["gp", "unrolled"]  # a bare gradient penalty; an unrolled generator step
+
+
+def modes() -> list[str]:
+    """What ``--as`` accepts: every registered objective, then the extra modes."""
+    return list(losses.OBJECTIVES) + EXTRA_MODES
+
+
+def penalised(mode: str) -> bool:
+    """An objective with a gradient penalty, or the bare penalty."""
+    return mode == "gp" or mode in losses.OBJECTIVES and \
+        losses.OBJECTIVES[mode].penalty is not None
+
+
+def on_segments(mode: str) -> bool:
+    """A penalty evaluated on real-fake interpolates (the bare penalty is)."""
+    return mode == "gp" or mode in losses.OBJECTIVES and \
+        losses.OBJECTIVES[mode].penalty == "interpolates"
 
 
 # ----------------------------------------------------------------------------- critics
@@ -233,7 +248,7 @@ class Checks:
     def diagnose(self, got, want, critic, real, fake) -> str:
         n, w = real.shape[0], critic.w.detach().norm().item()
         msg = f"got {got:.6g}, expected {want:.6g}. "
-        if self.mode in ON_SEGMENTS or self.mode in PENALISED:
+        if penalised(self.mode):
             adv = 0.0 if self.mode == "gp" else self.reference(critic, real, fake, False).item()
             lam = 1.0 if self.mode == "gp" else self.lam
             batch = adv + lam * ((n ** 0.5) * w - 1) ** 2
@@ -486,17 +501,17 @@ class Checks:
             if self.obj.output == "probability":
                 self.saturation()
             return self.results
-        penalised = self.mode in PENALISED or self.mode == "gp"
-        if penalised:
+        has_penalty = penalised(self.mode)
+        if has_penalty:
             self.value((6, 3, 4, 4), "image-shaped input: the norm is per sample")
-        if self.mode in ON_SEGMENTS:
+        if on_segments(self.mode):
             self.interpolation()
-        if penalised:
+        if has_penalty:
             self.per_sample_gradient()
         if self.mode != "gp":
             self.sign()
         self.detached()
-        if penalised:
+        if has_penalty:
             self.zero_gradient()
             self.create_graph()
         if critic_factory is not None:
@@ -507,8 +522,8 @@ class Checks:
 def build_parser() -> Parser:
     p = Parser(prog="python -m toygan.check", description=__doc__.split("\n\n")[0])
     p.add_argument("function", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
-    p.add_argument("--as", dest="mode", required=True, choices=MODES, metavar="OBJECTIVE",
-                   help=f"what the function computes: {', '.join(MODES)}")
+    p.add_argument("--as", dest="mode", required=True, choices=modes(), metavar="OBJECTIVE",
+                   help=f"what the function computes: {', '.join(modes())}")
     p.add_argument("--generator", action="store_true",
                    help="the function is the generator's loss (default: the critic's)")
     p.add_argument("--critic", default=None, metavar="MODULE:FACTORY",

@@ -290,11 +290,17 @@ class Objective:
     output: str  # how to read the critic: "probability" (logit), "score", or "energy"
     optimizer: str  # "adam" or "rmsprop"
     lr: float
-    betas: tuple[float, float] = (0.5, 0.999)
-    n_critic: int = 1
+    betas: tuple[float, float]
+    n_critic: int
+    # The critic loss's real-data term (second-order unrolling differentiates it): required.
+    critic_real: Callable[..., Tensor]
+    # What the two players minimise, in one line (the live page's overview strip).
+    formula: str
     hparams: dict = field(default_factory=dict)  # gp_weight, clip, margin, pt_weight
+    # Where its gradient penalty is taken: "interpolates" (between real and fake points), "real"
+    # (near real points), or None (no penalty). toygan.check, the page and the bug zoo read it.
+    penalty: str | None = None
     source: str = ""
-    critic_real: Callable[..., Tensor] | None = None  # the critic loss's real-data term
 
     @property
     def clip(self) -> float | None:
@@ -306,27 +312,32 @@ OBJECTIVES: dict[str, Objective] = {
         "bce", bce_critic, bce_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
         source="Radford et al. 2016 (DCGAN): Adam 2e-4, beta1 0.5",
         critic_real=bce_real,
+        formula="D: −log σ(D(real)) − log(1 − σ(D(fake))); G (non-saturating): −log σ(D(fake))",
     ),
     "minimax": Objective(
         "minimax", bce_critic, minimax_generator, "probability", "adam", 2e-4, (0.5, 0.999), 1,
         source="Goodfellow et al. 2014 saturating loss; DCGAN's optimiser for comparability",
         critic_real=bce_real,
+        formula="D: −log σ(D(real)) − log(1 − σ(D(fake))); G (minimax): log(1 − σ(D(fake)))",
     ),
     "lsgan": Objective(
         "lsgan", lsgan_critic, lsgan_generator, "score", "adam", 2e-4, (0.5, 0.999), 1,
         source="Mao et al. 2017 (LSGAN): a=0, b=c=1, Adam 2e-4, beta1 0.5",
         critic_real=lsgan_real,
+        formula="D: (D(real) − 1)² + D(fake)²; G: (D(fake) − 1)²",
     ),
     "hinge": Objective(
         "hinge", hinge_critic, wasserstein_generator, "score", "adam", 2e-4, (0.0, 0.9), 5,
         source="Lim & Ye 2017; Miyato et al. 2018 (SN-GAN): Adam 2e-4, betas (0, 0.9), n_dis 5",
         critic_real=hinge_real,
+        formula="D: relu(1 − D(real)) + relu(1 + D(fake)); G: −D(fake)",
     ),
     "wgan": Objective(
         "wgan", wgan_critic, wasserstein_generator, "score", "rmsprop", 5e-5, (0.0, 0.0), 5,
         hparams={"clip": 0.01},
         source="Arjovsky et al. 2017 (WGAN): RMSProp 5e-5, clip 0.01, n_critic 5",
         critic_real=wasserstein_real,
+        formula="D: D(fake) − D(real), weights clipped to ±c; G: −D(fake)",
     ),
     "wgan-gp": Objective(
         "wgan-gp", wgan_gp_critic, wasserstein_generator, "score", "adam", 1e-4, (0.5, 0.9), 5,
@@ -335,6 +346,8 @@ OBJECTIVES: dict[str, Objective] = {
         "paper; betas (0.5, 0.9) from the authors' code (igul222/improved_wgan_training; the "
         "paper's Algorithm 1 has beta1 0)",
         critic_real=wasserstein_real,
+        formula="D: D(fake) − D(real) + λ(‖∇D(x̂)‖ − 1)² at x̂ between real and fake; G: −D(fake)",
+        penalty="interpolates",
     ),
     "dragan": Objective(
         "dragan", dragan_critic, bce_generator, "probability", "adam", 1e-4, (0.5, 0.9), 1,
@@ -343,6 +356,8 @@ OBJECTIVES: dict[str, Objective] = {
         "0.5*std*U[0,1) and Adam 1e-4 (0.5, 0.9) from the authors' code (kodalinaveen3/DRAGAN "
         "DRAGAN.ipynb @ 5cf95ab; the paper writes Gaussian noise)",
         critic_real=bce_real,
+        formula="D: BCE + λ(‖∇D(x̃)‖ − 1)² at x̃ near real points; G: −log σ(D(fake))",
+        penalty="real",
     ),
     "ebgan": Objective(
         "ebgan", ebgan_critic, ebgan_generator, "energy", "adam", 2e-4, (0.5, 0.999), 1,
@@ -350,6 +365,7 @@ OBJECTIVES: dict[str, Objective] = {
         source="Zhao et al. 2017 (EBGAN): auto-encoder critic, margin loss, pull-away weight 0.1 "
         "for EBGAN-PT (off by default)",
         critic_real=ebgan_real,
+        formula="D: E(real) + relu(m − E(fake)) (E: auto-encoder energy); G: E(fake)",
     ),
 }
 

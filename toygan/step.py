@@ -312,7 +312,7 @@ class GANStep:
         the generator through the unrolled updates)."""
         with self._autocast():
             terms = self.obj_generator_loss(critic, real, fake, **self.hp)
-            if unrolled and self.obj.critic_real is not None:
+            if unrolled:
                 real_term = -self.obj.critic_real(critic, real, **self.hp)
                 terms["loss"] = terms["loss"] + real_term
                 terms["real"] = real_term.detach()

@@ -218,7 +218,7 @@ class LiveRun:
                   "lr": cfg.lr_g, "params": count_params(t.G)},
             "D": {"layers": cfg.d_depth, "width": cfg.d_width, "optimizer": cfg.optimizer,
                   "lr": cfg.lr_d, "params": count_params(t.D)},
-            "objective": OBJECTIVE_TEXT.get(cfg.loss, cfg.loss)}
+            "objective": _objective(cfg).formula}
         self.frames: list[dict] = []
         self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
         self.evals: list[dict] = []   # {"step", "modes_covered", ...}
@@ -265,19 +265,6 @@ class LiveRun:
         """Every other frame and loss mean goes, the newest kept."""
         self.frames = self.frames[::-2][::-1]
         self.losses = self.losses[::-2][::-1]
-
-
-# What each objective's two players minimise, for the page's overview strip and slow mode.
-OBJECTIVE_TEXT = {
-    "bce": "D: −log σ(D(real)) − log(1 − σ(D(fake))); G (non-saturating): −log σ(D(fake))",
-    "minimax": "D: −log σ(D(real)) − log(1 − σ(D(fake))); G (minimax): log(1 − σ(D(fake)))",
-    "lsgan": "D: (D(real) − 1)² + D(fake)²; G: (D(fake) − 1)²",
-    "hinge": "D: relu(1 − D(real)) + relu(1 + D(fake)); G: −D(fake)",
-    "wgan": "D: D(fake) − D(real), weights clipped to ±c; G: −D(fake)",
-    "wgan-gp": "D: D(fake) − D(real) + λ(‖∇D(x̂)‖ − 1)² at x̂ between real and fake; G: −D(fake)",
-    "dragan": "D: BCE + λ(‖∇D(x̃)‖ − 1)² at x̃ near real points; G: −log σ(D(fake))",
-    "ebgan": "D: E(real) + relu(m − E(fake)) (E: auto-encoder energy); G: E(fake)",
-}
 
 
 class LiveSession:
@@ -508,11 +495,15 @@ class LiveSession:
         self.tmp.cleanup()
 
 
-def _penalised(cfg) -> bool:
-    """Whether the objective has a gradient-penalty weight (wgan-gp, dragan)."""
+def _objective(cfg):
     from toygan.losses import OBJECTIVES
 
-    return "gp_weight" in OBJECTIVES[cfg.loss].hparams
+    return OBJECTIVES[cfg.loss]
+
+
+def _penalised(cfg) -> bool:
+    """Whether the objective has a gradient penalty (its weight is a page control)."""
+    return _objective(cfg).penalty is not None
 
 
 def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
