@@ -49,10 +49,11 @@ from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
 from toygan import files, losses, tensorboard
 from toygan.cli import Parser, add_run_flags, run_main
-from toygan.config import BIG, GANConfig, add_config_flags, build, check, given, option
+from toygan.config import BIG, add_config_flags, build, check, given, option
 from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
 from toygan.device import use_channels_last as _use_channels_last
 from toygan.errors import Diverged, UserError
+from toygan.ganconfig import GANConfig
 from toygan.step import FiniteWatch, GANStep
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from toygan.config import GANConfig
+from toygan.ganconfig import GANConfig
 from toygan.losses import OBJECTIVES
 from toygan.step import GANStep
 

@@ -281,6 +281,29 @@ def ebgan_real(critic, real, runs=1, **_):
 
 
 @dataclass(frozen=True)
+class Hparam:
+    """An objective hyper-parameter: its help text and range (the ``--flag`` of every program
+    derives from it, ``toygan.ganconfig``), and whether the loss functions take it as a keyword
+    (weight clipping is applied by the training step instead)."""
+
+    help: str
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    loss_keyword: bool = True
+    noted: bool = True  # a value other than the published one is named in the run's note
+
+
+HPARAMS: dict[str, Hparam] = {
+    "gp_weight": Hparam("gradient-penalty weight lambda", ge=0, le=1e6),
+    "clip": Hparam("weight-clipping bound c", gt=0, le=1e6, loss_keyword=False),
+    "margin": Hparam("EBGAN margin m", gt=0, le=1e6),
+    # 0 is plain EBGAN and 0.1 EBGAN-PT, both published: not a departure worth a note.
+    "pt_weight": Hparam("EBGAN pull-away weight", ge=0, le=1e6, noted=False),
+}
+
+
+@dataclass(frozen=True)
 class Objective:
     """A named GAN objective and the training settings its authors recommend."""
 
@@ -301,6 +324,16 @@ class Objective:
     # (near real points), or None (no penalty). toygan.check, the page and the bug zoo read it.
     penalty: str | None = None
     source: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.hparams) - set(HPARAMS)
+        if unknown:
+            raise ValueError(f"objective {self.name}: unknown hyper-parameter(s) "
+                             f"{', '.join(sorted(unknown))}; declare them in HPARAMS and as "
+                             "GANConfig fields")
+        if self.penalty not in (None, "interpolates", "real"):
+            raise ValueError(f"objective {self.name}: penalty must be None, 'interpolates' or "
+                             f"'real', got {self.penalty!r}")
 
     @property
     def clip(self) -> float | None:

@@ -43,7 +43,6 @@ from toygan import bugs, files, losses, metrics
 from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import (
     BIG,
-    GANConfig,
     add_config_flags,
     build,
     check,
@@ -54,6 +53,7 @@ from toygan.config import (
 from toygan.data import fixed_set, make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
+from toygan.ganconfig import GANConfig
 from toygan.mitigations import pack
 from toygan.models import (
     ACTIVATIONS,

@@ -3,7 +3,7 @@
 A variant is ``LOSS[+NAME[=VALUE]...]`` — ``bce``, ``bce+unroll=5``, ``wgan-gp+pack=2``,
 ``bce+mbstd``, ``hinge+sn``, ``bce+r1=1`` — and :func:`parse_variant` turns it into the config
 fields it sets. The same strings work for 2D points (``toygan.compare``, ``toygan.animate``) and
-images (``imagegan.compare``), since the fields live in the shared ``toygan.config.GANConfig``.
+images (``imagegan.compare``), since the fields live in the shared ``toygan.ganconfig.GANConfig``.
 """
 
 from __future__ import annotations
