@@ -34,7 +34,7 @@ from toygan import files, losses
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.errors import UserError
-from toygan.results import markdown_html
+from toygan.htmlpage import markdown_html
 
 
 @dataclass

@@ -70,7 +70,7 @@ class ImageRun(RecordedRun):
             parts.append(table_html([self.final], [k for k in SHOWN if k in self.final]))
         grids = sorted((self.path / "samples").glob("step_*.png"))
         if grids:
-            from toygan.results import image_html
+            from toygan.htmlpage import image_html
 
             parts.append(image_html(grids[-1], grids[-1].name))
         return "".join(parts)

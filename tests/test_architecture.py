@@ -82,3 +82,38 @@ def test_an_image_job_never_imports_the_2d_renderer():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["False", "False"]
+
+
+def _layers() -> dict[str, int]:
+    """Module -> layer index, read from ARCHITECTURE.md's layer table (lower first)."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    table = text[text.index("## Layers"):].split("\n\n")[1]
+    out = {}
+    for level, row in enumerate(line for line in table.splitlines()[2:] if line.startswith("|")):
+        pkg = None
+        for name in re.findall(r"`([\w/]+)\.py`", row.split("|")[2]):
+            if "/" in name:
+                pkg, name = name.split("/")
+            if pkg in PACKAGES:
+                out[f"{pkg}.{name}"] = level
+    return out
+
+
+def _layer_breaks(layers: dict[str, int]) -> list[str]:
+    mods = dict(_modules())
+    breaks = []
+    for m, p in mods.items():
+        for i in _imports(p):
+            i = i if i in mods else i.rsplit(".", 1)[0]
+            if i in layers and m in layers and layers[i] > layers[m]:
+                breaks.append(f"{m} (layer {layers[m]}) imports {i} (layer {layers[i]})")
+    return breaks
+
+
+def test_every_module_is_in_a_layer_and_imports_only_its_own_or_lower():
+    layers = _layers()
+    unplaced = [m for m, _ in _modules() if m not in PACKAGES and m not in layers]
+    assert unplaced == [], f"modules in no layer of ARCHITECTURE.md: {unplaced}"
+    assert _layer_breaks(layers) == []
+    # A module moved below what it imports is reported: the check can fail.
+    assert any("toygan.train" in b for b in _layer_breaks({**layers, "toygan.train": 0}))

@@ -59,3 +59,24 @@ def test_report_renders_in_chromium(report, tmp_path):
         assert pg.locator("h2").count() >= 3
         pg.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_markdown_html_inlines_local_images_and_renders_tables(tmp_path):
+    """Python-Markdown renders the lab's Markdown; each image that is a file beside it becomes
+    a data URI (the fragment stands alone), any other link is left as written."""
+    import base64
+
+    import numpy as np
+
+    from toygan.htmlpage import markdown_html, png_bytes
+
+    (tmp_path / "a.png").write_bytes(png_bytes(np.zeros((4, 4, 3), np.uint8)))
+    md = ("# Title\n\nSome *words* and **more**, `code`.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+          "- one\n- two\n\n![grid](a.png)\n\n![gone](missing.png)\n")
+    out = markdown_html(md, tmp_path)
+    assert "<h1>Title</h1>" in out and "<em>words</em>" in out and "<strong>more</strong>" in out
+    assert "<code>code</code>" in out and out.count("<li>") == 2
+    assert "<th>a</th>" in out and "<td>2</td>" in out
+    uri = re.search(r'alt="grid" style="max-width:100%" src="data:image/png;base64,([^"]+)"', out)
+    assert uri and base64.b64decode(uri[1]) == (tmp_path / "a.png").read_bytes()
+    assert 'src="missing.png"' in out

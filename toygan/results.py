@@ -17,76 +17,15 @@ and ``repr`` names it.
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
-import io
 import json
-import re
 import sys
 from pathlib import Path
 
 from toygan import files
 from toygan.errors import UserError
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def image_html(path, alt: str = "") -> str:
-    path = Path(path)
-    mime = {".gif": "image/gif", ".png": "image/png", ".jpg": "image/jpeg"}[path.suffix.lower()]
-    return (f'<img alt="{html.escape(alt)}" style="max-width:100%" '
-            f'src="{data_uri(path.read_bytes(), mime)}">')
-
-
-def png_bytes(image) -> bytes:
-    """An RGB uint8 array as PNG bytes."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="png")
-    return buf.getvalue()
-
-
-def markdown_html(md: str, folder) -> str:
-    """Our own markdown (headings, tables, lists, images relative to ``folder``) as an HTML
-    fragment with every image inline."""
-    body, table = [], []
-
-    def inline(text):
-        text = html.escape(text)
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        text = re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
-        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-    def flush():
-        if table:
-            rows = [r for r in table if not re.match(r"^\|[-|: ]+\|$", r)]
-            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
-            body.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells[0]) +
-                        "</tr>" + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r)
-                                          + "</tr>" for r in cells[1:]) + "</table>")
-            table.clear()
-
-    for line in md.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        img = re.match(r"!\[(.*?)\]\((.+?)\)", line)
-        if img:
-            body.append(f"<p>{image_html(Path(folder) / img[2], img[1])}</p>")
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<ul><li>{inline(line[2:])}</li></ul>")
-        elif line.strip():
-            body.append(f"<p>{inline(line)}</p>")
-    flush()
-    return "".join(body)
+from toygan.htmlpage import data_uri, image_html, markdown_html, png_bytes
 
 
 def table_html(rows: list[dict], keys=None) -> str:
