@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 COMMANDS = ("toygan.animate", "toygan.train", "toygan.compare", "toygan.reproduce",
+            "toygan.recount",
             "toygan.check", "toygan.view", "toygan.lessons", "toygan.concepts", "toygan.gradnorm",
             "toygan.surfaces", "toygan.tensorboard", "imagegan.train", "imagegan.sample",
             "imagegan.compare", "imagegan.evaluate", "imagegan.report", "imagegan.calibrate",

@@ -219,3 +219,48 @@ def test_comparisons_use_both_standard_errors_and_the_kl_floor_is_measured():
     mean, _, _ = uniform_kl(43, 25)  # the pacgan-grid case the issue re-derived: ~0.32
     assert 0.25 < mean < 0.40
     assert kl_min_hq(8) == 80 and kl_min_hq(25) == 250
+
+
+def _constructed_run(root, name, counts, seed, far=0):
+    """A run folder whose last evaluation puts ``counts[j]`` samples on ring mode j (exactly at
+    its centre) and ``far`` samples far from every mode."""
+    import numpy as np
+
+    from toygan.data import make_dataset
+
+    data = make_dataset("ring")
+    run = root / "runs" / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"loss": "bce", "data": "ring", "seed": seed,
+                                                 "pack": 1, "unroll": 0}))
+    pts = [np.repeat(data.centers[j][None], c, 0) for j, c in enumerate(counts)]
+    pts.append(np.full((far, 2), 50.0))
+    last = np.concatenate(pts).astype(np.float32)
+    first = np.zeros_like(last)  # an earlier evaluation: never read
+    np.savez(run / "samples.npz", steps=np.array([100, 200]), fake=np.stack([first, last]))
+
+
+def test_recount_counts_modes_under_each_rule_on_known_samples(tmp_path, cli_inproc):
+    from toygan.recount import recount
+
+    # Trial 0: modes with 100, 20, 5 and 1 samples; trial 1: 30 samples on each of 8 modes.
+    _constructed_run(tmp_path, "bce-ring-seed0", [100, 20, 5, 1, 0, 0, 0, 0], 0, far=74)
+    _constructed_run(tmp_path, "bce-ring-seed1", [30] * 8, 1, far=60)
+    per_run, rows = recount(tmp_path, [1, 5, 20])
+    assert [(r["modes_1"], r["modes_5"], r["modes_20"]) for r in per_run] == [(4, 3, 2),
+                                                                            (8, 8, 8)]
+    assert_close(per_run[0]["hq"], 126 / 200)
+    assert_close(per_run[1]["hq"], 240 / 300)
+    (row,) = rows
+    assert row["trials"] == 2 and row["differ"] == 1 and row["step"] == 200
+    assert_close(row["modes_1"], (6.0, 2.0))
+    assert_close(row["modes_20"], (5.0, 3.0))
+    r = cli_inproc("toygan.recount", tmp_path, "--min-hq", "1,20")
+    assert r.returncode == 0
+    assert "| `bce` | ring | 2 | 200 | 6.0 ± 2.0 | 5.0 ± 3.0 | 1 |" in r.stdout
+    assert (tmp_path / "recount.md").read_text() in r.stdout
+    for folder, args, words in ((tmp_path, ["--min-hq", "0"], "at least 1"),
+                                (tmp_path / "runs", [], "no run with kept samples"),
+                                (tmp_path / "nowhere", [], "no such study folder")):
+        r = cli_inproc("toygan.recount", folder, *args)
+        assert r.returncode == 2 and words in r.stderr and len(r.stderr.splitlines()) == 1
