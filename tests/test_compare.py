@@ -11,7 +11,7 @@ import torch
 from torch.testing import assert_close
 
 from toygan.cli import UserError
-from toygan.compare import main, parse_variant, run_status
+from toygan.compare import main, parse_variant, run_health, run_status
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_quick_study_writes_all_outputs(quick):
     assert {r["variant"] for r in rows} == {"bce", "wgan-gp", "bce+unroll-fo=5"}
     assert {r["unroll"] for r in rows if r["variant"] == "bce+unroll-fo=5"} == {"5"}
     for r in rows:
-        assert r["status"] in ("kept", "lost", "never", "diverged")
+        assert r["status"] in ("kept", "late", "recovered", "lost", "never", "diverged")
         assert (quick / "runs" / r["run"] / "stats.jsonl").exists()
         assert 0 <= int(r["modes_covered"]) <= int(r["peak_modes"]) <= 8
 
@@ -93,11 +93,22 @@ def test_variant_specs():
 
 
 def test_run_status():
-    h = [{"step": s, "modes_covered": c} for s, c in ((0, 1), (100, 8), (200, 5), (300, 4))]
-    assert run_status(h, 8) == "lost"
-    assert run_status(h[:2], 8) == "kept"
-    assert run_status(h[:1], 8) == "never"
-    assert run_status(h, 8, diverged_at=150) == "diverged"
+    """The image runs' vocabulary, an evaluation healthy when it covers every mode."""
+    def h(*counts):
+        return [{"step": 100 * i, "modes_covered": c} for i, c in enumerate(counts)]
+
+    assert run_status(h(1, 8, 5, 4), 8) == "lost"
+    assert run_health(h(1, 8, 5, 4), 8)["onset_step"] == 200
+    assert run_health(h(1, 8, 8, 5, 8, 4, 3), 8)["onset_step"] == 500
+    assert run_status(h(1, 8, 8, 8), 8) == "kept"
+    assert run_status(h(1, 8), 8) == "late"  # healthy only at the end: train longer to tell
+    assert run_status(h(1, 8, 8, 7, 8, 8, 8, 8), 8) == "kept"  # one evaluation short: a blip
+    assert run_status(h(1, 8, 8, 7, 6, 8, 8, 8), 8) == "recovered"
+    assert run_health(h(1, 8, 8, 7, 6, 8, 8, 8), 8)["recovered_step"] == 500
+    assert run_status(h(1, 2, 3, 4, 5, 6, 7, 8), 8) == "late"
+    assert run_status(h(1), 8) == "never"
+    assert run_status(h(1, 8), 8, diverged_at=150) == "diverged"
+    assert run_status(h(1, 8), 0) == "n/a"
 
 
 @pytest.mark.slow

@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toygan import files, losses, metrics
+from toygan import status as runstatus
 from toygan.batched import train_runs
 from toygan.cli import Parser, run_main
 from toygan.cluster import ClusterConfig, Task, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
-from toygan.metrics import collapse_onset, kl_min_hq
+from toygan.metrics import kl_min_hq
 from toygan.presets import PRESETS
 from toygan.study import (
     add_study_flags,
@@ -130,18 +131,24 @@ def run_configs(variant: str, data_sets, seeds, base: dict,
     return cfgs
 
 
-def run_status(history, n_modes, diverged_at=None) -> str:
-    """``kept`` (covers every mode at the end), ``lost`` (covered every mode at an evaluation,
-    not at the end: collapsed; its onset is ``collapse_onset``), ``never`` (never covered every
-    mode), ``diverged`` (NaN/Inf loss), or ``n/a`` for data without known modes."""
+def run_health(history, n_modes, diverged_at=None) -> dict:
+    """The run's status in the one vocabulary of 2D and image runs (:mod:`toygan.status`: kept,
+    late, recovered, lost, never, diverged; ``n/a`` for data without known modes) with its
+    onset: each evaluation is healthy when it covers every mode, else collapsed (modes
+    dropped)."""
     if diverged_at is not None:
-        return "diverged"
-    coverage = [r["modes_covered"] for r in history if r.get("modes_covered") is not None]
-    if not n_modes or not coverage:
-        return "n/a"
-    if coverage[-1] >= n_modes:
-        return "kept"
-    return "lost" if max(coverage) >= n_modes else "never"
+        return runstatus.empty("diverged")
+    evals = [r for r in history if r.get("modes_covered") is not None]
+    if not n_modes or not evals:
+        return runstatus.empty("n/a")
+    words = ["healthy" if r["modes_covered"] >= n_modes else "collapsed" for r in evals]
+    labels = ["modes dropped" if w == "collapsed" else w for w in words]
+    return runstatus.sequence_status(evals, words, labels, ("modes dropped",))
+
+
+def run_status(history, n_modes, diverged_at=None) -> str:
+    """:func:`run_health`'s word."""
+    return run_health(history, n_modes, diverged_at)["status"]
 
 
 def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
@@ -153,13 +160,14 @@ def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
     n_modes = make_dataset(cfg["data"]).n_modes
     last = next((r for r in reversed(history) if "sliced_w1" in r), {})
     coverage = [r["modes_covered"] for r in history if r.get("modes_covered") is not None]
-    status = run_status(history, n_modes, diverged_at)
+    health = run_health(history, n_modes, diverged_at)
+    status = health["status"]
     return {"variant": variant, "run": run_dir.name, **cfg,
             "modes_covered": last.get("modes_covered"), "n_modes": n_modes,
             "hq_frac": last.get("hq_frac"), "reverse_kl": last.get("reverse_kl"),
             "sliced_w1": last.get("sliced_w1"), "peak_modes": max(coverage, default=None),
             "diverged_at": diverged_at, "status": status,
-            "collapse_onset": collapse_onset(history, n_modes) if status == "lost" else None}
+            "collapse_onset": health["onset_step"] if status == "lost" else None}
 
 
 def failed_row(variant: str, run_dir: Path, cfg: TrainConfig, error: str) -> dict:
@@ -256,6 +264,10 @@ def _homework_row(g) -> str:
     parts = []
     if cnt["lost"]:
         parts.append(f"{g['onset'][0]:.0f} (mean of the {cnt['lost']}/{n} runs that collapsed)")
+    if cnt["recovered"]:
+        parts.append(f"{cnt['recovered']}/{n} runs lost modes and covered them all again")
+    if cnt["late"]:
+        parts.append(f"{cnt['late']}/{n} runs covered every mode only in the last quarter")
     if cnt["never"]:
         parts.append(f"{cnt['never']}/{n} runs never covered all {g['n_modes']} modes")
     if cnt["diverged"]:
@@ -307,20 +319,24 @@ def _kl_counts(r: dict) -> bool:
 def write_table(rows, path: Path) -> None:
     s = summary(rows)
     lines = ["| variant | data | modes covered | % high-quality | reverse KL | sliced W1 | "
-             "runs kept / lost / never all modes | collapse onset (step) |",
+             "runs kept / late / recovered / lost / never | collapse onset (step) |",
              "|---|---|---|---|---|---|---|---|"]
     for g in s:
         modes = f"{fmt(*g['modes'], 1)} / {g['n_modes']}" if g["n_modes"] else "— (no known modes)"
         lines.append(f"| {g['variant']} | {g['data']} | {modes} | {fmt(*g['hq'], 1, 100)} | "
                      f"{_kl_cell(g)} | {fmt(*g['w1'], 3)} | {counts_text(g['count'])} | "
                      f"{fmt(*g['onset'], 0)} |")
-    lines += ["", "Mean ± standard error over seeds, at the last step. *kept*: covers every mode "
-              "at the end; *lost*: covered every mode at an evaluation, then lost modes (mode "
-              "collapse; onset = the first evaluation after which coverage stays below the mode "
-              "count); *never*: never covered every mode. Reverse KL averages the runs with at "
-              f"least {metrics.KL_MIN_HQ_PER_MODE} high-quality samples per mode (how many, when "
-              "not all; — when none): at fewer, even a uniform generator scores well above 0. "
-              "Sliced W1: sliced Wasserstein-1 distance between 2500 "
+    lines += ["", "Mean ± standard error over seeds, at the last step. A run's status "
+              "(toygan.status, the image study's vocabulary), an evaluation being healthy when it "
+              "covers every mode: *kept* = every mode over the last quarter of the steps, never "
+              "missing one for two evaluations in a row since it first covered them all; *late* "
+              "= every mode only within that last quarter; *recovered* = missed modes for two or "
+              "more evaluations in a row, every mode at the end; *lost* = covered every mode, "
+              "then missed some to the end (mode collapse; onset = the first evaluation of that "
+              "final stretch); *never* = never covered every mode. Reverse KL averages the runs "
+              f"with at least {metrics.KL_MIN_HQ_PER_MODE} high-quality samples per mode (how "
+              "many, when not all; — when none): at fewer, even a uniform generator scores well "
+              "above 0. Sliced W1: sliced Wasserstein-1 distance between 2500 "
               "real and generated samples (any data set)."]
     lines += [f"\n{line}" for line in unlearned(s)]
     lines += ["", "| model | generator | critic | loss | optimizer | step at which collapse "

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from toygan import files
+from toygan import status as runstatus
 
-STATUSES = ("kept", "lost", "never", "diverged", "failed")
+STATUSES = (*runstatus.STATUSES, "failed")  # toygan.status's words; failed: training raised
 
 
 def mean_se(values) -> tuple[float, float]:
@@ -59,7 +60,7 @@ def status_counts(group: list[dict]) -> dict[str, int]:
 
 
 def counts_text(count: dict[str, int]) -> str:
-    text = f"{count['kept']} / {count['lost']} / {count['never']}"
+    text = " / ".join(str(count[k]) for k in runstatus.STATUSES[:-1])
     text += f" ({count['diverged']} diverged)" if count["diverged"] else ""
     return text + (f" ({count['failed']} failed)" if count["failed"] else "")
 
