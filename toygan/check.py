@@ -202,8 +202,9 @@ def call(fn: Callable, *args, **hparams) -> Tensor:
 # ----------------------------------------------------------------------------- checks
 
 
-class Checks:
-    """Runs the checks for one function; ``results`` holds (name, ok, message)."""
+class _CheckBase:
+    """What every group of checks shares: the function under test, its mode and
+    the objective's reference; ``results`` holds (name, ok, message)."""
 
     def __init__(self, fn: Callable, mode: str, generator: bool = False):
         self.fn, self.mode, self.generator = fn, mode, generator
@@ -227,7 +228,10 @@ class Checks:
         hp = dict(self.hp, gp_weight=self.lam if penalty else 0.0)
         return side(critic, real, fake, **hp)["loss"]
 
-    # -- the value -------------------------------------------------------------------------
+
+class ValueChecks(_CheckBase):
+    """The loss's value against the reference formula on a linear critic, and
+    what a wrong value most likely means."""
 
     def value(self, shape, label: str) -> None:
         real, fake = _batch(shape, 0)
@@ -270,7 +274,11 @@ class Checks:
                      f"_{'generator' if self.generator else 'critic'} (docs: python -m " \
                      "toygan.check --help)."
 
-    # -- where the penalty is taken ---------------------------------------------------------
+
+class PenaltyChecks(_CheckBase):
+    """Where and how a gradient penalty is taken: points on the real-fake
+    segments, one gradient norm per sample, finite at a flat critic, differentiable (create_graph),
+    and a critic that judges each sample alone."""
 
     def interpolation(self) -> None:
         real, fake = _batch((6, 3, 4, 4), 1)
@@ -335,62 +343,6 @@ class Checks:
                    "gradients at the points your function evaluated it at")
         self.add(name, False, fix)
 
-    def reaches_fakes(self) -> None:
-        """The generator's loss must send its gradient to the fakes (it is the only way to G)."""
-        real, fake = _batch((8, 2), 12)
-        critic = LinearCritic(_w(2))
-        x = fake.clone().requires_grad_(True)
-        loss = self.loss(critic, real, x)
-        got = torch.autograd.grad(loss, x, allow_unused=True)[0] if loss.requires_grad else None
-        y = fake.clone().requires_grad_(True)
-        (want,) = torch.autograd.grad(self.reference(LinearCritic(_w(2)), real, y), y)
-        name = "the generator's loss sends gradient to the fakes"
-        if got is None or not got.abs().sum() > 0:
-            self.add(name, False, "no gradient reaches the generated samples, so the generator "
-                     "never learns: do not detach the fakes (or generate them under no_grad) "
-                     "in the generator's step")
-        else:
-            self.add(name, torch.allclose(got, want, rtol=1e-4, atol=1e-6),
-                     f"the gradient on the fakes is {got[0].tolist()} for the first sample, "
-                     f"expected {want[0].tolist()}")
-
-    # -- the sign ---------------------------------------------------------------------------
-
-    def sign(self) -> None:
-        real, fake = _batch((8, 2), 2)
-        energy = self.obj.output == "energy"
-        if self.generator:
-            base, up = self._shifted(real, fake, fake, 0.0), self._shifted(real, fake, fake, 0.5)
-            ok = (up > base) if energy else (up < base)
-            self.add("sign: the generator's loss falls as D rates its samples more real", ok,
-                     "your generator loss rises when D finds the fakes more real: the sign is "
-                     "flipped (minimise -E[D(fake)] for Wasserstein losses, -E[log D(fake)] "
-                     "for the non-saturating one)")
-            return
-        base, up = self._shifted(real, fake, real, 0.0), self._shifted(real, fake, real, 0.5)
-        ok = (up > base) if energy else (up < base)
-        self.add("sign: raising D on real samples lowers the critic loss", ok,
-                 "your critic is rewarded for calling real samples fake: the sign is flipped "
-                 "(minimise E[D(fake)] - E[D(real)], not the reverse; with backward(one/mone), "
-                 "check which term gets which)")
-
-    def _shifted(self, real, fake, marked, delta) -> float:
-        critic = LinearCritic(_w(2, 0.4))
-        critic.marked, critic.delta = marked, delta
-        return self.loss(critic, real, fake).item()
-
-    # -- gradients ---------------------------------------------------------------------------
-
-    def detached(self) -> None:
-        real, _ = _batch((8, 2), 3)
-        gen = nn.Linear(2, 2)
-        fake = gen(torch.randn(8, 2, generator=torch.Generator().manual_seed(4)))
-        self.loss(LinearCritic(_w(2)), real, fake).backward()
-        leak = gen.weight.grad is not None and gen.weight.grad.abs().sum().item() > 0
-        self.add("no gradient reaches the generator from the critic loss", not leak,
-                 "the critic step back-propagates into the generator: use fake.detach() in "
-                 "the critic's loss (or generate the fakes under torch.no_grad())")
-
     def zero_gradient(self) -> None:
         real, fake = _batch((8, 2), 5)
         critic = LinearCritic(torch.zeros(2))
@@ -417,20 +369,6 @@ class Checks:
                  "the penalty does not train the critic: call torch.autograd.grad(..., "
                  "create_graph=True) so the gradient norm can itself be differentiated")
 
-    def saturation(self) -> None:
-        real, fake = _batch((8, 2), 7)
-        critic = LinearCritic(torch.zeros(2), b=-10.0)  # D(fake) = sigmoid(-10): sure it's fake
-        loss = self.loss(critic, real, fake)
-        (g,) = torch.autograd.grad(loss, [critic.b])
-        saturating = abs(g.item()) < 1e-3
-        kind = "saturating (minimax)" if saturating else "non-saturating"
-        want = self.obj.generator_loss is losses.minimax_generator
-        self.add(f"generator loss is {kind}: d loss / d logit = {g.item():.2g} where D(fake) = "
-                 "sigmoid(-10)", saturating == want,
-                 f"{self.mode} expects a {'saturating' if want else 'non-saturating'} generator "
-                 "loss: the saturating log(1 - D(G(z))) gives no gradient when the critic is "
-                 "sure; use -log D(G(z)) = softplus(-logit)")
-
     def per_sample_critic(self, factory: Callable) -> None:
         try:
             critic = factory()
@@ -447,7 +385,80 @@ class Checks:
                  "gradient penalty is not defined through batch statistics; use LayerNorm or no "
                  "normalisation in a penalised critic")
 
-    # -- unrolling ---------------------------------------------------------------------------
+
+class DirectionChecks(_CheckBase):
+    """Which way the gradients flow: to the fakes in the generator's loss, not
+    to the generator in the critic's, with the right sign and saturation."""
+
+    def reaches_fakes(self) -> None:
+        """The generator's loss must send its gradient to the fakes (it is the only way to G)."""
+        real, fake = _batch((8, 2), 12)
+        critic = LinearCritic(_w(2))
+        x = fake.clone().requires_grad_(True)
+        loss = self.loss(critic, real, x)
+        got = torch.autograd.grad(loss, x, allow_unused=True)[0] if loss.requires_grad else None
+        y = fake.clone().requires_grad_(True)
+        (want,) = torch.autograd.grad(self.reference(LinearCritic(_w(2)), real, y), y)
+        name = "the generator's loss sends gradient to the fakes"
+        if got is None or not got.abs().sum() > 0:
+            self.add(name, False, "no gradient reaches the generated samples, so the generator "
+                     "never learns: do not detach the fakes (or generate them under no_grad) "
+                     "in the generator's step")
+        else:
+            self.add(name, torch.allclose(got, want, rtol=1e-4, atol=1e-6),
+                     f"the gradient on the fakes is {got[0].tolist()} for the first sample, "
+                     f"expected {want[0].tolist()}")
+
+    def sign(self) -> None:
+        real, fake = _batch((8, 2), 2)
+        energy = self.obj.output == "energy"
+        if self.generator:
+            base, up = self._shifted(real, fake, fake, 0.0), self._shifted(real, fake, fake, 0.5)
+            ok = (up > base) if energy else (up < base)
+            self.add("sign: the generator's loss falls as D rates its samples more real", ok,
+                     "your generator loss rises when D finds the fakes more real: the sign is "
+                     "flipped (minimise -E[D(fake)] for Wasserstein losses, -E[log D(fake)] "
+                     "for the non-saturating one)")
+            return
+        base, up = self._shifted(real, fake, real, 0.0), self._shifted(real, fake, real, 0.5)
+        ok = (up > base) if energy else (up < base)
+        self.add("sign: raising D on real samples lowers the critic loss", ok,
+                 "your critic is rewarded for calling real samples fake: the sign is flipped "
+                 "(minimise E[D(fake)] - E[D(real)], not the reverse; with backward(one/mone), "
+                 "check which term gets which)")
+
+    def _shifted(self, real, fake, marked, delta) -> float:
+        critic = LinearCritic(_w(2, 0.4))
+        critic.marked, critic.delta = marked, delta
+        return self.loss(critic, real, fake).item()
+
+    def detached(self) -> None:
+        real, _ = _batch((8, 2), 3)
+        gen = nn.Linear(2, 2)
+        fake = gen(torch.randn(8, 2, generator=torch.Generator().manual_seed(4)))
+        self.loss(LinearCritic(_w(2)), real, fake).backward()
+        leak = gen.weight.grad is not None and gen.weight.grad.abs().sum().item() > 0
+        self.add("no gradient reaches the generator from the critic loss", not leak,
+                 "the critic step back-propagates into the generator: use fake.detach() in "
+                 "the critic's loss (or generate the fakes under torch.no_grad())")
+
+    def saturation(self) -> None:
+        real, fake = _batch((8, 2), 7)
+        critic = LinearCritic(torch.zeros(2), b=-10.0)  # D(fake) = sigmoid(-10): sure it's fake
+        loss = self.loss(critic, real, fake)
+        (g,) = torch.autograd.grad(loss, [critic.b])
+        saturating = abs(g.item()) < 1e-3
+        kind = "saturating (minimax)" if saturating else "non-saturating"
+        want = self.obj.generator_loss is losses.minimax_generator
+        self.add(f"generator loss is {kind}: d loss / d logit = {g.item():.2g} where D(fake) = "
+                 "sigmoid(-10)", saturating == want,
+                 f"{self.mode} expects a {'saturating' if want else 'non-saturating'} generator "
+                 "loss: the saturating log(1 - D(G(z))) gives no gradient when the critic is "
+                 "sure; use -log D(G(z)) = softplus(-logit)")
+
+
+class UnrolledChecks(_CheckBase):
+    """An unrolled generator loss against its closed form on a linear critic."""
 
     def unrolled(self) -> None:
         # D(x) = w . x (no bias), K SGD steps of E[D(fake)] - E[D(real)]: w_K = w - K lr (f - r)
@@ -489,6 +500,10 @@ class Checks:
         self.add("the real critic is left unchanged by the look-ahead",
                  torch.equal(critic.weight.detach().reshape(-1), w0),
                  "your function changed the critic's weights: unroll on copies")
+
+
+class Checks(ValueChecks, PenaltyChecks, DirectionChecks, UnrolledChecks):
+    """Runs the checks for one function; ``results`` holds (name, ok, message)."""
 
     def run(self, critic_factory=None) -> list[tuple[str, bool, str]]:
         if self.mode == "unrolled":
