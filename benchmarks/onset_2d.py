@@ -8,9 +8,10 @@ the slide protocol and its live-page variants, ``--seeds`` seeds each (stacked w
 ``toygan.batched``, one thread), evaluated every 50 steps. Each evaluation is *healthy* when the
 page's bold modes line — the most modes covered at any of the last ``MODES_WINDOW``
 evaluations (``toygan.metrics.recent_best``) — covers all 8, so a generator wobbling out of one
-mode for one evaluation is not a loss; a run's status then follows the one vocabulary of image
-and 2D runs (``toygan.status``): *lost* = covered every mode, then below 8 on the bold line from
-some evaluation to the end (its onset). Prints one row per protocol and objective (status counts,
+mode for one evaluation is not a loss; a run's status then follows the one vocabulary of
+image and 2D runs (``toygan.status.coverage_status``): *lost* = covered every mode, then below
+8 on the bold line from some evaluation to the end; its onset is the first evaluation after the
+last one that covered all 8. Prints one row per protocol and objective (status counts,
 onsets, peak and final modes) and every lost run's modes trace.
 """
 
@@ -31,22 +32,14 @@ PROTOCOLS = {  # name -> TrainConfig overrides on top of the slide preset
 }
 
 
-def health(counts: list[int], n_modes: int) -> tuple[list[str], list[int]]:
-    """Each evaluation's word from the bold line (best of the window) and the bold line."""
-    from toygan.metrics import recent_best
-
-    bold = recent_best(counts)
-    return ["healthy" if b >= n_modes else "collapsed" for b in bold], bold
-
-
 def run_status(records: list[dict], n_modes: int) -> dict:
-    from toygan.status import sequence_status
+    """The status on the page's bold line, with each evaluation's counts and steps."""
+    from toygan.metrics import MODES_WINDOW, recent_best
+    from toygan.status import coverage_status
 
     counts = [r["modes_covered"] for r in records]
-    words, bold = health(counts, n_modes)
-    labels = ["modes dropped" if w == "collapsed" else w for w in words]
-    return {**sequence_status(records, words, labels, ("modes dropped",)), "bold": bold,
-            "counts": counts, "steps": [r["step"] for r in records]}
+    return {**coverage_status(records, n_modes, window=MODES_WINDOW),
+            "bold": recent_best(counts), "counts": counts, "steps": [r["step"] for r in records]}
 
 
 def main(argv=None) -> int:
@@ -60,10 +53,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--objectives", default=",".join(OBJECTIVES))
+    p.add_argument("--protocols", default=None,
+                   help="comma-separated words: train only the protocols whose name has one")
     p.add_argument("--tiny", action="store_true", help="bce and wgan-gp, 2 seeds, 60 steps (CI)")
     a = p.parse_args(argv)
     objectives = a.objectives.split(",")
     protocols = dict(PROTOCOLS)
+    if a.protocols:
+        protocols = {k: v for k, v in protocols.items()
+                     if any(w in k for w in a.protocols.split(","))}
     if a.tiny:
         objectives, a.seeds = ["bce", "wgan-gp"], 2
         protocols = {k: dict(v, steps=60, eval_every=10) for k, v in PROTOCOLS.items()}
@@ -84,8 +82,7 @@ def main(argv=None) -> int:
             recs = train_runs(cfgs, [None] * len(cfgs), progress=False)
             rows = []
             for seed, rec in enumerate(recs):
-                evals = [r for r in rec.history if r.get("modes_covered") is not None
-                         and r["step"] > 0]
+                evals = [r for r in rec.history if r.get("modes_covered") is not None]
                 st = run_status(evals, 8) if rec.diverged_at is None else {
                     "status": "diverged", "bold": [0], "counts": [0], "onset_step": None}
                 rows.append(st)

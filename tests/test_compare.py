@@ -109,6 +109,17 @@ def test_run_status():
     assert run_status(h(1), 8) == "never"
     assert run_status(h(1, 8), 8, diverged_at=150) == "diverged"
     assert run_status(h(1, 8), 0) == "n/a"
+    # The live page's bold line (best of the last 3 evaluations): a wobble is not a loss, and a
+    # loss's onset is the first evaluation after the last one with every mode.
+    from toygan.status import coverage_status
+
+    wobble = h(1, 8, 7, 8, 7, 8, 8, 6)
+    assert run_status(wobble, 8) == "lost"
+    assert coverage_status(wobble, 8, window=3)["status"] == "kept"
+    drop = h(1, 8, 8, 8, 2, 1, 1, 1)
+    assert coverage_status(drop, 8)["onset_step"] == 400
+    st = coverage_status(drop, 8, window=3)
+    assert st["status"] == "lost" and st["onset_step"] == 400 and st["kind"] == "modes dropped"
 
 
 @pytest.mark.slow

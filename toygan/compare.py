@@ -132,18 +132,10 @@ def run_configs(variant: str, data_sets, seeds, base: dict,
 
 
 def run_health(history, n_modes, diverged_at=None) -> dict:
-    """The run's status in the one vocabulary of 2D and image runs (:mod:`toygan.status`: kept,
-    late, recovered, lost, never, diverged; ``n/a`` for data without known modes) with its
-    onset: each evaluation is healthy when it covers every mode, else collapsed (modes
-    dropped)."""
-    if diverged_at is not None:
-        return runstatus.empty("diverged")
-    evals = [r for r in history if r.get("modes_covered") is not None]
-    if not n_modes or not evals:
-        return runstatus.empty("n/a")
-    words = ["healthy" if r["modes_covered"] >= n_modes else "collapsed" for r in evals]
-    labels = ["modes dropped" if w == "collapsed" else w for w in words]
-    return runstatus.sequence_status(evals, words, labels, ("modes dropped",))
+    """The run's status in the one vocabulary of 2D and image runs (kept, late, recovered, lost,
+    never, diverged; ``n/a`` for data without known modes) with its onset: each evaluation is
+    healthy when it covers every mode (:func:`toygan.status.coverage_status`)."""
+    return runstatus.coverage_status(history, n_modes, diverged_at)
 
 
 def run_status(history, n_modes, diverged_at=None) -> str:

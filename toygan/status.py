@@ -92,3 +92,29 @@ def sequence_status(records: list[dict], words: list[str], labels: list[str],
     stretch = [i for i, r in enumerate(records) if r["step"] >= (1 - FINAL_STRETCH) * last_step]
     stretch_start = min(stretch[0], max(len(words) - 2, 0))
     return empty("kept" if first <= stretch_start else "late", final)
+
+
+def coverage_status(history: list[dict], n_modes: int | None, diverged_at: int | None = None,
+                    window: int = 1) -> dict:
+    """A 2D run's status with its onset, from its records' ``modes_covered``: an evaluation is
+    healthy when the most modes covered at any of the last ``window`` evaluations covers every
+    mode — ``window`` 1: that evaluation alone (the study's tables); the live page's bold line,
+    ``toygan.metrics.MODES_WINDOW``, does not call a generator that wobbles out of one mode for
+    an evaluation collapsed; otherwise collapsed (modes dropped). ``n/a`` without known modes.
+    A lost run's onset is the first evaluation after the last one that covered every mode."""
+    from toygan.metrics import recent_best
+
+    if diverged_at is not None:
+        return empty("diverged")
+    evals = [r for r in history if r.get("modes_covered") is not None]
+    if not n_modes or not evals:
+        return empty("n/a")
+    counts = [r["modes_covered"] for r in evals]
+    words = ["healthy" if b >= n_modes else "collapsed" for b in recent_best(counts, window)]
+    labels = ["modes dropped" if w == "collapsed" else w for w in words]
+    st = sequence_status(evals, words, labels, ("modes dropped",))
+    if st["status"] == "lost" and window > 1:  # the onset: after the last evaluation that
+        stretch = next(i for i, r in enumerate(evals) if r["step"] == st["onset_step"])
+        full = max(i for i in range(stretch) if counts[i] >= n_modes)  # covered every mode
+        st["onset_step"], st["onset_epoch"] = evals[full + 1]["step"], evals[full + 1].get("epoch")
+    return st
