@@ -197,3 +197,26 @@ def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path, style):
         assert not np.array_equal(frames[1], frames[-1])
     finally:
         anim.close()
+
+
+def test_a_collapse_during_the_run_is_marked_where_it_began():
+    """The curves panel marks a lost run's onset (the live page's bold line: every mode, then
+    fewer to the end) with a labelled dashed line; a run that keeps its modes, or whose count
+    wobbles for one evaluation, gets no mark."""
+    import matplotlib.pyplot as plt
+
+    from toygan.render import ONSET_COLOR, mark_onset
+
+    def stats(*counts):
+        return [{"step": 100 * i, "modes_covered": c} for i, c in enumerate(counts)]
+
+    for counts, onset in (((1, 8, 8, 8, 2, 1, 1, 1), 400), ((1, 8, 7, 8, 8, 7, 8, 8), None),
+                          ((0, 1, 2, 3, 2, 1, 1, 1), None)):
+        fig, ax = plt.subplots()
+        assert mark_onset(ax, stats(*counts), 8) == onset
+        marks = [ln for ln in ax.get_lines() if ln.get_color() == ONSET_COLOR]
+        assert [ln.get_xdata()[0] for ln in marks] == ([onset] if onset else [])
+        assert [t.get_text() for t in ax.texts] == ([" modes lost from step 400"] if onset else [])
+        plt.close(fig)
+    assert mark_onset(plt.gca(), stats(1, 8, 2), 0) is None  # no known modes
+    plt.close("all")

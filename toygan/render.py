@@ -20,11 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from toygan.losses import OBJECTIVES  # noqa: E402
+from toygan.metrics import MODES_WINDOW  # noqa: E402
+from toygan.status import coverage_status  # noqa: E402
 from toygan.variants import variant_label  # noqa: E402
 
 REAL_COLOR = "#1b9e77"
 FAKE_COLOR = "#d95f02"
 ARROW_COLOR = "#222222"
+ONSET_COLOR = "#d62728"
 CMAPS = {"probability": "RdBu_r", "score": "viridis", "energy": "magma_r"}
 LABELS = {
     "probability": "D(x) = P(real)",
@@ -89,7 +92,7 @@ class Panel:
     def _landscape(self, fig, ax, kind: str) -> None:
         """The critic's heat map with its labelled colour bar (contours are drawn per frame)."""
         xmin, xmax, ymin, ymax = self.extent
-        vmin, vmax = (0.0, 1.0) if kind == "probability" else self._limits(0)
+        vmin, vmax = (0.0, 1.0) if kind == "probability" else color_limits(self.values[0])
         # 16 colour bands, two per contour interval: reads like a filled contour plot and keeps
         # the GIF palette small.
         cmap = plt.get_cmap(CMAPS[kind]).resampled(16)
@@ -167,6 +170,7 @@ class Panel:
         self.curves_legend = cax.legend(handles, labels, loc="upper right", fontsize=7,
                                         framealpha=0.8)
         self.marker = cax.axvline(0, color="k", lw=1.2, alpha=0.8)
+        self.onset = mark_onset(cax, run.stats, self.n_modes)
 
     def moving_artists(self) -> list:
         """What changes from frame to frame, in drawing order: the whole landscape axes (image,
@@ -182,16 +186,11 @@ class Panel:
             out += [*self.cov_axes.get_lines(), *self.cov_axes.spines.values()]
         return out
 
-    def _limits(self, i):
-        v = self.values[i]
-        lo, hi = np.percentile(v, [2, 98])
-        return float(lo), float(hi if hi > lo else lo + 1e-6)
-
     def update(self, i: int):
         snap, step = self.run.snap, int(self.run.snap["steps"][i])
         self.im.set_data(self.values[i])
         if self.run.output != "probability":
-            self.im.set_clim(*self._limits(i))
+            self.im.set_clim(*color_limits(self.values[i]))
         if self.contours is not None:
             self.contours.remove()
         lo, hi = self.im.get_clim()
@@ -218,23 +217,46 @@ class Panel:
             text += f" — modes {covered}/{self.n_modes}"
         self.title.set_text(text)
 
-    def fit_title(self, slot: tuple[float, float]) -> None:
-        """Shrink the title's font (never below 7 pt) until the longest title of the run — at its
-        last step, every mode covered — fits in this panel's horizontal ``slot`` (pixels), so
-        that neighbouring titles never run into each other."""
-        last = len(self.run.snap["steps"]) - 1
-        self.update(last)
-        renderer = self.ax.figure.canvas.get_renderer()
-        text = self.title.get_text()
-        if self.cov is not None:
-            text = text.rsplit(" — modes", 1)[0] + f" — modes {self.n_modes}/{self.n_modes}"
-        self.title.set_text(text)
-        box = self.ax.get_window_extent(renderer)
-        centre = (box.x0 + box.x1) / 2
-        room = 2 * 0.97 * min(centre - slot[0], slot[1] - centre)
-        need = self.title.get_window_extent(renderer).width
-        if need > room:
-            self.title.set_fontsize(max(7.0, 12 * room / need))
+
+def color_limits(values) -> tuple[float, float]:
+    """The colour scale of a landscape frame: its 2nd to 98th percentile (never empty)."""
+    lo, hi = np.percentile(values, [2, 98])
+    return float(lo), float(hi if hi > lo else lo + 1e-6)
+
+
+def mark_onset(cax, stats: list[dict], n_modes: int) -> int | None:
+    """A collapse that happens during the run (``toygan.status.coverage_status`` on the live
+    page's bold line: every mode covered, then fewer to the end): a dashed line where it began,
+    labelled; returns its step (None when the run is not lost)."""
+    if not n_modes:
+        return None
+    st = coverage_status(stats, n_modes, window=MODES_WINDOW)
+    if st["status"] != "lost":
+        return None
+    onset = st["onset_step"]
+    cax.axvline(onset, color=ONSET_COLOR, ls="--", lw=1.4)
+    cax.text(onset, 0.04, f" modes lost from step {onset:,}", transform=cax.get_xaxis_transform(),
+             color=ONSET_COLOR, fontsize=8, ha="left", va="bottom")
+    return onset
+
+
+def fit_title(panel: Panel, slot: tuple[float, float]) -> None:
+    """Shrink ``panel``'s title font (never below 7 pt) until the longest title of the run — at
+    its last step, every mode covered — fits in the panel's horizontal ``slot`` (pixels), so
+    that neighbouring titles never run into each other."""
+    last = len(panel.run.snap["steps"]) - 1
+    panel.update(last)
+    renderer = panel.ax.figure.canvas.get_renderer()
+    text = panel.title.get_text()
+    if panel.cov is not None:
+        text = text.rsplit(" — modes", 1)[0] + f" — modes {panel.n_modes}/{panel.n_modes}"
+    panel.title.set_text(text)
+    box = panel.ax.get_window_extent(renderer)
+    centre = (box.x0 + box.x1) / 2
+    room = 2 * 0.97 * min(centre - slot[0], slot[1] - centre)
+    need = panel.title.get_window_extent(renderer).width
+    if need > room:
+        panel.title.set_fontsize(max(7.0, 12 * room / need))
 
 
 class Animation:
@@ -264,7 +286,7 @@ class Animation:
         self.panels = [Panel(self.fig, gs[0, k], gs[1, k], run, manifold, arrows)
                        for k, run in enumerate(runs)]
         for k, p in enumerate(self.panels):
-            p.fit_title((k * size, (k + 1) * size))
+            fit_title(p, (k * size, (k + 1) * size))
         smallest = min(p.title.get_fontsize() for p in self.panels)
         for p in self.panels:  # one title size across the figure
             p.title.set_fontsize(smallest)
