@@ -45,6 +45,8 @@ RESULTS = (
      ("reproductions/pacgan-ring/coverage.png", "reproductions/pacgan-ring/final.png")),
     ("PacGAN, 2D grid", "reproductions/pacgan-grid/table.md",
      ("reproductions/pacgan-grid/coverage.png", "reproductions/pacgan-grid/final.png")),
+    ("PacGAN, 2D grid, modes re-counted under both coverage rules",
+     "reproductions/pacgan-grid/recount.md", ()),
     ("VEEGAN, 2D ring and grid", "reproductions/veegan-2d/table.md",
      ("reproductions/veegan-2d/coverage.png", "reproductions/veegan-2d/final.png")),
 )
