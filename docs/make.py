@@ -41,6 +41,8 @@ RESULTS = (
      ("figures/image-lr/curves.png",)),
     ("Unrolled GAN, mixture of Gaussians", "reproductions/unrolled-mog/table.md",
      ("reproductions/unrolled-mog/coverage.png", "reproductions/unrolled-mog/final.png")),
+    ("Unrolled GAN, modes re-counted under both coverage rules",
+     "reproductions/unrolled-mog/recount.md", ()),
     ("PacGAN, 2D ring", "reproductions/pacgan-ring/table.md",
      ("reproductions/pacgan-ring/coverage.png", "reproductions/pacgan-ring/final.png")),
     ("PacGAN, 2D grid", "reproductions/pacgan-grid/table.md",
