@@ -161,3 +161,24 @@ def test_training_with_a_detached_generator_loss_never_moves_the_generator():
     assert all(torch.equal(a, p) for a, p in zip(g0, t.G.parameters(), strict=True))
     assert not all(torch.equal(a, p) for a, p in zip(d0, t.D.parameters(), strict=True))
     assert torch.isfinite(terms["g_loss"])
+
+
+def test_the_flipped_sign_bug_flips_the_critics_gradient_not_only_its_value():
+    """Training with bug flipped-sign must train a different critic: the loss's gradient is the
+    penalty's minus the adversarial term's (a detached term would flip only the logged value)."""
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    real, fake = torch.randn(32, 2), torch.randn(32, 2) + 1
+
+    def grads(fn, seed, **hp):  # the seed draws the penalty's interpolation weights
+        critic.zero_grad()
+        torch.manual_seed(seed)
+        fn(critic, real, fake, **hp)["loss"].backward()
+        return [p.grad.clone() for p in critic.parameters()]
+
+    bugged = grads(bugs.flipped_sign, 1, gp_weight=10.0)
+    adv = grads(losses.wgan_gp_critic, 2, gp_weight=0.0)
+    full = grads(losses.wgan_gp_critic, 1, gp_weight=10.0)
+    for b, a, f in zip(bugged, adv, full, strict=True):
+        torch.testing.assert_close(b, f - 2 * a, rtol=1e-4, atol=1e-5)
+    assert max((b - f).abs().max() for b, f in zip(bugged, full, strict=True)) > 1e-3

@@ -131,10 +131,10 @@ def flipped(critic_loss):
 
     def loss(critic, real, fake, **hp):
         terms = critic_loss(critic, real, fake, **hp)
-        adv = terms["adv"]
-        out = dict(terms, loss=terms["loss"] - 2 * adv)
-        out["adv"] = -adv
-        return out
+        # The adversarial term with its graph (the returned "adv" is detached: subtracting it
+        # would change the logged value and leave the gradient, and training, as they were).
+        adv = critic_loss(critic, real, fake, **dict(hp, gp_weight=0.0))["loss"]
+        return dict(terms, loss=terms["loss"] - 2 * adv, adv=-terms["adv"])
 
     return loss
 
