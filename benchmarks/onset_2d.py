@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     from toygan.losses import OBJECTIVES
     from toygan.metrics import MODES_WINDOW
     from toygan.status import STATUSES
+    from toygan.study import counts_text, status_counts
     from toygan.train import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -88,9 +89,8 @@ def main(argv=None) -> int:
                 rows.append(st)
                 if st["status"] == "lost":
                     lost.append((proto, name, seed, st))
-            n = {k: sum(r["status"] == k for r in rows) for k in shown}
             onsets = ", ".join(str(r["onset_step"]) for r in rows if r["status"] == "lost")
-            print(f"| {proto} | {name} | {' / '.join(str(n[k]) for k in shown)} | "
+            print(f"| {proto} | {name} | {counts_text(status_counts(rows))} | "
                   f"{onsets or '-'} | {max(max(r['bold']) for r in rows)} | "
                   f"{', '.join(str(r['counts'][-1]) for r in rows)} | "
                   f"{time.perf_counter() - t0:.0f} |", flush=True)

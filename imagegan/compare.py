@@ -14,8 +14,8 @@ whatever the learning rate); a run that diverges ends alone and is reported. The
 runs' records:
 
 * ``results.csv`` — one row per run: its config, final metrics with their real-data references,
-  the collapse status (``imagegan.collapse``: kept / lost / never / diverged) and its onset step
-  and epoch;
+  the collapse status (``imagegan.collapse``: kept / late / recovered / lost / never /
+  diverged) and its onset step and epoch;
 * ``table.md`` — the homework's layout (model · generator · discriminator · loss · optimizer ·
   step and epoch at which collapse started), then mean ± s.e. over seeds of the final metrics;
 * ``curves.png`` — every metric over training, mean ± s.e. band per variant (seaborn);
@@ -48,6 +48,7 @@ from toygan.errors import Diverged, UserError
 from toygan.study import (
     add_study_flags,
     command_line,
+    counts_text,
     fmt,
     groups,
     log_session,
@@ -56,6 +57,7 @@ from toygan.study import (
     open_study,
     plot_curves,
     read_done,
+    status_counts,
     theme,
     write_csv,
 )
@@ -223,15 +225,6 @@ def _label(variant: str, lr) -> str:
     return f"{variant}{f' @ lr {lr:g}' if lr else ''}"
 
 
-def status_counts(group: list[dict], suffix: str = "") -> str:
-    """``kept / late / recovered / lost / never`` counts (and diverged, if any) of a group."""
-    n = {k: sum(r["status" + suffix] == k for r in group) for k in collapse.STATUSES}
-    text = " / ".join(str(n[k]) for k in collapse.STATUSES[:-1])
-    failed = sum(r["status" + suffix] == "failed" for r in group)
-    text += f" ({n['diverged']} diverged)" if n["diverged"] else ""
-    return text + (f" ({failed} failed)" if failed else "")
-
-
 def write_table(rows: list[dict], path: Path, note: str | None = None) -> None:
     """The study's table.md; ``note``: a closing line (a partial study's, under --report)."""
     lines = ["| model | generator | discriminator | loss | optimizer | collapse started at "
@@ -256,8 +249,8 @@ def write_table(rows: list[dict], path: Path, note: str | None = None) -> None:
     for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
         cells = [fmt(*mean_se([r[m] for r in group]), 0 if m == "stacked_modes" else 3)
                  for m in SHOWN]
-        lines.append(f"| {_label(variant, lr)} | {status_counts(group)} | "
-                     f"{status_counts(group, '_ema')} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_label(variant, lr)} | {counts_text(status_counts(group))} | "
+                     f"{counts_text(status_counts(group, '_ema'))} | " + " | ".join(cells) + " |")
     lines += inception_lines(rows)
     ref = next((r for r in rows if r["status"] != "failed"), rows[0])
     refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN

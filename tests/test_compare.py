@@ -11,7 +11,8 @@ import torch
 from torch.testing import assert_close
 
 from toygan.cli import UserError
-from toygan.compare import main, parse_variant, run_health, run_status
+from toygan.compare import main, parse_variant, run_status
+from toygan.status import coverage_status
 
 
 @pytest.fixture(scope="module")
@@ -98,21 +99,19 @@ def test_run_status():
         return [{"step": 100 * i, "modes_covered": c} for i, c in enumerate(counts)]
 
     assert run_status(h(1, 8, 5, 4), 8) == "lost"
-    assert run_health(h(1, 8, 5, 4), 8)["onset_step"] == 200
-    assert run_health(h(1, 8, 8, 5, 8, 4, 3), 8)["onset_step"] == 500
+    assert coverage_status(h(1, 8, 5, 4), 8)["onset_step"] == 200
+    assert coverage_status(h(1, 8, 8, 5, 8, 4, 3), 8)["onset_step"] == 500
     assert run_status(h(1, 8, 8, 8), 8) == "kept"
     assert run_status(h(1, 8), 8) == "late"  # healthy only at the end: train longer to tell
     assert run_status(h(1, 8, 8, 7, 8, 8, 8, 8), 8) == "kept"  # one evaluation short: a blip
     assert run_status(h(1, 8, 8, 7, 6, 8, 8, 8), 8) == "recovered"
-    assert run_health(h(1, 8, 8, 7, 6, 8, 8, 8), 8)["recovered_step"] == 500
+    assert coverage_status(h(1, 8, 8, 7, 6, 8, 8, 8), 8)["recovered_step"] == 500
     assert run_status(h(1, 2, 3, 4, 5, 6, 7, 8), 8) == "late"
     assert run_status(h(1), 8) == "never"
     assert run_status(h(1, 8), 8, diverged_at=150) == "diverged"
     assert run_status(h(1, 8), 0) == "n/a"
     # The live page's bold line (best of the last 3 evaluations): a wobble is not a loss, and a
     # loss's onset is the first evaluation after the last one with every mode.
-    from toygan.status import coverage_status
-
     wobble = h(1, 8, 7, 8, 7, 8, 8, 6)
     assert run_status(wobble, 8) == "lost"
     assert coverage_status(wobble, 8, window=3)["status"] == "kept"

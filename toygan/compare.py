@@ -131,16 +131,11 @@ def run_configs(variant: str, data_sets, seeds, base: dict,
     return cfgs
 
 
-def run_health(history, n_modes, diverged_at=None) -> dict:
-    """The run's status in the one vocabulary of 2D and image runs (kept, late, recovered, lost,
-    never, diverged; ``n/a`` for data without known modes) with its onset: each evaluation is
-    healthy when it covers every mode (:func:`toygan.status.coverage_status`)."""
-    return runstatus.coverage_status(history, n_modes, diverged_at)
-
-
 def run_status(history, n_modes, diverged_at=None) -> str:
-    """:func:`run_health`'s word."""
-    return run_health(history, n_modes, diverged_at)["status"]
+    """The run's status in the one vocabulary of 2D and image runs (kept, late, recovered, lost,
+    never, diverged; ``n/a`` for data without known modes), each evaluation healthy when it
+    covers every mode (:func:`toygan.status.coverage_status`, which also gives the onset)."""
+    return runstatus.coverage_status(history, n_modes, diverged_at)["status"]
 
 
 def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
@@ -152,7 +147,7 @@ def result_row(variant: str, run_dir: Path, diverged_at) -> dict:
     n_modes = make_dataset(cfg["data"]).n_modes
     last = next((r for r in reversed(history) if "sliced_w1" in r), {})
     coverage = [r["modes_covered"] for r in history if r.get("modes_covered") is not None]
-    health = run_health(history, n_modes, diverged_at)
+    health = runstatus.coverage_status(history, n_modes, diverged_at)
     status = health["status"]
     return {"variant": variant, "run": run_dir.name, **cfg,
             "modes_covered": last.get("modes_covered"), "n_modes": n_modes,

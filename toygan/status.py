@@ -1,8 +1,8 @@
 """A run's status from the words its evaluations were given — one vocabulary for 2D and image runs.
 
-Each evaluation after step 0 is *healthy* or not (an image run's rule, ``imagegan.collapse``:
-healthy, collapsed or unrealistic; a 2D run's, ``toygan.compare.health_words``: healthy when
-the modes line covers every mode). From that sequence:
+Each evaluation is *healthy* or not (an image run's after step 0, by ``imagegan.collapse``:
+healthy, collapsed or unrealistic; a 2D run's, by :func:`coverage_status`: healthy when the
+modes line covers every mode). From that sequence:
 
 * **kept** — healthy at the end and over the whole final stretch (the last quarter of the steps,
   at least the last two evaluations), and not once unhealthy for two evaluations in a row since
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
-UNHEALTHY = ("lost", "never", "diverged")  # statuses that end unhealthy
 
 
 def empty(status: str, final: str | None = None) -> dict:

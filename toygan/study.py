@@ -55,8 +55,10 @@ def write_csv(rows: list[dict], path) -> None:
     files.write_text(path, buf.getvalue())
 
 
-def status_counts(group: list[dict]) -> dict[str, int]:
-    return {k: sum(r["status"] == k for r in group) for k in STATUSES}
+def status_counts(group: list[dict], suffix: str = "") -> dict[str, int]:
+    """How many runs of ``group`` have each status (``suffix`` "_ema": the image runs' EMA
+    generator's)."""
+    return {k: sum(r["status" + suffix] == k for r in group) for k in STATUSES}
 
 
 def counts_text(count: dict[str, int]) -> str:
