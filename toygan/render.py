@@ -170,7 +170,7 @@ class Panel:
         self.curves_legend = cax.legend(handles, labels, loc="upper right", fontsize=7,
                                         framealpha=0.8)
         self.marker = cax.axvline(0, color="k", lw=1.2, alpha=0.8)
-        self.onset = mark_onset(cax, run.stats, self.n_modes)
+        mark_onset(cax, run.stats, self.n_modes)
 
     def moving_artists(self) -> list:
         """What changes from frame to frame, in drawing order: the whole landscape axes (image,

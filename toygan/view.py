@@ -218,7 +218,7 @@ class LiveRun:
                   "lr": cfg.lr_g, "params": count_params(t.G)},
             "D": {"layers": cfg.d_depth, "width": cfg.d_width, "optimizer": cfg.optimizer,
                   "lr": cfg.lr_d, "params": count_params(t.D)},
-            "objective": _objective(cfg).formula}
+            "objective": t.obj.formula}
         self.frames: list[dict] = []
         self.losses: list[dict] = []  # {"step", "d_loss", "g_loss"}: means over an interval
         self.evals: list[dict] = []   # {"step", "modes_covered", ...}
@@ -495,15 +495,11 @@ class LiveSession:
         self.tmp.cleanup()
 
 
-def _objective(cfg):
-    from toygan.losses import OBJECTIVES
-
-    return OBJECTIVES[cfg.loss]
-
-
 def _penalised(cfg) -> bool:
     """Whether the objective has a gradient penalty (its weight is a page control)."""
-    return _objective(cfg).penalty is not None
+    from toygan.losses import OBJECTIVES
+
+    return OBJECTIVES[cfg.loss].penalty is not None
 
 
 def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
