@@ -30,7 +30,14 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from toygan.models import eval_mode, sample_noise, slot_batch_norm
-from toygan.train import Recorder, TrainConfig, Trainer, run_training
+from toygan.train import (
+    Recorder,
+    TrainConfig,
+    Trainer,
+    critic_grid,
+    run_training,
+    snapshot_arrays,
+)
 
 # Fields that may differ between runs trained together; everything else must be equal.
 PER_RUN_FIELDS = ("seed", "data")
@@ -219,10 +226,11 @@ class BatchedTrainer(Trainer):
 
     def snapshot_runs(self) -> list[dict]:
         res = self.cfg.grid_res
-        snap = self._snapshot(self._stack(self._grid(t.data.extent) for t in self.singles),
-                              self._stack(t.z_vis for t in self.singles),
-                              self._stack(t.real_vis for t in self.singles),
-                              self.latent_grid().repeat(self.runs, 1))
+        grids = (critic_grid(t.data.extent, res, self.cfg.pack) for t in self.singles)
+        snap = snapshot_arrays(self, self._stack(grids),
+                               self._stack(t.z_vis for t in self.singles),
+                               self._stack(t.real_vis for t in self.singles),
+                               self.latent_grid().repeat(self.runs, 1))
         per_run = [dict() for _ in self.singles]
         for k, v in snap.items():
             for d, part in zip(per_run, _chunks(v, self.runs), strict=True):

@@ -108,6 +108,30 @@ class CompiledCriticGrad:
         params = {k: p.detach() for k, p in self.gan.D.named_parameters()}
         return self.fn(params, real, fake, draws)
 
+    def update(self, real: Tensor, fake: Tensor) -> dict:
+        """The critic's step with the compiled gradient (eager, with one line, if it cannot
+        compile: the first call compiles)."""
+        gan = self.gan
+        draws = self.draws(real.device)
+        try:
+            grads, terms = self(real, fake, draws)
+        except Exception as e:  # noqa: BLE001 — any compiler failure: train eagerly instead
+            import sys
+
+            print(f"note: --compile: the critic update did not compile ({type(e).__name__}: "
+                  f"{str(e).splitlines()[0][:160] if str(e) else ''}); training eagerly",
+                  file=sys.stderr)
+            gan.compiled = None
+            it = iter(draws)  # the same draws: the eager step is the one it would have been
+            terms = gan.critic_loss(gan.D_train, real, fake, rand=lambda shape, dev: next(it))
+            minimise(gan.precision, terms["loss"], gan.opt_d)
+            return terms
+        gan.opt_d.zero_grad(set_to_none=True)
+        for k, p in gan.D.named_parameters():
+            p.grad = grads[k]
+        gan.opt_d.step()
+        return terms
+
 
 class _Embed(nn.Module):
     def __init__(self, critic: nn.Module):
@@ -146,6 +170,39 @@ def _optimizer_update(opt: torch.optim.Optimizer, param: nn.Parameter, p: Tensor
     if isinstance(opt, torch.optim.SGD):
         return p - lr * g, {}
     raise ValueError(f"second-order unrolling does not know {type(opt).__name__}")
+
+
+def autocast(precision):
+    """Mixed precision's autocast (``toygan.device``), or nothing."""
+    from contextlib import nullcontext
+
+    return precision.autocast() if precision is not None else nullcontext()
+
+
+def backward(precision, loss: Tensor) -> None:
+    """Backpropagate a (per-run) loss's sum, scaled under mixed precision."""
+    if precision is not None:
+        precision.scaler.scale(loss.sum()).backward()
+    else:
+        loss.sum().backward()  # a no-op sum for one run; see toygan.losses
+
+
+def step(precision, opt) -> None:
+    if precision is not None:
+        precision.scaler.step(opt)
+    else:
+        opt.step()
+
+
+def minimise(precision, loss: Tensor, opt, zero: bool = True) -> None:
+    """One optimiser step on ``loss`` (gradients zeroed first unless ``zero`` is False)."""
+    if zero:
+        opt.zero_grad(set_to_none=True)
+    if precision is not None:
+        precision.backward_step(loss.sum(), opt)
+    else:
+        loss.sum().backward()
+        opt.step()
 
 
 class FiniteWatch:
@@ -207,26 +264,12 @@ class GANStep:
         if compile_wanted(cfg) and compile_possible(self):
             self.compiled = CompiledCriticGrad(self)
 
-    def _autocast(self):
-        from contextlib import nullcontext
-
-        return self.precision.autocast() if self.precision is not None else nullcontext()
-
-    def _minimise(self, loss: Tensor, opt, zero: bool = True) -> None:
-        if zero:
-            opt.zero_grad(set_to_none=True)
-        if self.precision is not None:
-            self.precision.backward_step(loss.sum(), opt)
-        else:
-            loss.sum().backward()  # a no-op sum for one run; see toygan.losses
-            opt.step()
-
     def critic_loss(self, critic, real: Tensor, fake: Tensor, keep_fake_graph=False,
                     rand=None) -> dict:
         """The objective's critic terms plus R1 (if asked), on packed batches (random draws
         from ``rand`` if given, else as the step's)."""
         hp = self.hp if rand is None else {**self.hp, "rand": rand}
-        with self._autocast():
+        with autocast(self.precision):
             terms = self.obj_critic_loss(critic, real, fake.float(),
                                          keep_fake_graph=keep_fake_graph, **hp)
         if self.cfg.r1_weight:
@@ -239,7 +282,7 @@ class GANStep:
         """One critic step on a fresh batch; returns its terms and the packed real batch."""
         m = self.cfg.pack
         real = draw_real()
-        with torch.set_grad_enabled(self.leak), self._autocast():
+        with torch.set_grad_enabled(self.leak), autocast(self.precision):
             fake = self.G(draw_z(n))
         real, fake = pack(real, m), pack(fake, m)
         return self.critic_step(real, fake), real
@@ -247,70 +290,27 @@ class GANStep:
     def critic_step(self, real: Tensor, fake: Tensor) -> dict:
         """One critic update on the packed batch (compiled when it is), then WGAN's clipping."""
         if self.compiled is not None and self.compiled.shapes is not None:
-            terms = self._compiled_critic_update(real, fake)
+            terms = self.compiled.update(real, fake)
         else:
             rand = self.compiled.recording() if self.compiled is not None else None
             terms = self.critic_loss(self.D_train, real, fake, rand=rand)
-            self._minimise(terms["loss"], self.opt_d)
+            minimise(self.precision, terms["loss"], self.opt_d)
         if self.cfg.clip is not None:
             losses.clip_weights(self.D, self.cfg.clip)
         return terms
 
-    def _compiled_critic_update(self, real: Tensor, fake: Tensor) -> dict:
-        """The critic's step with the compiled gradient (eager, with one line, if it cannot
-        compile: the first call compiles)."""
-        draws = self.compiled.draws(real.device)
-        try:
-            grads, terms = self.compiled(real, fake, draws)
-        except Exception as e:  # noqa: BLE001 — any compiler failure: train eagerly instead
-            import sys
-
-            print(f"note: --compile: the critic update did not compile ({type(e).__name__}: "
-                  f"{str(e).splitlines()[0][:160] if str(e) else ''}); training eagerly",
-                  file=sys.stderr)
-            self.compiled = None
-            it = iter(draws)  # the same draws: the eager step is the one it would have been
-            terms = self.critic_loss(self.D_train, real, fake, rand=lambda shape, dev: next(it))
-            self._minimise(terms["loss"], self.opt_d)
-            return terms
-        self.opt_d.zero_grad(set_to_none=True)
-        for k, p in self.D.named_parameters():
-            p.grad = grads[k]
-        self.opt_d.step()
-        return terms
-
-    def unrolled_critic(self, real: Tensor, fake: Tensor) -> FunctionalCritic:
-        """The critic after ``unroll`` more updates on the packed batch (``real``, ``fake``),
-        as a differentiable function of the generator that made ``fake`` (the reference code's
-        unrolling: every unrolled step sees the same batch, the optimiser's state evolves)."""
-        cfg, D = self.cfg, self.D
-        named = [(k, p) for k, p in D.named_parameters() if p.requires_grad]
-        params = {k: p.detach().requires_grad_(True) for k, p in named}
-        state = {k: dict(self.opt_d.state.get(p, {})) for k, p in named}
-        buffers = {k: b.clone() for k, b in D.named_buffers()}
-        for _ in range(cfg.unroll):
-            critic = FunctionalCritic(D, params, buffers)
-            loss = self.critic_loss(critic, real, fake, keep_fake_graph=True)["loss"].sum()
-            grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-            new = {}
-            for (k, param), g in zip(named, grads, strict=True):
-                p, state[k] = _optimizer_update(self.opt_d, param, params[k], g, state[k])
-                new[k] = p.clamp(-cfg.clip, cfg.clip) if cfg.clip is not None else p
-            params = new
-        return FunctionalCritic(D, params, buffers)
-
     def generator_update(self, critic, real: Tensor, draw_z, n: int) -> dict:
-        with self._autocast():
+        with autocast(self.precision):
             fake = pack(self.G_train(draw_z(n)), self.cfg.pack)
             terms = self.obj_generator_loss(critic, real, fake, **self.hp)
-        self._minimise(terms["loss"], self.opt_g, zero=not self.leak)
+        minimise(self.precision, terms["loss"], self.opt_g, zero=not self.leak)
         return terms
 
     def generator_terms(self, critic, real: Tensor, fake: Tensor, unrolled: bool) -> dict:
         """The generator's loss against ``critic``; against a second-order unrolled critic, the
         full objective: plus the critic's real-data term with its sign flipped (it depends on
         the generator through the unrolled updates)."""
-        with self._autocast():
+        with autocast(self.precision):
             terms = self.obj_generator_loss(critic, real, fake, **self.hp)
             if unrolled:
                 real_term = -self.obj.critic_real(critic, real, **self.hp)
@@ -318,113 +318,132 @@ class GANStep:
                 terms["real"] = real_term.detach()
         return terms
 
-    def _look_ahead(self, draw_real, draw_z, batch_size: int, batch=None):
-        """First-order unrolling: ``unroll`` real critic steps, on fresh batches or on
-        ``batch`` (packed real, fake) every time; returns what restores them."""
-        saved = (copy.deepcopy(self.D.state_dict()), copy.deepcopy(self.opt_d.state_dict()))
-        for _ in range(self.cfg.unroll):
-            if batch is None:
-                self.critic_update(draw_real, draw_z, batch_size)
-            else:
-                self.critic_step(*batch)
-        return saved
-
-    def _restore(self, saved) -> None:
-        self.D.load_state_dict(saved[0])
-        self.opt_d.load_state_dict(saved[1])
-
     def __call__(self, draw_real, draw_z, batch_size: int) -> dict[str, Tensor]:
         # A generator with BatchNorm normalises each pack slot on its own (PacGAN's code).
         with slot_statistics(self._slot_layers, self.cfg.pack):
             if self.cfg.update == "simultaneous":
-                d_terms, g_terms = self.simultaneous(draw_real, draw_z, batch_size)
+                d_terms, g_terms = simultaneous(self, draw_real, draw_z, batch_size)
             else:
-                d_terms, g_terms = self.alternating(draw_real, draw_z, batch_size)
+                d_terms, g_terms = alternating(self, draw_real, draw_z, batch_size)
         terms = {f"d_{k}": v.detach().float() for k, v in d_terms.items()}
         terms.update({f"g_{k}": v.detach().float() for k, v in g_terms.items()})
         return terms
 
-    def alternating(self, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
-        """``n_critic`` critic steps, then the generator's against the critic as it is now (or
-        as it will be after ``unroll`` more steps)."""
-        cfg, D = self.cfg, self.D
 
-        # Update critic.
-        D.requires_grad_(True)
-        if self.leak:  # bug no-detach: what the critic steps leak into G reaches G's step
-            self.opt_g.zero_grad(set_to_none=True)
-        for _ in range(cfg.n_critic):
-            d_terms, real = self.critic_update(draw_real, draw_z, batch_size)
+# The two update orders.
 
-        # Update generator.
-        if cfg.unroll and cfg.unroll_mode == "second-order":
-            with self._autocast():
-                fake = pack(self.G_train(draw_z(batch_size)), cfg.pack)
-            critic = self.unrolled_critic(real, fake)
-            D.requires_grad_(False)
-            g_terms = self.generator_terms(critic, real, fake, unrolled=True)
-            self._minimise(g_terms["loss"], self.opt_g)
-        else:
-            saved = self._look_ahead(draw_real, draw_z, batch_size) if cfg.unroll else None
-            D.requires_grad_(False)
-            g_terms = self.generator_update(D, real, draw_z, batch_size)
-            if saved is not None:
-                self._restore(saved)
-        D.requires_grad_(True)
-        return d_terms, g_terms
 
-    def simultaneous(self, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
-        """Both players' gradients from the same weights and the same batch, then both step
-        (the Unrolled-GAN authors' ``sess.run([g_train_op, d_train_op])``; VEEGAN's and
-        PacGAN's code too). With unrolling the generator looks ahead from the critic as it was
-        before this step's update, on this step's batch (either order); one critic update per
-        step."""
-        cfg, D, m = self.cfg, self.D, self.cfg.pack
-        real = pack(draw_real(), m)
-        with self._autocast():
-            fake = pack(self.G_train(draw_z(batch_size)), m)
+def alternating(gan: GANStep, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
+    """``n_critic`` critic steps, then the generator's against the critic as it is now (or
+    as it will be after ``unroll`` more steps)."""
+    cfg, D = gan.cfg, gan.D
 
-        # The generator's gradient (its step waits for the critic's).
-        saved = None
-        if cfg.unroll and cfg.unroll_mode == "second-order":
-            critic = self.unrolled_critic(real, fake)
-        else:
-            # The same batch in every look-ahead step, as second order: equal data for both.
-            saved = self._look_ahead(draw_real, draw_z, batch_size, (real, fake.detach())) \
-                if cfg.unroll else None
-            critic = self.D_train
+    # Update critic.
+    D.requires_grad_(True)
+    if gan.leak:  # bug no-detach: what the critic steps leak into G reaches G's step
+        gan.opt_g.zero_grad(set_to_none=True)
+    for _ in range(cfg.n_critic):
+        d_terms, real = gan.critic_update(draw_real, draw_z, batch_size)
+
+    # Update generator.
+    if cfg.unroll and cfg.unroll_mode == "second-order":
+        with autocast(gan.precision):
+            fake = pack(gan.G_train(draw_z(batch_size)), cfg.pack)
+        critic = unrolled_critic(gan, real, fake)
         D.requires_grad_(False)
-        g_terms = self.generator_terms(critic, real, fake,
-                                       unrolled=bool(cfg.unroll) and saved is None)
-        self.opt_g.zero_grad(set_to_none=True)
-        self._backward(g_terms["loss"])
-        D.requires_grad_(True)
+        g_terms = gan.generator_terms(critic, real, fake, unrolled=True)
+        minimise(gan.precision, g_terms["loss"], gan.opt_g)
+    else:
+        saved = look_ahead(gan, draw_real, draw_z, batch_size) if cfg.unroll else None
+        D.requires_grad_(False)
+        g_terms = gan.generator_update(D, real, draw_z, batch_size)
         if saved is not None:
-            self._restore(saved)
+            restore(gan, saved)
+    D.requires_grad_(True)
+    return d_terms, g_terms
 
-        # The critic's, on the same batch from the same weights; then both step.
-        d_terms = self.critic_loss(self.D_train, real, fake.detach())
-        self.opt_d.zero_grad(set_to_none=True)
-        self._backward(d_terms["loss"])
-        self._step(self.opt_d)
-        if cfg.clip is not None:
-            losses.clip_weights(D, cfg.clip)
-        self._step(self.opt_g)
-        if self.precision is not None:
-            self.precision.scaler.update()
-        return d_terms, g_terms
 
-    def _backward(self, loss: Tensor) -> None:
-        if self.precision is not None:
-            self.precision.scaler.scale(loss.sum()).backward()
+def simultaneous(gan: GANStep, draw_real, draw_z, batch_size: int) -> tuple[dict, dict]:
+    """Both players' gradients from the same weights and the same batch, then both step
+    (the Unrolled-GAN authors' ``sess.run([g_train_op, d_train_op])``; VEEGAN's and
+    PacGAN's code too). With unrolling the generator looks ahead from the critic as it was
+    before this step's update, on this step's batch (either order); one critic update per
+    step."""
+    cfg, D, m = gan.cfg, gan.D, gan.cfg.pack
+    real = pack(draw_real(), m)
+    with autocast(gan.precision):
+        fake = pack(gan.G_train(draw_z(batch_size)), m)
+
+    # The generator's gradient (its step waits for the critic's).
+    saved = None
+    if cfg.unroll and cfg.unroll_mode == "second-order":
+        critic = unrolled_critic(gan, real, fake)
+    else:
+        # The same batch in every look-ahead step, as second order: equal data for both.
+        saved = look_ahead(gan, draw_real, draw_z, batch_size, (real, fake.detach())) \
+            if cfg.unroll else None
+        critic = gan.D_train
+    D.requires_grad_(False)
+    g_terms = gan.generator_terms(critic, real, fake,
+                                   unrolled=bool(cfg.unroll) and saved is None)
+    gan.opt_g.zero_grad(set_to_none=True)
+    backward(gan.precision, g_terms["loss"])
+    D.requires_grad_(True)
+    if saved is not None:
+        restore(gan, saved)
+
+    # The critic's, on the same batch from the same weights; then both step.
+    d_terms = gan.critic_loss(gan.D_train, real, fake.detach())
+    gan.opt_d.zero_grad(set_to_none=True)
+    backward(gan.precision, d_terms["loss"])
+    step(gan.precision, gan.opt_d)
+    if cfg.clip is not None:
+        losses.clip_weights(D, cfg.clip)
+    step(gan.precision, gan.opt_g)
+    if gan.precision is not None:
+        gan.precision.scaler.update()
+    return d_terms, g_terms
+
+
+# Unrolled GAN (the module docstring): the critic K updates ahead.
+
+
+def unrolled_critic(gan: GANStep, real: Tensor, fake: Tensor) -> FunctionalCritic:
+    """The critic after ``unroll`` more updates on the packed batch (``real``, ``fake``),
+    as a differentiable function of the generator that made ``fake`` (the reference code's
+    unrolling: every unrolled step sees the same batch, the optimiser's state evolves)."""
+    cfg, D = gan.cfg, gan.D
+    named = [(k, p) for k, p in D.named_parameters() if p.requires_grad]
+    params = {k: p.detach().requires_grad_(True) for k, p in named}
+    state = {k: dict(gan.opt_d.state.get(p, {})) for k, p in named}
+    buffers = {k: b.clone() for k, b in D.named_buffers()}
+    for _ in range(cfg.unroll):
+        critic = FunctionalCritic(D, params, buffers)
+        loss = gan.critic_loss(critic, real, fake, keep_fake_graph=True)["loss"].sum()
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        new = {}
+        for (k, param), g in zip(named, grads, strict=True):
+            p, state[k] = _optimizer_update(gan.opt_d, param, params[k], g, state[k])
+            new[k] = p.clamp(-cfg.clip, cfg.clip) if cfg.clip is not None else p
+        params = new
+    return FunctionalCritic(D, params, buffers)
+
+
+def look_ahead(gan: GANStep, draw_real, draw_z, batch_size: int, batch=None):
+    """First-order unrolling: ``unroll`` real critic steps, on fresh batches or on
+    ``batch`` (packed real, fake) every time; returns what restores them."""
+    saved = (copy.deepcopy(gan.D.state_dict()), copy.deepcopy(gan.opt_d.state_dict()))
+    for _ in range(gan.cfg.unroll):
+        if batch is None:
+            gan.critic_update(draw_real, draw_z, batch_size)
         else:
-            loss.sum().backward()
+            gan.critic_step(*batch)
+    return saved
 
-    def _step(self, opt) -> None:
-        if self.precision is not None:
-            self.precision.scaler.step(opt)
-        else:
-            opt.step()
+def restore(gan: GANStep, saved) -> None:
+    """Put back the critic and its optimiser that ``look_ahead`` saved."""
+    gan.D.load_state_dict(saved[0])
+    gan.opt_d.load_state_dict(saved[1])
 
 
 def compile_wanted(cfg) -> bool:

@@ -283,47 +283,52 @@ class Trainer:
         """Loss terms as one dict of floats per run."""
         return [{k: float(v) for k, v in terms.items()}]
 
-    def _grid(self, extent) -> torch.Tensor:
-        xmin, xmax, ymin, ymax = extent
-        res = self.cfg.grid_res
-        gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, res), torch.linspace(ymin, ymax, res),
-                                indexing="xy")
-        # A packed critic sees m copies of the point.
-        return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).repeat(1, self.cfg.pack)
-
-    def _snapshot(self, grid_pts, z_vis, real_vis, z_manifold) -> dict[str, np.ndarray]:
-        G, D, cfg = self.G, self.D, self.cfg
-        with torch.no_grad(), eval_mode(G):  # a BatchNorm G: its population statistics
-            critic = D(grid_pts.to(self.device))
-            fake = G(z_vis.to(self.device))
-            manifold = G(z_manifold.to(self.device))
-        # Descent direction of the generator loss at each generated sample, per sample.
-        D.requires_grad_(False)
-        fake_req = fake.detach().requires_grad_(True)
-        g_loss = self.gan.obj_generator_loss(D, pack(real_vis.to(self.device), cfg.pack),
-                                         pack(fake_req, cfg.pack), **self.gan.hp)
-        (grad,) = torch.autograd.grad(g_loss["loss"].sum(), fake_req)
-        D.requires_grad_(True)
-        return {
-            "fake": fake.cpu().numpy(),
-            "fake_grad": (-grad * cfg.snapshot_points).cpu().numpy(),
-            "critic": critic.cpu().numpy(),
-            "manifold": manifold.cpu().numpy(),
-        }
-
     def latent_grid(self) -> torch.Tensor:
         """The latent grid whose image is the manifold (over the noise's own span)."""
         return latent_grid(self.cfg.z_dim, span=latent_span(self.cfg.noise))
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """What a renderer needs for one frame (no plotting here)."""
-        snap = self._snapshot(self._grid(self.data.extent), self.z_vis, self.real_vis,
-                              self.latent_grid())
+        snap = snapshot_arrays(self, critic_grid(self.data.extent, self.cfg.grid_res,
+                                                 self.cfg.pack),
+                               self.z_vis, self.real_vis, self.latent_grid())
         snap["critic"] = snap["critic"].reshape(self.cfg.grid_res, self.cfg.grid_res)
         return snap
 
     def snapshot_runs(self) -> list[dict[str, np.ndarray]]:
         return [self.snapshot()]
+
+
+def critic_grid(extent, res: int, pack: int) -> torch.Tensor:
+    """The ``res`` x ``res`` points over ``extent`` where a snapshot reads the critic (a packed
+    critic sees ``pack`` copies of each point)."""
+    xmin, xmax, ymin, ymax = extent
+    gx, gy = torch.meshgrid(torch.linspace(xmin, xmax, res), torch.linspace(ymin, ymax, res),
+                            indexing="xy")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).repeat(1, pack)
+
+
+def snapshot_arrays(t: Trainer, grid_pts, z_vis, real_vis, z_manifold) -> dict[str, np.ndarray]:
+    """One frame's arrays of trainer ``t`` (its runs stacked): the critic on ``grid_pts``, the
+    samples of ``z_vis`` with the generator's descent direction at each (per sample, against
+    ``real_vis``), and the image of the latent grid ``z_manifold``."""
+    G, D, cfg = t.G, t.D, t.cfg
+    with torch.no_grad(), eval_mode(G):  # a BatchNorm G: its population statistics
+        critic = D(grid_pts.to(t.device))
+        fake = G(z_vis.to(t.device))
+        manifold = G(z_manifold.to(t.device))
+    D.requires_grad_(False)
+    fake_req = fake.detach().requires_grad_(True)
+    g_loss = t.gan.obj_generator_loss(D, pack(real_vis.to(t.device), cfg.pack),
+                                      pack(fake_req, cfg.pack), **t.gan.hp)
+    (grad,) = torch.autograd.grad(g_loss["loss"].sum(), fake_req)
+    D.requires_grad_(True)
+    return {
+        "fake": fake.cpu().numpy(),
+        "fake_grad": (-grad * cfg.snapshot_points).cpu().numpy(),
+        "critic": critic.cpu().numpy(),
+        "manifold": manifold.cpu().numpy(),
+    }
 
 
 def _json_safe(rec: dict) -> dict:

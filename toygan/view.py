@@ -43,7 +43,7 @@ from toygan import files
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.errors import DataError, UserError
-from toygan.metrics import MODES_WINDOW, recent_best
+from toygan.status import MODES_WINDOW, recent_best
 from toygan.variants import variant_label
 
 Q_POINTS = 16383  # int16 steps per half-extent (samples may lie up to 2 extents out)
@@ -261,6 +261,41 @@ class LiveRun:
             ev["modes_best"] = recent_best([*recent, ev.get("modes_covered")])[-1]
             self.evals.append(ev)
 
+    def lone_update(self, which: str) -> None:
+        """One critic step ("d"), or one generator step against the critic as it is ("g", no
+        unrolling)."""
+        from toygan.mitigations import pack
+
+        t = self.trainer
+        B, gan = t.cfg.batch_size, t.gan
+        if which == "d":
+            gan.critic_update(lambda: t._real(B), t._z, B)
+            return
+        t.D.requires_grad_(False)
+        try:
+            gan.generator_update(t.D, pack(t._real(B), t.cfg.pack), t._z, B)
+        finally:
+            t.D.requires_grad_(True)
+        t.step += 1
+
+    def apply_settings(self, new: dict) -> None:
+        """New learning rates, critic steps per generator step or penalty weight (validated),
+        applied to the trainer between two steps and shown in ``meta``."""
+        t = self.trainer
+        for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
+            if k in new:
+                for group in opt.param_groups:
+                    group["lr"] = new[k]
+        for k, v in new.items():
+            if k != "gp_weight" or _penalised(t.cfg):
+                setattr(t.cfg, k, v)
+        if "gp_weight" in new and _penalised(t.cfg):
+            t.gan.hp["gp_weight"] = new["gp_weight"]
+        self.meta["G"]["lr"], self.meta["D"]["lr"] = t.cfg.lr_g, t.cfg.lr_d
+        self.meta["n_critic"] = t.cfg.n_critic  # what the page shows is what was applied
+        if _penalised(t.cfg):
+            self.meta["gp_weight"] = t.cfg.gp_weight
+
     def thin(self) -> None:
         """Every other frame and loss mean goes, the newest kept."""
         self.frames = self.frames[::-2][::-1]
@@ -305,7 +340,7 @@ class LiveSession:
         self._reset()
         self.stop = threading.Event()
         self.tmp = tempfile.TemporaryDirectory(prefix="toygan-live-")
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread = threading.Thread(target=train_loop, args=(self,), daemon=True)
         self.thread.start()
 
     @property
@@ -337,10 +372,10 @@ class LiveSession:
             self.running, self.pending_steps = False, 0
             self.last_poll, self.idle_paused = time.monotonic(), False
             self._reset()
-            self._add(first)
+            self.add_frames(first)
             return [{**r.meta, "run_id": self.run_id} for r in runs]
 
-    def _add(self, snaps: list[tuple[dict, dict | None]]) -> None:
+    def add_frames(self, snaps: list[tuple[dict, dict | None]]) -> None:
         """Keep one frame per run (under ``lock``); past ``keep``, every other one goes."""
         self.seq += 1
         for r, (frame, ev) in zip(self.runs, snaps, strict=True):
@@ -349,71 +384,6 @@ class LiveSession:
             for r in self.runs:
                 r.thin()
             self.snapshot_every *= 2
-
-    def _loop(self):
-        while not self.stop.is_set():
-            with self.lock:
-                if self.running and time.monotonic() - self.last_poll > self.idle_after:
-                    self.running, self.pending_steps, self.idle_paused = False, 0, True
-                runs, run_id, every = self.runs, self.run_id, self.snapshot_every
-                t = runs[0].trainer if runs else None
-                single = self.singles.pop(0) if t is not None and self.singles else None
-                go = t is not None and (self.running or self.pending_steps > 0) and \
-                    t.step < t.cfg.steps and single is None
-                stepping = self.pending_steps > 0
-                if go:
-                    self.pending_steps = max(self.pending_steps - 1, 0)
-                request_done = go and stepping and self.pending_steps == 0
-            if single is not None:
-                self._single(runs, run_id, single)
-                continue
-            if not go:
-                self.stop.wait(0.05)
-                continue
-            # Only this thread trains; new runs replace ``runs`` between two steps. Lock-step:
-            # every run takes this step before any takes the next.
-            values = [{k: float(v) for k, v in r.trainer.train_step().items()} for r in runs]
-            due = t.step % every == 0 or request_done
-            snaps = [r.snapshot(t.step % (5 * every) == 0 or request_done) for r in runs] \
-                if due else None
-            with self.lock:
-                if self.run_id != run_id:
-                    continue  # replaced by new runs meanwhile
-                self.step = t.step
-                for r, v in zip(runs, values, strict=True):
-                    r.d_steps += r.trainer.cfg.n_critic
-                    if not all(math.isfinite(x) for x in v.values()):
-                        self.running, self.pending_steps = False, 0
-                        self.error = f"{r.meta['label']}: training diverged at step {t.step} " \
-                                     "(NaN/Inf loss)"
-                    r.log(t.step, v, emit=snaps is not None)
-                if snaps is not None:
-                    self._add(snaps)
-
-    def _single(self, runs: list[LiveRun], run_id: int, which: str) -> None:
-        """GAN Lab's lone updates: one critic step ("d"), or one generator step against the
-        critic as it is ("g", no unrolling) — mode hopping is the generator chasing it."""
-        from toygan.mitigations import pack
-
-        for r in runs:
-            t = r.trainer
-            B, gan = t.cfg.batch_size, t.gan
-            if which == "d":
-                gan.critic_update(lambda t=t, B=B: t._real(B), t._z, B)
-            else:
-                t.D.requires_grad_(False)
-                try:
-                    gan.generator_update(t.D, pack(t._real(B), t.cfg.pack), t._z, B)
-                finally:
-                    t.D.requires_grad_(True)
-                t.step += 1
-        snaps = [r.snapshot(evaluate=which == "g") for r in runs]
-        with self.lock:
-            if self.run_id == run_id:
-                self.step = runs[0].trainer.step
-                for r in runs:
-                    r.d_steps += which == "d"
-                self._add(snaps)
 
     def control(self, action: str, steps: int = 1) -> None:
         with self.lock:
@@ -442,20 +412,7 @@ class LiveSession:
             new = validate_settings(params, self.trainer.cfg.loss,
                                     any(_penalised(r.trainer.cfg) for r in self.runs))
             for r in self.runs:
-                t = r.trainer
-                for k, opt in (("lr_d", t.opt_d), ("lr_g", t.opt_g)):
-                    if k in new:
-                        for group in opt.param_groups:
-                            group["lr"] = new[k]
-                for k, v in new.items():
-                    if k != "gp_weight" or _penalised(t.cfg):
-                        setattr(t.cfg, k, v)
-                if "gp_weight" in new and _penalised(t.cfg):
-                    t.gan.hp["gp_weight"] = new["gp_weight"]
-                r.meta["G"]["lr"], r.meta["D"]["lr"] = t.cfg.lr_g, t.cfg.lr_d
-                r.meta["n_critic"] = t.cfg.n_critic  # what the page shows is what was applied
-                if _penalised(t.cfg):
-                    r.meta["gp_weight"] = t.cfg.gp_weight
+                r.apply_settings(new)
             cfg = self.trainer.cfg
             return {k: getattr(cfg, k) for k in ("lr_d", "lr_g", "n_critic", "gp_weight")}
 
@@ -493,6 +450,63 @@ class LiveSession:
         self.stop.set()
         self.thread.join(timeout=5)
         self.tmp.cleanup()
+
+
+def train_loop(session: LiveSession) -> None:
+    """The session's training thread: steps, lone updates and snapshots of its runs (only
+    this thread trains; new runs replace them between two steps)."""
+    while not session.stop.is_set():
+        with session.lock:
+            if session.running and time.monotonic() - session.last_poll > session.idle_after:
+                session.running, session.pending_steps, session.idle_paused = False, 0, True
+            runs, run_id, every = session.runs, session.run_id, session.snapshot_every
+            t = runs[0].trainer if runs else None
+            single = session.singles.pop(0) if t is not None and session.singles else None
+            go = t is not None and (session.running or session.pending_steps > 0) and \
+                t.step < t.cfg.steps and single is None
+            stepping = session.pending_steps > 0
+            if go:
+                session.pending_steps = max(session.pending_steps - 1, 0)
+            request_done = go and stepping and session.pending_steps == 0
+        if single is not None:
+            lone_updates(session, runs, run_id, single)
+            continue
+        if not go:
+            session.stop.wait(0.05)
+            continue
+        # Only this thread trains; new runs replace ``runs`` between two steps. Lock-step:
+        # every run takes this step before any takes the next.
+        values = [{k: float(v) for k, v in r.trainer.train_step().items()} for r in runs]
+        due = t.step % every == 0 or request_done
+        snaps = [r.snapshot(t.step % (5 * every) == 0 or request_done) for r in runs] \
+            if due else None
+        with session.lock:
+            if session.run_id != run_id:
+                continue  # replaced by new runs meanwhile
+            session.step = t.step
+            for r, v in zip(runs, values, strict=True):
+                r.d_steps += r.trainer.cfg.n_critic
+                if not all(math.isfinite(x) for x in v.values()):
+                    session.running, session.pending_steps = False, 0
+                    session.error = f"{r.meta['label']}: training diverged at step " \
+                                    f"{t.step} (NaN/Inf loss)"
+                r.log(t.step, v, emit=snaps is not None)
+            if snaps is not None:
+                session.add_frames(snaps)
+
+
+def lone_updates(session: LiveSession, runs: list[LiveRun], run_id: int, which: str) -> None:
+    """GAN Lab's lone updates: one critic step ("d"), or one generator step against the
+    critic as it is ("g", no unrolling) — mode hopping is the generator chasing it."""
+    for r in runs:
+        r.lone_update(which)
+    snaps = [r.snapshot(evaluate=which == "g") for r in runs]
+    with session.lock:
+        if session.run_id == run_id:
+            session.step = runs[0].trainer.step
+            for r in runs:
+                r.d_steps += which == "d"
+            session.add_frames(snaps)
 
 
 def _penalised(cfg) -> bool:
