@@ -7,7 +7,7 @@ Trains the live page's own configuration (``toygan.view.validate``: the slide co
 learning-rate decay, 1,000 samples per evaluation every 50 steps) on the 8-mode ring for each
 case below, and over the evaluations of the last ``--tail`` steps prints the share that read all
 8 modes — each evaluation's own count and the page's bold line, the most modes covered at any of
-the last ``toygan.metrics.MODES_WINDOW`` evaluations — with the mean share of high-quality
+the last ``toygan.status.MODES_WINDOW`` evaluations — with the mean share of high-quality
 samples. A hopping generator (minimax) shows what the window does to a run that is not covering
 the modes: its best-of-window count against its own.
 """
@@ -45,7 +45,7 @@ def run(settings: dict, steps: int, seed: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    from toygan.metrics import MODES_WINDOW, recent_best
+    from toygan.status import MODES_WINDOW, recent_best
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=3000)

@@ -34,8 +34,7 @@ PROTOCOLS = {  # name -> TrainConfig overrides on top of the slide preset
 
 def run_status(records: list[dict], n_modes: int) -> dict:
     """The status on the page's bold line, with each evaluation's counts and steps."""
-    from toygan.metrics import MODES_WINDOW, recent_best
-    from toygan.status import coverage_status
+    from toygan.status import MODES_WINDOW, coverage_status, recent_best
 
     counts = [r["modes_covered"] for r in records]
     return {**coverage_status(records, n_modes, window=MODES_WINDOW),
@@ -46,8 +45,7 @@ def main(argv=None) -> int:
     from toygan.batched import train_runs
     from toygan.config import build
     from toygan.losses import OBJECTIVES
-    from toygan.metrics import MODES_WINDOW
-    from toygan.status import STATUSES
+    from toygan.status import MODES_WINDOW, STATUSES
     from toygan.study import counts_text, status_counts
     from toygan.train import TrainConfig
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from torch.testing import assert_close
 
-from toygan import metrics
+from toygan import metrics, status
 from toygan.data import make_dataset
 
 RING = make_dataset("ring")  # 8 modes, radius 2, std 0.02
@@ -98,26 +98,26 @@ WGAN_GP_WOBBLE = [8, 1, 1, 7, 8, 7, 5, 8, 8, 8, 6, 6]
 
 
 def test_recent_best_is_the_largest_of_the_last_window_counts():
-    assert metrics.recent_best([1, 3, 2, 0, 0, 0, 5], 3) == [1, 3, 3, 3, 2, 0, 5]
-    assert metrics.recent_best([2, None, 1, None, None, None], 2) == [2, 2, 1, 1, None, None]
-    assert metrics.recent_best([4, 6, 5], 1) == [4, 6, 5]
-    assert metrics.recent_best([], 3) == []
+    assert status.recent_best([1, 3, 2, 0, 0, 0, 5], 3) == [1, 3, 3, 3, 2, 0, 5]
+    assert status.recent_best([2, None, 1, None, None, None], 2) == [2, 2, 1, 1, None, None]
+    assert status.recent_best([4, 6, 5], 1) == [4, 6, 5]
+    assert status.recent_best([], 3) == []
     with pytest.raises(ValueError):
-        metrics.recent_best([1], 0)
+        status.recent_best([1], 0)
 
 
 def test_the_pages_modes_line_reads_every_mode_on_a_run_that_keeps_them():
     n = len(WGAN_GP_LIVE)
     raw = sum(c == 8 for c in WGAN_GP_LIVE) / n
-    best = sum(c == 8 for c in metrics.recent_best(WGAN_GP_LIVE)) / n
+    best = sum(c == 8 for c in status.recent_best(WGAN_GP_LIVE)) / n
     assert raw < 0.95 and best >= 0.9
     # One evaluation's dip is bridged; two bad evaluations in a row are still seen.
-    assert metrics.recent_best(WGAN_GP_WOBBLE)[1:4] == [8, 8, 7]
-    assert metrics.recent_best([8, 1, 1, 1, 1])[-1] == 1
+    assert status.recent_best(WGAN_GP_WOBBLE)[1:4] == [8, 8, 7]
+    assert status.recent_best([8, 1, 1, 1, 1])[-1] == 1
 
 
 def test_the_window_does_not_count_the_modes_a_hopping_generator_visits():
     # One mode at a time (the minimax hop): the bold line stays at what one evaluation covers.
     hopping = [1, 1, 0, 1, 1, 2, 1, 1, 1, 0, 1]
-    assert max(metrics.recent_best(hopping)) == 2
-    assert np.mean(metrics.recent_best(hopping)) < 1.5
+    assert max(status.recent_best(hopping)) == 2
+    assert np.mean(status.recent_best(hopping)) < 1.5

@@ -137,7 +137,7 @@ def test_the_modes_line_is_the_best_of_the_last_evaluations_recorded_or_live():
     evaluation carries its own (a poll sends only what is new, so the window reaches before it)."""
     from types import SimpleNamespace
 
-    from toygan.metrics import MODES_WINDOW
+    from toygan.status import MODES_WINDOW
     from toygan.view import LiveRun, _curves
 
     assert MODES_WINDOW == 3

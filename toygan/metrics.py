@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from toygan.status import coverage_status
+
 # SciPy is imported inside the two functions that need it: it is a second or more of the import
 # time of every toy command (toygan.animate among them), and the rest is a few lines of NumPy.
 
@@ -116,26 +118,6 @@ def uniform_kl(n_hq: int, n_modes: int, draws: int = 20_000, seed: int = 0) -> t
     return float(kls.mean()), float(np.percentile(kls, 5)), float(np.percentile(kls, 95))
 
 
-# The live page's modes curve: a generator that keeps every mode still wobbles at an undecayed
-# learning rate, and at one evaluation its samples can sit just outside 3 std of some modes
-# (measured in BENCHMARKS.md, "The live page's modes curve"); the page shows the most modes
-# covered at any of the last MODES_WINDOW evaluations beside each evaluation's own count.
-MODES_WINDOW = 3
-
-
-def recent_best(counts: list, window: int = MODES_WINDOW) -> list:
-    """At each position, the largest of the last ``window`` counts (``None`` entries skipped;
-    ``None`` where the window holds no count). A generator covering one mode at a time while it
-    hops reads 1 (or 2 across a hop), never the modes it visited."""
-    if window < 1:
-        raise ValueError("window must be at least 1")
-    out = []
-    for i in range(len(counts)):
-        seen = [c for c in counts[max(0, i - window + 1):i + 1] if c is not None]
-        out.append(max(seen) if seen else None)
-    return out
-
-
 def mode_metrics(samples, centers, std: float, min_frac: float = MIN_FRAC) -> dict:
     """``{"modes_covered", "hq_frac", "reverse_kl"}`` for samples of a known mixture."""
     return {
@@ -183,18 +165,10 @@ def grid_divergence(real, fake, extent, bins: int = 32, eps: float = 1e-6) -> di
     return {"kl": _kl(hr, hf), "js": js_divergence(hr, hf)}
 
 
-def collapse_onset(history: Iterable[Mapping], n_modes: int, key: str = "modes_covered"):
-    """First evaluated step after which ``key`` stays below ``n_modes`` until the end.
-
-    ``history`` is a sequence of stats records (dicts with ``step`` and, on evaluation steps,
-    ``key``). Returns None if the last evaluation covers every mode (no collapse), and the first
-    evaluated step if coverage was never complete.
-    """
-    evals = [(r["step"], r[key]) for r in history if r.get(key) is not None]
-    if not evals or evals[-1][1] >= n_modes:
-        return None
-    onset = evals[0][0]
-    for i, (_step, covered) in enumerate(evals):
-        if covered >= n_modes:
-            onset = evals[i + 1][0]
-    return onset
+def collapse_onset(history: Iterable[Mapping], n_modes: int):
+    """First evaluated step after which ``modes_covered`` stays below ``n_modes`` until the end:
+    the onset of a *lost* run, or the first evaluated step of one that *never* covered every mode
+    (``toygan.status.coverage_status``, each evaluation alone); None if the last evaluation
+    covers every mode."""
+    st = coverage_status(list(history), n_modes)
+    return st["onset_step"] if st["status"] in ("lost", "never") else None

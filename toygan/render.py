@@ -20,8 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from toygan.losses import OBJECTIVES  # noqa: E402
-from toygan.metrics import MODES_WINDOW  # noqa: E402
-from toygan.status import coverage_status  # noqa: E402
+from toygan.status import MODES_WINDOW, coverage_status  # noqa: E402
 from toygan.variants import variant_label  # noqa: E402
 
 REAL_COLOR = "#1b9e77"

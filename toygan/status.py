@@ -25,6 +25,26 @@ FINAL_STRETCH = 0.25  # the last quarter of the steps decides "kept"
 STATUSES = ("kept", "late", "recovered", "lost", "never", "diverged")
 
 
+# The live page's modes curve: a generator that keeps every mode still wobbles at an undecayed
+# learning rate, and at one evaluation its samples can sit just outside 3 std of some modes
+# (measured in BENCHMARKS.md, "The live page's modes curve"); the page shows the most modes
+# covered at any of the last MODES_WINDOW evaluations beside each evaluation's own count.
+MODES_WINDOW = 3
+
+
+def recent_best(counts: list, window: int = MODES_WINDOW) -> list:
+    """At each position, the largest of the last ``window`` counts (``None`` entries skipped;
+    ``None`` where the window holds no count). A generator covering one mode at a time while it
+    hops reads 1 (or 2 across a hop), never the modes it visited."""
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    out = []
+    for i in range(len(counts)):
+        seen = [c for c in counts[max(0, i - window + 1):i + 1] if c is not None]
+        out.append(max(seen) if seen else None)
+    return out
+
+
 def empty(status: str, final: str | None = None) -> dict:
     """A status with no onset."""
     return {"status": status, "onset_step": None, "onset_epoch": None, "recovered_step": None,
@@ -98,11 +118,9 @@ def coverage_status(history: list[dict], n_modes: int | None, diverged_at: int |
     """A 2D run's status with its onset, from its records' ``modes_covered``: an evaluation is
     healthy when the most modes covered at any of the last ``window`` evaluations covers every
     mode — ``window`` 1: that evaluation alone (the study's tables); the live page's bold line,
-    ``toygan.metrics.MODES_WINDOW``, does not call a generator that wobbles out of one mode for
+    ``MODES_WINDOW``, does not call a generator that wobbles out of one mode for
     an evaluation collapsed; otherwise collapsed (modes dropped). ``n/a`` without known modes.
     A lost run's onset is the first evaluation after the last one that covered every mode."""
-    from toygan.metrics import recent_best
-
     if diverged_at is not None:
         return empty("diverged")
     evals = [r for r in history if r.get("modes_covered") is not None]
