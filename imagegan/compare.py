@@ -61,6 +61,7 @@ from toygan.study import (
     theme,
     write_csv,
 )
+from toygan.tables import markdown_table
 from toygan.variants import parse_variant, parse_variants, run_name
 
 # The default study: plain BCE, which collapses under the study's learning-rate imbalance, and
@@ -227,8 +228,7 @@ def _label(variant: str, lr) -> str:
 
 def write_table(rows: list[dict], path: Path, note: str | None = None) -> None:
     """The study's table.md; ``note``: a closing line (a partial study's, under --report)."""
-    lines = ["| model | generator | discriminator | loss | optimizer | collapse started at "
-             "(step / epoch) |", "|---|---|---|---|---|---|"]
+    models = []
     for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
         c = group[0]
         g_params, d_params = _param_counts(c)
@@ -242,15 +242,16 @@ def write_table(rows: list[dict], path: Path, note: str | None = None) -> None:
         opt = f"{c['optimizer']} lr {_lr_text(c)}, n_critic {c['n_critic']}"
         if c["optimizer"] == "adam":
             opt += f", betas ({c['betas'][0]:g}, {c['betas'][1]:g})"
-        lines.append(f"| {_label(variant, lr)} | {gen} | {disc} | {loss} | {opt} | "
-                     f"{_onset_text(group)} |")
-    lines += ["", "| variant | raw G: kept / late / recovered / lost / never | EMA G: same | "
-              + " | ".join(SHOWN) + " |", "|---|---|---|" + "---|" * len(SHOWN)]
-    for (variant, lr), group in groups(rows, "variant", "lr_asked").items():
-        cells = [fmt(*mean_se([r[m] for r in group]), 0 if m == "stacked_modes" else 3)
-                 for m in SHOWN]
-        lines.append(f"| {_label(variant, lr)} | {counts_text(status_counts(group))} | "
-                     f"{counts_text(status_counts(group, '_ema'))} | " + " | ".join(cells) + " |")
+        models.append([_label(variant, lr), gen, disc, loss, opt, _onset_text(group)])
+    lines = markdown_table(["model", "generator", "discriminator", "loss", "optimizer",
+                            "collapse started at (step / epoch)"], models)
+    statuses = [[_label(variant, lr), counts_text(status_counts(group)),
+                 counts_text(status_counts(group, "_ema")),
+                 *(fmt(*mean_se([r[m] for r in group]), 0 if m == "stacked_modes" else 3)
+                   for m in SHOWN)]
+                for (variant, lr), group in groups(rows, "variant", "lr_asked").items()]
+    lines += ["", *markdown_table(["variant", "raw G: kept / late / recovered / lost / never",
+                                   "EMA G: same", *SHOWN], statuses)]
     lines += inception_lines(rows)
     ref = next((r for r in rows if r["status"] != "failed"), rows[0])
     refs = ", ".join(f"{m} {ref[m + '_real']:.3g}" for m in SHOWN
@@ -294,12 +295,11 @@ def inception_lines(rows: list[dict]) -> list[str]:
     n, feats = ns[0]
     shown = [m for m in INCEPTION if any(r.get(m) is not None for r in have)]
     lines = ["", f"Inception metrics of the EMA generator at the last evaluation, mean ± s.e. over "
-             f"seeds (N = {n:,} generated and {n:,} real images; features: {feats}):", "",
-             "| variant | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
-    for (variant, lr), group in groups(have, "variant", "lr_asked").items():
-        cells = [fmt(*mean_se([r[m] for r in group]), 4 if m == "kid" else 3) for m in shown]
-        lines.append(f"| {_label(variant, lr)} | " + " | ".join(cells) + " |")
-    return lines
+             f"seeds (N = {n:,} generated and {n:,} real images; features: {feats}):", ""]
+    cells = [[_label(variant, lr), *(fmt(*mean_se([r[m] for r in group]), 4 if m == "kid" else 3)
+                                     for m in shown)]
+             for (variant, lr), group in groups(have, "variant", "lr_asked").items()]
+    return lines + markdown_table(["variant", *shown], cells)
 
 
 def _lr_text(c: dict) -> str:

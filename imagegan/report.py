@@ -35,6 +35,7 @@ from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, given, option
 from toygan.errors import UserError
 from toygan.htmlpage import markdown_html
+from toygan.tables import markdown_table
 
 
 @dataclass
@@ -128,11 +129,6 @@ def loss_plot(history: list[dict], path: Path, title: str) -> Path:
     return _png(fig, path)
 
 
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
-            ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
-
-
 def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple[list[str], dict]:
     ckpt = checkpoint.load(run_dir, rc.checkpoint)
     cfg = ckpt["config"]
@@ -160,10 +156,10 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
               (f"; **epochs:** {epoch:.2f}" if epoch is not None else ""),
               f"- **Images shown:** the {rc.checkpoint} checkpoint's EMA generator (step "
               f"{ckpt['step']})", "", f"### Generator ({g_total:,} parameters)", ""]
-    lines += _table(["layer", "output shape", "parameters"],
+    lines += markdown_table(["layer", "output shape", "parameters"],
                     [[n, "×".join(map(str, s)), f"{p:,}"] for n, s, p in g_rows])
     lines += ["", f"Total: {g_total:,}", "", f"### Critic ({d_total:,} parameters)", ""]
-    lines += _table(["layer", "output shape", "parameters"],
+    lines += markdown_table(["layer", "output shape", "parameters"],
                     [[n, "×".join(map(str, s)), f"{p:,}"] for n, s, p in d_rows])
     lines += ["", f"Total: {d_total:,}", ""]
     grid = out / f"{name}-grid.png"
@@ -186,7 +182,7 @@ def run_section(run_dir: Path, out: Path, rc: ReportConfig, index: int) -> tuple
                                  "stacked_kl", "ndb_k", "ndb_js", "ndb_missing", "ms_ssim")
                        if m in e]
         lines += [f"### Collapse metrics (step {e['step']})", ""]
-        lines += _table(["metric", "raw generator", "EMA generator", "real images"],
+        lines += markdown_table(["metric", "raw generator", "EMA generator", "real images"],
                         metric_rows)
         lines += ["", f"Verdict of the collapse rule (imagegan.collapse): raw generator "
                   f"**{collapse.describe(st)}**; EMA generator *{collapse.describe(st, '_ema')}*.",
@@ -202,7 +198,7 @@ def inception_section(history: list[dict]) -> list[str]:
     e = inception[-1]
     shown = [m for m in fid.KEYS if m in e]
     lines = [f"### Inception metrics (step {e['step']}, EMA generator)", ""]
-    lines += _table(["metric", "value"], [[m, _num(e[m])] for m in shown])
+    lines += markdown_table(["metric", "value"], [[m, _num(e[m])] for m in shown])
     return lines + ["", f"N = {e['fid_n']:,} generated and {e['fid_n']:,} real images (FID is "
                     f"biased by N: compare only at equal N); features: {e['fid_features']}.", ""]
 

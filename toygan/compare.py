@@ -58,6 +58,7 @@ from toygan.study import (
     theme,
     write_csv,
 )
+from toygan.tables import markdown_table
 from toygan.train import TrainConfig
 from toygan.variants import parse_variant, parse_variants, run_name
 
@@ -238,7 +239,7 @@ def summary(rows) -> list[dict]:
     return out
 
 
-def _homework_row(g) -> str:
+def _homework_row(g) -> list[str]:
     c, cnt, n = g["example"], g["count"], g["seeds"]
     gen = f"MLP {c['g_depth']}x{c['g_width']} {c['activation']}, z {c['z_dim']}"
     critic = f"MLP {c['d_depth']}x{c['d_width']} {c.get('d_activation') or c['activation']}"
@@ -263,7 +264,7 @@ def _homework_row(g) -> str:
         parts.append(f"{cnt['failed']}/{n} runs failed (see results.csv's error)")
     onset = "; ".join(parts) or (f"no collapse ({cnt['kept']}/{n} runs keep every mode)"
                                  if g["n_modes"] else "n/a: no known modes (see sliced W1)")
-    return f"| {g['variant']} ({g['data']}) | {gen} | {critic} | {loss} | {opt} | {onset} |"
+    return [f"{g['variant']} ({g['data']})", gen, critic, loss, opt, onset]
 
 
 GRID_NOTE = " (published WGAN-GP covers 24.2 of the 25-Gaussian grid's modes, GDPP's table)"
@@ -305,14 +306,14 @@ def _kl_counts(r: dict) -> bool:
 
 def write_table(rows, path: Path) -> None:
     s = summary(rows)
-    lines = ["| variant | data | modes covered | % high-quality | reverse KL | sliced W1 | "
-             "runs kept / late / recovered / lost / never | collapse onset (step) |",
-             "|---|---|---|---|---|---|---|---|"]
+    cells = []
     for g in s:
         modes = f"{fmt(*g['modes'], 1)} / {g['n_modes']}" if g["n_modes"] else "— (no known modes)"
-        lines.append(f"| {g['variant']} | {g['data']} | {modes} | {fmt(*g['hq'], 1, 100)} | "
-                     f"{_kl_cell(g)} | {fmt(*g['w1'], 3)} | {counts_text(g['count'])} | "
-                     f"{fmt(*g['onset'], 0)} |")
+        cells.append([g["variant"], g["data"], modes, fmt(*g["hq"], 1, 100), _kl_cell(g),
+                      fmt(*g["w1"], 3), counts_text(g["count"]), fmt(*g["onset"], 0)])
+    lines = markdown_table(["variant", "data", "modes covered", "% high-quality", "reverse KL",
+                            "sliced W1", "runs kept / late / recovered / lost / never",
+                            "collapse onset (step)"], cells)
     lines += ["", "Mean ± standard error over seeds, at the last step. A run's status "
               "(toygan.status, the image study's vocabulary), an evaluation being healthy when it "
               "covers every mode: *kept* = every mode over the last quarter of the steps, never "
@@ -326,9 +327,8 @@ def write_table(rows, path: Path) -> None:
               "above 0. Sliced W1: sliced Wasserstein-1 distance between 2500 "
               "real and generated samples (any data set)."]
     lines += [f"\n{line}" for line in unlearned(s)]
-    lines += ["", "| model | generator | critic | loss | optimizer | step at which collapse "
-              "began |", "|---|---|---|---|---|---|"]
-    lines += [_homework_row(g) for g in s]
+    lines += ["", *markdown_table(["model", "generator", "critic", "loss", "optimizer",
+                                   "step at which collapse began"], [_homework_row(g) for g in s])]
     files.write_text(path, "\n".join(lines) + "\n")
 
 

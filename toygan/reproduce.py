@@ -41,6 +41,7 @@ from toygan.study import (
     read_done,
     write_csv,
 )
+from toygan.tables import markdown_table
 from toygan.train import TrainConfig
 
 PACGAN_CODE = "github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN"
@@ -292,9 +293,8 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict,
     lines = [f"# {table.title}", "", f"Paper: {table.paper}.", "",
              *_commands(rows, out, run),
              f"Runs: {run['seeds']} trials x {run['steps']:,} steps per row (paper: "
-             f"{table.seeds} x {table.steps:,}); {_time_text(rows, out, run)}.", "",
-             "| row | data | metric | ours: mean ± s.e. (trials) | ours: median [IQR] | paper | "
-             "Δ / combined s.e. |", "|---|---|---|---|---|---|---|"]
+             f"{table.seeds} x {table.steps:,}); {_time_text(rows, out, run)}.", ""]
+    cells = []
     names = {"modes": "modes covered", "hq": "% high quality", "kl": "reverse KL"}
     # The metrics the paper reports (every one when it reports none); a row the paper does not
     # have shows the same metrics.
@@ -312,11 +312,12 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict,
                 ours, median = "— (0 trials)", "—"
             else:
                 ours, median = f"{fmt(m, se, 2)} ({n})", f"{med:.2f} [{q1:.2f}, {q3:.2f}]"
-            lines.append(f"| {table.variants[variant]} (`{variant}`) | {data} | {names[k]} | "
-                         f"{ours} | {median} | {pcell} | "
-                         f"{_distance((m, se), p) if p and n else '—'} |")
+            cells.append([f"{table.variants[variant]} (`{variant}`)", data, names[k], ours,
+                          median, pcell, _distance((m, se), p) if p and n else "—"])
             if k == "kl":
                 floors.append(f"- `{variant}` ({data}): {_kl_floor(group)}")
+    lines += markdown_table(["row", "data", "metric", "ours: mean ± s.e. (trials)",
+                             "ours: median [IQR]", "paper", "Δ / combined s.e."], cells)
     if floors:
         lines += ["", "Reverse KL depends on how many high-quality samples it counts: at few, "
                   "even a perfectly uniform generator scores well above 0 (mean [5%, 95%] of "
@@ -326,8 +327,8 @@ def write_table(table: Table, rows: list[dict], out: Path, run: dict,
     lines += ["", f"Metric: {table.metric}.", ""]
     if table.note:
         lines += [table.note, ""]
-    lines += ["| setting | value and source |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in table.provenance.items()]
+    lines += markdown_table(["setting", "value and source"],
+                            [[k, v] for k, v in table.provenance.items()])
     text = "\n".join(lines) + "\n"
     files.write_text(out / "table.md", text)
     return text
@@ -439,14 +440,13 @@ def _trajectory(rows: list[dict], evals: list[dict]) -> list[str]:
             modes = sum(s["modes_covered"] for s in at) / max(len(at), 1)
             hq = 100 * sum(s["hq_frac"] for s in at) / max(len(at), 1)
             row.append(f"{modes:.1f} / {hq:.1f}%")
-        cells.append(f"| `{variant}` | {data} | " + " | ".join(row) + " |")
+        cells.append([f"`{variant}`", data, *row])
     if not marks:
         return []
     return ["", "Over training (mean over trials, modes covered / % high quality, at the "
             "evaluation nearest each quarter of the steps): a row still rising at the end would "
             "gain from the paper's longer protocol.", "",
-            "| row | data | " + " | ".join(f"step {t:,}" for t in marks) + " |",
-            "|---|---|" + "---|" * len(marks), *cells]
+            *markdown_table(["row", "data", *(f"step {t:,}" for t in marks)], cells)]
 
 
 def build_parser() -> Parser:
