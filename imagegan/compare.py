@@ -42,7 +42,7 @@ from imagegan.models import count_params, generate, make_critic
 from imagegan.train import TrainConfig, train
 from toygan import files
 from toygan.cli import Parser, comma_list, run_main
-from toygan.cluster import ClusterConfig, Task, cluster_config, run_tasks
+from toygan.cluster import ClusterConfig, Task, checked_cluster, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.errors import Diverged, UserError
 from toygan.study import (
@@ -519,26 +519,31 @@ def report(sc: ImageStudyConfig, plan, out: Path, argv=None) -> Path:
     return out
 
 
-def execute(ns, argv=None) -> Path:
-    """Run the study the parsed command line asks for; returns its folder."""
-    sc = ImageStudyConfig.from_typed(given(ns, ImageStudyConfig))
-    cc = cluster_config(ns)
+def run(typed: dict, cluster: ClusterConfig | None = None, *,
+        out="runs/imagegan-compare", resume: bool = False, overwrite: bool = False,
+        quiet: bool = False, report_only: bool = False, argv=None) -> Path:
+    """``python -m imagegan.compare``: the study that the fields ``typed`` of
+    :class:`ImageStudyConfig` ask for (``quick`` fills what they leave unset), one run per task
+    on ``cluster``'s engine (serial by default), or with ``report_only`` the tables and figures
+    of its runs finished so far; returns the study folder. ``argv``: the command line recorded
+    in study.json."""
+    sc = ImageStudyConfig.from_typed(typed)
+    cc = checked_cluster(cluster or ClusterConfig())
     plan = sc.plan()
-    if ns.report:
-        return report(sc, plan, Path(ns.out), argv)
+    if report_only:
+        return report(sc, plan, Path(out), argv)
     n_images = len(imdata.load(plan[0][3].data, plan[0][3].size, sc.cache_dir,
-                               progress=not ns.quiet))
-    out = Path(ns.out)
-    out = open_study(out, ns.resume, ns.overwrite)
+                               progress=not quiet))
+    out = open_study(Path(out), resume, overwrite)
     t0 = time.time()
     # One task per run, weighted by (n_critic + 1) updates per step so that the ETA is honest
     # across objectives; a run on CUDA asks Ray for a GPU.
     gpus = {"cpu": 0.0, "cuda": 1.0, "auto": None}[sc.device]
     dirs = [_run_dir(out, v, lr, s, cfg.data) for v, lr, s, cfg in plan]
-    tasks = [Task(d.name, _train_one, (cfg, d, ns.resume),
+    tasks = [Task(d.name, _train_one, (cfg, d, resume),
                   cost=_steps(cfg, n_images) * (cfg.resolved().n_critic + 1), gpus=gpus)
              for (*_, cfg), d in zip(plan, dirs, strict=True)]
-    outcomes = run_tasks(tasks, cc, out, progress=not ns.quiet, desc="image study",
+    outcomes = run_tasks(tasks, cc, out, progress=not quiet, desc="image study",
                          unit="update")
     rows = [result_row(v, lr, d, o.value) if o.error is None
             else failed_row(v, lr, d, cfg, o.error)
@@ -551,6 +556,12 @@ def execute(ns, argv=None) -> Path:
     log_session(out, "imagegan.compare", argv, time.time() - t0,
                 study_config=dataclasses.asdict(sc), runs=len(rows))
     return out
+
+
+def execute(ns, argv=None) -> Path:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(given(ns, ImageStudyConfig), cluster_config(ns), out=ns.out, resume=ns.resume,
+               overwrite=ns.overwrite, quiet=ns.quiet, report_only=ns.report, argv=argv)
 
 
 def main(argv=None) -> int:

@@ -31,7 +31,7 @@ from imagegan.metrics import Evaluator
 from imagegan.models import generate
 from toygan import files
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 
 FID_NOTE = ("FID not computed: pass --fid (and --inception-weights FILE); it needs the FID "
             "Inception weights, which nothing here downloads")
@@ -69,15 +69,17 @@ def build_parser() -> Parser:
     return p
 
 
-def execute(args) -> dict:
-    """Evaluate as the parsed command line asks; writes RUN/eval.json and returns its content."""
-    ec = build(EvalConfig, given(args, EvalConfig))
+def run(run_dir, evaluation: EvalConfig | None = None) -> dict:
+    """``python -m imagegan.evaluate RUN``: evaluate the run's generator; writes RUN/eval.json
+    and returns its content."""
+    ec = evaluation or EvalConfig()
+    check(ec)
     wanted = tuple(m for m in fidlib.METRICS if getattr(ec, m))
     inception = wanted or ec.collapse_features == "inception"
     features = fidlib.extractor(ec.inception_weights) if inception else None  # fails first
-    G, cfg, ckpt = checkpoint.generator_from_run(args.run, ec.checkpoint,
+    G, cfg, ckpt = checkpoint.generator_from_run(run_dir, ec.checkpoint,
                                                  "G_ema" if ec.generator == "ema" else "G")
-    out = Path(args.run) / "eval.json"
+    out = Path(run_dir) / "eval.json"
     files.ensure_writable_dir(out.parent)
     real = imdata.load(cfg["data"], cfg["size"], cfg.get("cache_dir"))
     ev = Evaluator(real, cfg["size"], ec.bins, cfg.get("cache_dir"), ec.seed,
@@ -97,6 +99,11 @@ def execute(args) -> dict:
         result["fid_note"] = FID_NOTE
     files.write_text(out, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def execute(args) -> dict:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(args.run, build(EvalConfig, given(args, EvalConfig)))
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,7 @@ from imagegan.data import SIZES
 from imagegan.train import TrainConfig, Trainer
 from toygan import files
 from toygan.cli import Parser, add_output_flags, run_main
-from toygan.config import BIG, add_config_flags, build, given, option
+from toygan.config import BIG, add_config_flags, build, check, given, option
 from toygan.gradnorm import layer_grad_norms, wasserstein_loss
 
 
@@ -96,13 +96,23 @@ def build_parser() -> Parser:
     return p
 
 
-def execute(ns) -> Path:
-    """Measure and plot as the parsed command line asks; returns the PNG (JSON beside it)."""
-    cfg = build(ImageGradNormConfig, given(ns, ImageGradNormConfig))
-    out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".json"])
-    results = measure(cfg, progress=not ns.quiet)
+def run(config: ImageGradNormConfig | None = None, *, out="gradnorm.png",
+        overwrite: bool = False, quiet: bool = False) -> Path:
+    """``python -m imagegan.gradnorm``: measure the critic's per-layer gradient norms under
+    weight clipping and under the gradient penalty and plot them; returns the PNG (its numbers
+    in the JSON beside it)."""
+    cfg = config or ImageGradNormConfig()
+    check(cfg)
+    out = files.output_file(out, ".png", overwrite, companions=[".json"])
+    results = measure(cfg, progress=not quiet)
     files.write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     return plot(results, out)
+
+
+def execute(ns) -> Path:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(build(ImageGradNormConfig, given(ns, ImageGradNormConfig)), out=ns.out,
+               overwrite=ns.overwrite, quiet=ns.quiet)
 
 
 def main(argv=None) -> int:

@@ -20,6 +20,7 @@ images embedded) that a student can hand in or paste from:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from imagegan import data as imdata
 from imagegan.models import Generator, generate, make_critic
 from toygan import files, losses
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
 from toygan.htmlpage import markdown_html
 from toygan.tables import markdown_table
@@ -271,26 +272,33 @@ def build_parser() -> Parser:
     return p
 
 
-def execute(ns) -> Path:
-    """Write the report the parsed command line asks for; returns its folder."""
-    rc = build(ReportConfig, given(ns, ReportConfig))
-    for r in ns.runs:
+def run(runs, report: ReportConfig | None = None, *, study=None, gradnorm=None, out="report",
+        overwrite: bool = False) -> Path:
+    """``python -m imagegan.report RUN...``: the homework report of the run folders ``runs``
+    (with an ``imagegan.compare`` ``study`` folder and an ``imagegan.gradnorm`` JSON when given)
+    as report.md and report.html in ``out``; returns the folder."""
+    rc = report or ReportConfig()
+    check(rc)
+    runs = [os.fspath(r) for r in runs]
+    if not runs:
+        raise UserError("give at least one run folder")
+    for r in runs:
         checkpoint.load(r, rc.checkpoint)  # every run readable before anything is written
-    study = Path(ns.study) if ns.study else None
+    study = Path(study) if study else None
     if study is not None and not (study / "table.md").exists():
         raise UserError(f"{study} is not an imagegan.compare study (no table.md)")
     grad = None
-    if ns.gradnorm:
+    if gradnorm:
         try:
-            grad = json.loads(Path(ns.gradnorm).read_text())
+            grad = json.loads(Path(gradnorm).read_text())
         except (OSError, json.JSONDecodeError) as e:
-            raise UserError(f"cannot read {ns.gradnorm}: {e}") from None
-    out = Path(ns.out)
-    if (out / "report.md").exists() and not ns.overwrite:
+            raise UserError(f"cannot read {gradnorm}: {e}") from None
+    out = Path(out)
+    if (out / "report.md").exists() and not overwrite:
         raise UserError(f"{out} already holds a report; pass --overwrite")
     files.ensure_writable_dir(out)
     lines, facts = ["# GAN homework report", ""], []
-    for i, r in enumerate(ns.runs, start=1):
+    for i, r in enumerate(runs, start=1):
         sec, f = run_section(Path(r), out, rc, i)
         lines += sec
         facts.append(f)
@@ -312,6 +320,12 @@ def execute(ns) -> Path:
     files.write_text(out / "report.md", md)
     files.write_text(out / "report.html", to_html(md, out))
     return out
+
+
+def execute(ns) -> Path:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(ns.runs, build(ReportConfig, given(ns, ReportConfig)), study=ns.study,
+               gradnorm=ns.gradnorm, out=ns.out, overwrite=ns.overwrite)
 
 
 def main(argv=None) -> int:

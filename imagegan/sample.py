@@ -21,7 +21,7 @@ from imagegan import data as imdata
 from imagegan.models import generate
 from toygan import files
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
 
 OURS = re.compile(r"^(\d+\.jpg|grid\.png)$")
@@ -56,17 +56,26 @@ def build_parser() -> Parser:
     return p
 
 
-def execute(args) -> tuple[Path, int]:
-    """Write the images the parsed command line asks for; returns their folder and count."""
-    sc = build(SampleConfig, given(args, SampleConfig))
-    out = Path(args.out or Path(args.run) / "generated")
-    G, _, _ = checkpoint.generator_from_run(args.run, sc.checkpoint)
-    prepare_submission(out, args.overwrite)
+def run(run_dir, sample: SampleConfig | None = None, *, out=None,
+        overwrite: bool = False) -> tuple[Path, int]:
+    """``python -m imagegan.sample RUN``: write the run's images as ``out``/1.jpg ... and
+    grid.png (``out`` default: RUN/generated); returns their folder and count."""
+    sc = sample or SampleConfig()
+    check(sc)
+    out = Path(out or Path(run_dir) / "generated")
+    G, _, _ = checkpoint.generator_from_run(run_dir, sc.checkpoint)
+    prepare_submission(out, overwrite)
     images = generate(G, sc.n, sc.seed)
     for i, im in enumerate(images, start=1):
         imdata.save_image(out / f"{i}.jpg", im, quality=sc.quality)
     imdata.save_image(out / "grid.png", imdata.grid_image(images[:64]))
     return out, sc.n
+
+
+def execute(args) -> tuple[Path, int]:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(args.run, build(SampleConfig, given(args, SampleConfig)), out=args.out,
+               overwrite=args.overwrite)
 
 
 def main(argv=None) -> int:

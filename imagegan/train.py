@@ -524,33 +524,40 @@ def build_parser() -> Parser:
     return p
 
 
-def config_for(ns) -> tuple[TrainConfig, Path]:
-    """The run's config and folder: a new run's, or (``--resume``) the checkpoint's with the
-    typed flags on top."""
-    typed = given(ns, TrainConfig)
-    if ns.resume:
-        run = Path(ns.resume)
+def config_for(typed: dict, out=None, resume=None) -> tuple[TrainConfig, Path]:
+    """The run's config and folder: a new run's from the fields ``typed``, or (``resume``) the
+    checkpoint's with ``typed`` on top."""
+    if resume:
+        run = Path(resume)
         saved = checkpoint.load(run)["config"]
         base = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()}
         return build(TrainConfig, {**base, **typed}), run
     cfg = build(TrainConfig, typed)
     cfg.resolved()
     name = Path(cfg.data).name or "data"
-    return cfg, Path(ns.out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
+    return cfg, Path(out or f"runs/images-{cfg.loss}-{name}-{cfg.size}px-seed{cfg.seed}")
 
 
-def execute(ns) -> tuple[Path, int]:
-    """Train as the parsed command line asks (one process of torchrun, or the only one);
+def run(typed: dict, *, out=None, resume=None, overwrite: bool = False,
+        quiet: bool = False) -> tuple[Path, int]:
+    """``python -m imagegan.train``: train (one process of torchrun, or the only one) the run
+    that the config fields ``typed`` describe in ``out``, or continue the run in ``resume``;
     returns the run folder and this process's rank."""
-    cfg, out = config_for(ns)
+    cfg, out = config_for(typed, out, resume)
     rank, world, reduce = init_distributed(cfg)
     try:
-        train(cfg, out, resume=bool(ns.resume), progress=not ns.quiet, overwrite=ns.overwrite,
+        train(cfg, out, resume=bool(resume), progress=not quiet, overwrite=overwrite,
               rank=rank, world=world, reduce=reduce)
     finally:
         if world > 1:
             dist.destroy_process_group()
     return out, rank
+
+
+def execute(ns) -> tuple[Path, int]:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(given(ns, TrainConfig), out=ns.out, resume=ns.resume, overwrite=ns.overwrite,
+               quiet=ns.quiet)
 
 
 def main(argv=None) -> int:

@@ -69,7 +69,11 @@ def test_train_run_is_the_command(toy_run, tmp_path):
 @pytest.mark.parametrize("options, words", [
     (dict(lr=0), "--lr: must be > 0, got 0"),
     (dict(n_critic=0), "--n-critic: must be >= 1"),
-    (dict(steps=1.5), "--steps: invalid int value: '1.5'"),
+    (dict(steps=1.5), "--steps: invalid int value: 1.5"),
+    (dict(steps=True), "--steps: invalid int value: True"),
+    (dict(lr="fast"), "--lr: invalid float value: 'fast'"),
+    (dict(betas=(0.5,)), "--betas: takes 2 values"),
+    (dict(threads=0), "--threads: must be an integer from 1"),
     (dict(loss="nope"), "--loss: must be one of"),
     (dict(lrx=1e-3), "unknown option lrx="),
     (dict(quiet="yes"), "quiet= takes True or False"),
@@ -81,6 +85,25 @@ def test_mistakes_are_one_line_user_errors_and_make_no_folder(options, words, tm
         toygan.train_run(out=tmp_path / "run", **options)
     assert words in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_api_calls_the_library_functions_without_a_command_line(monkeypatch, tmp_path):
+    """No argv round trip: with every parser broken, the API still trains, animates, studies and
+    writes pages through the commands' library functions (``MODULE.run``)."""
+    import argparse
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the API parsed a command line")
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", no_parsing)
+    run = toygan.train_run(loss="bce", out=tmp_path / "r", **TINY)
+    assert run.final["step"] == 30
+    anim = toygan.animate_runs([run], out=tmp_path / "a.gif", frames=2, size=96, quiet=True)
+    assert anim.path.exists()
+    study = toygan.run_study(variants="bce", data="ring", seeds=1, steps=4, out=tmp_path / "s",
+                             quiet=True)
+    assert [r["variant"] for r in study.rows] == ["bce"]
+    assert toygan.open_page(run, out=tmp_path / "v.html").path.exists()
 
 
 def test_commands_never_read_the_kernels_argv(monkeypatch):

@@ -36,7 +36,7 @@ import numpy as np
 
 from toygan import files
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
 from toygan.presets import PRESETS
@@ -216,13 +216,12 @@ def write_animation(runs, out: Path, a: AnimateConfig, progress: bool = True) ->
             "ms_per_frame": 1000 * render_s / max(len(images), 1)}
 
 
-def _configs(ns) -> tuple[dict[str, TrainConfig], str]:
-    """One training config per variant of ``--loss``, checked; and the output's base name."""
-    typed = given(ns, TrainConfig)
-    variants = parse_variants(ns.loss)
+def _configs(loss: str, typed: dict, frames: int) -> tuple[dict[str, TrainConfig], str]:
+    """One training config per variant of ``loss``, checked; and the output's base name."""
+    variants = parse_variants(loss)
     configs = {}
     for v in variants:
-        cfg = build(TrainConfig, {**ANIMATE_BASE, "snapshots": ns.frames, **typed,
+        cfg = build(TrainConfig, {**ANIMATE_BASE, "snapshots": frames, **typed,
                                   **parse_variant(v)})
         configs[v] = cfg
         cfg.resolved()
@@ -237,34 +236,45 @@ def _configs(ns) -> tuple[dict[str, TrainConfig], str]:
     return configs, label + "".join(f"-{t}" for t in mods if t)
 
 
-def execute(ns) -> tuple[dict, list]:
-    """Do what the parsed command line asks; returns ``write_animation``'s result and the runs
+def run(loss: str = "bce", typed: dict | None = None, animate: AnimateConfig | None = None, *,
+        runs=None, out=None, overwrite: bool = False, keep_run=None,
+        quiet: bool = False) -> tuple[dict, list]:
+    """``python -m toygan.animate``: train each variant of ``loss`` (comma-separated, side by side)
+    on the slide configuration with the training fields ``typed`` on top, or render the existing
+    run folders ``runs``, and write the GIF; returns ``write_animation``'s result and the runs
     (``toygan.render.Run``) it drew."""
-    a = AnimateConfig(**given(ns, AnimateConfig))
-    ns.frames = a.frames
-    if ns.run:
+    a = animate or AnimateConfig()
+    check(a)
+    if runs:
         from toygan.render import Run
 
         try:
-            runs = [Run.load(p) for p in ns.run.split(",")]
+            drawn = [Run.load(p) for p in runs]
         except ValueError as e:
             raise UserError(str(e)) from None
-        label = "-".join(Path(p).name for p in ns.run.split(","))
+        label = "-".join(Path(p).name for p in runs)
     else:
-        configs, label = _configs(ns)
-    out = files.output_file(ns.out or f"runs/animate/{label}.gif", ".gif", ns.overwrite,
+        configs, label = _configs(loss, typed or {}, a.frames)
+    out = files.output_file(out or f"runs/animate/{label}.gif", ".gif", overwrite,
                             companions=[s for s, on in ((".png", a.last_png), (".mp4", a.mp4))
                                         if on])
-    if not ns.run:
-        progress = not ns.quiet
-        if ns.keep_run:
-            workdir = files.prepare_dir(ns.keep_run, ns.overwrite,
+    if not runs:
+        progress = not quiet
+        if keep_run:
+            workdir = files.prepare_dir(keep_run, overwrite,
                                         hint="pass --overwrite or another --keep-run")
-            runs = _train_runs(configs, workdir, progress, a.workers)
+            drawn = _train_runs(configs, workdir, progress, a.workers)
         else:
             with tempfile.TemporaryDirectory(prefix="toygan-") as tmp:
-                runs = _train_runs(configs, Path(tmp), progress, a.workers)
-    return write_animation(runs, out, a, progress=not ns.quiet), runs
+                drawn = _train_runs(configs, Path(tmp), progress, a.workers)
+    return write_animation(drawn, out, a, progress=not quiet), drawn
+
+
+def execute(ns) -> tuple[dict, list]:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(ns.loss, given(ns, TrainConfig), build(AnimateConfig, given(ns, AnimateConfig)),
+               runs=ns.run.split(",") if ns.run else None, out=ns.out, overwrite=ns.overwrite,
+               keep_run=ns.keep_run, quiet=ns.quiet)
 
 
 def main(argv=None) -> int:

@@ -7,84 +7,97 @@
     toygan.run_study(quick=True)                             # table + figures
     toygan.open_page(run)                                    # the page in an iframe
 
-Each function takes its command's options as keyword arguments with the same names as the
-config dataclass fields and flags (``lr_d=2e-4`` is ``--lr-d 2e-4``; ``mbstd=True`` is
-``--mbstd``; a list is a comma list), or ``config=`` a config dataclass. The keyword arguments
-go through the command's own parser, so the ranges, the defaults, the presets and the one-line
-messages are exactly the command's: a mistake raises :class:`toygan.UserError` (never
-``SystemExit``), a diverged run :class:`toygan.Diverged`. Results are objects (``toygan.results``)
-that display themselves inline; ``os.fspath(result)`` is the file or folder they live in.
+Each command's module holds the library function the command line is an adapter of
+(``toygan.train.run``, ``toygan.animate.run``, ...): it takes the config fields the user gave,
+or the config dataclass, and the command's own options (``out``, ``resume``, ...). The functions
+here take the same fields as keyword arguments with the names of the dataclass fields and flags
+(``lr_d=2e-4`` is ``--lr-d 2e-4``; ``mbstd=True`` is ``--mbstd``; a list is a comma list), or
+``config=`` a config dataclass; the fields are converted and range-checked as the flags are
+(``toygan.config.keyword_fields``), so the ranges, the defaults, the presets and the one-line
+messages are the command's: a mistake raises :class:`toygan.UserError` (never ``SystemExit``), a
+diverged run :class:`toygan.Diverged`. Results are objects (``toygan.results``) that display
+themselves inline; ``os.fspath(result)`` is the file or folder they live in. ``threads=N`` sets
+torch's CPU threads as ``--threads`` does.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import importlib
 import os
 import threading
 
-from toygan.errors import UsageError
+from toygan.config import keyword_fields, passed_options
+from toygan.errors import UsageError, UserError
 from toygan.results import Animation, LivePage, Page, Run, Study
 
 
-def _text(value) -> str:
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return repr(value) if isinstance(value, float) else str(value)
+def option_fields(prog: str, classes, options: dict, config=None, only=None) -> list[dict]:
+    """Per config class, the fields among ``options`` (and ``config``'s, under them), checked;
+    an option that names no field of any class is a one-line error."""
+    options = {**passed_options(config), **options}
+    names = {f.name for cls in classes for f in dataclasses.fields(cls)
+             if only is None or f.name in only}
+    unknown = [k for k in options if k not in names]
+    if unknown:
+        raise UsageError(f"python -m {prog}: error: unknown option {unknown[0]}=; options: "
+                         f"{', '.join(sorted(names))}")
+    return [keyword_fields(cls, options, only) for cls in classes]
 
 
-def argv_for(parser: argparse.ArgumentParser, options: dict, positional=()) -> list[str]:
-    """The command line that asks ``parser`` for ``options`` (keyword name -> value)."""
-    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
-    argv = [_text(p) for p in positional]
+def switch(name: str, value) -> bool:
+    """A True/False option, refused in one line otherwise."""
+    if value is not True and value is not False:
+        raise UserError(f"{name}= takes True or False, got {value!r}")
+    return value
+
+
+def command_argv(options: dict, positional=()) -> list[str]:
+    """The command line equivalent to ``options`` (for the record a study keeps in study.json;
+    nothing parses it)."""
+    argv = [os.fspath(p) if isinstance(p, os.PathLike) else str(p) for p in positional]
     for name, value in options.items():
-        action = actions.get(name)
-        if action is None:
-            raise UsageError(f"{parser.prog}: error: unknown option {name}=; options: "
-                             f"{', '.join(sorted(actions))}")
-        if value is None:
-            continue  # not set: the command's default
-        opt = action.option_strings[0]
-        if isinstance(action, argparse.BooleanOptionalAction):
-            argv.append(opt if value else "--no-" + opt[2:])
-        elif action.nargs == 0:  # store_true
-            if value is not True and value is not False:
-                raise UsageError(f"{parser.prog}: error: {name}= takes True or False, "
-                                 f"got {value!r}")
-            argv += [opt] if value else []
-        elif isinstance(action.nargs, int):
-            argv += [opt, *map(_text, value)]
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
         elif isinstance(value, list | tuple):
-            argv += [opt, ",".join(map(_text, value))]
+            argv += [flag, ",".join(map(str, value))]
         else:
-            argv += [opt, _text(value)]
+            argv += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
     return argv
 
 
-def config_options(config) -> dict:
-    """The fields of a config dataclass that differ from its defaults (what a user would type)."""
-    if config is None:
-        return {}
-    if not dataclasses.is_dataclass(config):
-        raise UsageError(f"config= takes a config dataclass, got {type(config).__name__}")
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-            if getattr(config, f.name) != f.default}
+def checked_threads(threads) -> int | None:
+    """``threads=`` checked as ``--threads`` is (None: the command's own choice)."""
+    from toygan.threads import MAX_THREADS
+
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, int) or \
+            not 1 <= threads <= MAX_THREADS:
+        raise UserError(f"--threads: must be an integer from 1 to {MAX_THREADS}, "
+                        f"got {threads!r}")
+    return threads
 
 
-def parse(module: str, options: dict, positional=(), config=None):
-    """(module, parsed namespace, argv) of ``python -m MODULE`` asked for ``options``."""
-    mod = importlib.import_module(module)
-    parser = mod.build_parser()
-    argv = argv_for(parser, {**config_options(config), **options}, positional)
-    return mod, parser.parse_args(argv), argv
+def set_threads(threads) -> None:
+    """Torch's CPU threads as ``--threads`` sets them."""
+    from toygan import threads as torch_threads
+
+    torch_threads.apply(checked_threads(threads))
 
 
-def train_run(config=None, **options) -> Run:
+def train_run(config=None, *, out=None, resume=None, overwrite: bool = False,
+              quiet: bool = False, threads: int | None = None, **options) -> Run:
     """Train one 2D GAN (``python -m toygan.train``); returns the :class:`Run`."""
-    mod, ns, _ = parse("toygan.train", options, config=config)
-    out, _ = mod.execute(ns)
-    return Run(out)
+    from toygan import train
+
+    (typed,) = option_fields("toygan.train", [train.TrainConfig], options, config)
+    set_threads(threads)
+    path, _ = train.run(typed, out=out, resume=resume, overwrite=switch("overwrite", overwrite),
+                        quiet=switch("quiet", quiet))
+    return Run(path)
 
 
 def load_run(path) -> Run:
@@ -92,39 +105,60 @@ def load_run(path) -> Run:
     return Run(path)
 
 
-def animate_runs(runs=None, **options) -> Animation:
+def animate_runs(runs=None, *, loss: str | list = "bce", out=None, overwrite: bool = False,
+                 keep_run=None, quiet: bool = False, threads: int | None = None,
+                 **options) -> Animation:
     """Train and animate (``python -m toygan.animate``: ``loss="bce,wgan-gp"`` side by side), or
     render existing ``runs`` (Run objects or folders); returns the GIF as :class:`Animation`."""
+    from toygan import animate
+
     if runs is not None:
         runs = [runs] if isinstance(runs, str | os.PathLike) else list(runs)
-        options = {**options, "run": runs}
-    mod, ns, _ = parse("toygan.animate", options)
-    result, _ = mod.execute(ns)
+        runs = [os.fspath(r) for r in runs]
+    drawing = [f.name for f in dataclasses.fields(animate.AnimateConfig)]
+    typed, look = option_fields("toygan.animate", [animate.TrainConfig, animate.AnimateConfig],
+                                options, only=(*animate.TRAIN_FLAGS, *drawing))
+    loss = ",".join(loss) if isinstance(loss, list | tuple) else loss
+    set_threads(threads)
+    result, _ = animate.run(loss, typed, animate.AnimateConfig(**look), runs=runs, out=out,
+                            overwrite=switch("overwrite", overwrite), keep_run=keep_run,
+                            quiet=switch("quiet", quiet))
     return Animation(result["written"][0])
 
 
-def run_study(**options) -> Study:
+def run_study(*, out="runs/compare", resume: bool = False, overwrite: bool = False,
+              quiet: bool = False, threads: int | None = None, **options) -> Study:
     """A mode-collapse study (``python -m toygan.compare``); returns the :class:`Study`."""
-    mod, ns, argv = parse("toygan.compare", options)
-    return Study(mod.execute(ns, argv))
+    from toygan import compare
+    from toygan.cluster import ClusterConfig
+
+    typed, cluster = option_fields("toygan.compare", [compare.StudyConfig, ClusterConfig],
+                                   options)
+    set_threads(threads)
+    argv = command_argv({**options, "out": out, "resume": resume, "overwrite": overwrite})
+    return Study(compare.run(typed, ClusterConfig(**cluster), out=out,
+                             resume=switch("resume", resume),
+                             overwrite=switch("overwrite", overwrite),
+                             quiet=switch("quiet", quiet), argv=argv))
 
 
-def open_page(*runs, live: bool = False, **options):
+def open_page(*runs, live: bool = False, out="view.html", overwrite: bool = False,
+              threads: int | None = None, **options):
     """``python -m toygan.view``: recorded ``runs`` as a self-contained page (:class:`Page`,
     written to ``out``), or ``live=True`` — the live trainer's server started in a background
     thread of this process (:class:`LivePage`; ``port=0`` picks a free port; ``.stop()``)."""
     from toygan import view
 
-    if live:
+    (given,) = option_fields("toygan.view", [view.ViewConfig], options)
+    vc = view.ViewConfig(**given)
+    if switch("live", live):
         if runs:
             raise UsageError("python -m toygan.view: error: live=True trains in the page: give "
                              "no runs")
-        _, ns, _ = parse("toygan.view", {**options, "live": True})
-        from toygan.config import build, given
-
-        server, session = view.serve(build(view.ViewConfig, given(ns, view.ViewConfig)).port)
+        server, session = view.serve(vc.port, checked_threads(threads))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         return LivePage(server, session, thread)
-    mod, ns, _ = parse("toygan.view", options, positional=runs)
-    return Page(mod.execute(ns))
+    set_threads(threads)
+    return Page(view.run([os.fspath(r) for r in runs], vc, out=out,
+                         overwrite=switch("overwrite", overwrite)))

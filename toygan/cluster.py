@@ -92,7 +92,11 @@ def cluster_config(ns) -> ClusterConfig:
     is made."""
     from toygan.config import build, given
 
-    cc = build(ClusterConfig, given(ns, ClusterConfig))
+    return checked_cluster(build(ClusterConfig, given(ns, ClusterConfig)))
+
+
+def checked_cluster(cc: ClusterConfig) -> ClusterConfig:
+    """``cc``, refused in one line when it asks for both engines or for Ray without Ray."""
     if cc.workers is not None and cc.ray is not None:
         raise UserError("give --workers (a local Ray instance) or --ray ADDRESS (a cluster), "
                         "not both")

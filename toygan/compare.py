@@ -37,7 +37,7 @@ from toygan import files, losses, metrics
 from toygan import status as runstatus
 from toygan.batched import train_runs
 from toygan.cli import Parser, run_main
-from toygan.cluster import ClusterConfig, Task, cluster_config, run_tasks
+from toygan.cluster import ClusterConfig, Task, checked_cluster, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
@@ -400,17 +400,20 @@ def build_parser() -> Parser:
     return p
 
 
-def execute(ns, argv=None) -> Path:
-    """Do what the parsed command line asks; returns the study folder."""
-    sc = StudyConfig.from_typed(given(ns, StudyConfig))
-    cc = cluster_config(ns)
+def run(typed: dict, cluster: ClusterConfig | None = None, *, out="runs/compare",
+        resume: bool = False, overwrite: bool = False, quiet: bool = False,
+        argv=None) -> Path:
+    """``python -m toygan.compare``: the study that the fields ``typed`` of :class:`StudyConfig`
+    ask for (``quick`` fills what they leave unset), on ``cluster``'s engine (serial by default);
+    returns the study folder. ``argv``: the command line recorded in study.json."""
+    sc = StudyConfig.from_typed(typed)
+    cc = checked_cluster(cluster or ClusterConfig())
     variants, data_sets, seeds, base = sc.plan()
     for v in variants:  # every config checked before a folder is made
         run_configs(v, data_sets, seeds[:1], base)
-    out = Path(ns.out)
-    out = open_study(out, ns.resume, ns.overwrite)
+    out = open_study(Path(out), resume, overwrite)
     t0 = time.time()
-    rows = study(variants, data_sets, seeds, out, base, progress=not ns.quiet, cluster=cc)
+    rows = study(variants, data_sets, seeds, out, base, progress=not quiet, cluster=cc)
     write_csv(rows, out / "results.csv")
     write_table(rows, out / "table.md")
     plot(rows, out)
@@ -418,6 +421,12 @@ def execute(ns, argv=None) -> Path:
                 seeds=len(seeds), base=base, study_config=dataclasses.asdict(sc),
                 train_config_defaults=dataclasses.asdict(TrainConfig()))
     return out
+
+
+def execute(ns, argv=None) -> Path:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(given(ns, StudyConfig), cluster_config(ns), out=ns.out, resume=ns.resume,
+               overwrite=ns.overwrite, quiet=ns.quiet, argv=argv)
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import types
 import typing
 from dataclasses import field
@@ -170,3 +171,67 @@ def build(cls, typed: dict, presets: dict | None = None):
         raise UserError(str(e)) from None
     check(cfg)
     return cfg
+
+
+# ----------------------------------------------------------------------------- keywords (API)
+
+
+def _keyword_value(name: str, value, kind, nargs):
+    """``value`` given as ``name=`` converted to what the flag would give, or a one-line error."""
+    flag_ = flag(name)
+    if nargs:
+        if not isinstance(value, list | tuple) or len(value) != nargs:
+            raise UserError(f"{flag_}: takes {nargs} values, got {value!r}")
+        return tuple(_keyword_value(name, v, kind, None) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"{name}= takes True or False, got {value!r}")
+        return value
+    if kind is str:
+        if isinstance(value, list | tuple):  # a comma list
+            return ",".join(os.fspath(v) if isinstance(v, os.PathLike) else str(v)
+                            for v in value)
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if not isinstance(value, str):
+            raise UserError(f"{flag_}: takes a string, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            (kind is int and not isinstance(value, int)):
+        raise UserError(f"{flag_}: invalid {kind.__name__} value: {value!r}")
+    return kind(value)
+
+
+def keyword_fields(cls, options: dict, only=None) -> dict:
+    """The keyword arguments that name fields of ``cls`` (all, or those in ``only``), converted
+    and range-checked as their flags are on the command line — what :func:`given` returns for
+    the same flags typed. ``None`` means not given; a list or tuple for a comma-list field is
+    joined; a one-line :class:`UserError` for a wrong type or a value out of range."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in options or (only is not None and f.name not in only):
+            continue
+        value = options[f.name]
+        if value is None:
+            continue
+        kind, nargs = _kind(hints[f.name])
+        value = _keyword_value(f.name, value, kind, nargs)
+        for v in value if nargs else (value,):
+            msg = range_error(v, f.metadata)
+            if msg:
+                raise UserError(f"{flag(f.name)}: {msg}")
+        out[f.name] = value
+    return out
+
+
+def passed_options(config) -> dict:
+    """The fields a config dataclass was given (those its caller passed, when it remembers them;
+    else those that differ from the defaults): what a user would have typed."""
+    if config is None:
+        return {}
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise UserError(f"config= takes a config dataclass, got {type(config).__name__}")
+    names = getattr(config, "passed_fields", None)
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if (f.name in names if names is not None else getattr(config, f.name) != f.default)}

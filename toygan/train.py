@@ -566,25 +566,32 @@ def _resume_config(run: Path, typed: dict) -> TrainConfig:
     return build(TrainConfig, {**base, **typed})
 
 
-def execute(ns) -> tuple[Path, list[dict]]:
-    """Do what the parsed command line asks; returns the run folder and its records."""
-    typed = given(ns, TrainConfig)
-    if ns.resume:
-        out = Path(ns.resume)
+def run(typed: dict, *, out=None, resume=None, overwrite: bool = False,
+        quiet: bool = False) -> tuple[Path, list[dict]]:
+    """``python -m toygan.train``: train the run that the config fields ``typed`` (what the user
+    gave: the preset fills the rest) describe in ``out``, or continue the run in ``resume``;
+    returns the run folder and its records."""
+    if resume:
+        out = Path(resume)
         cfg = _resume_config(out, typed)
     else:
-        cfg = config_from_args(ns)
-        out = Path(ns.out or f"runs/{cfg.loss}-{cfg.data.replace(':', '_').replace('/', '_')}"
-                             f"-seed{cfg.seed}")
+        cfg = build(TrainConfig, typed, PRESETS)
+        out = Path(out or f"runs/{cfg.loss}-{cfg.data.replace(':', '_').replace('/', '_')}"
+                          f"-seed{cfg.seed}")
     make_dataset(cfg.data)
     resolved = cfg.resolved()
     note = resolved.objective_note()
-    if note and resolved.preset not in (None, "none") and not ns.quiet:
+    if note and resolved.preset not in (None, "none") and not quiet:
         print(f"preset {resolved.preset}: {note}; --preset none for the published values",
               file=sys.stderr)
-    history = train(cfg, out, progress=not ns.quiet, overwrite=ns.overwrite,
-                    resume=bool(ns.resume))
+    history = train(cfg, out, progress=not quiet, overwrite=overwrite, resume=bool(resume))
     return out, history
+
+
+def execute(ns) -> tuple[Path, list[dict]]:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(given(ns, TrainConfig), out=ns.out, resume=ns.resume, overwrite=ns.overwrite,
+               quiet=ns.quiet)
 
 
 def main(argv=None) -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -41,7 +42,7 @@ import numpy as np
 
 from toygan import files
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import DataError, UserError
 from toygan.status import MODES_WINDOW, recent_best
 from toygan.variants import variant_label
@@ -770,14 +771,24 @@ def main(argv=None) -> int:
     return 0
 
 
-def execute(ns) -> Path:
-    """Write the recorded runs' page as the parsed command line asks; returns its path."""
-    vc = build(ViewConfig, given(ns, ViewConfig))
-    if not ns.runs:
+def run(runs, view: ViewConfig | None = None, *, out="view.html",
+        overwrite: bool = False) -> Path:
+    """``python -m toygan.view RUN...``: the recorded runs (run or study folders) as one
+    self-contained page ``out``; returns its path."""
+    vc = view or ViewConfig()
+    check(vc)
+    runs = [os.fspath(r) for r in runs or []]
+    if not runs:
         raise UserError("give run folders to view, or --live")
-    out = files.output_file(ns.out, ".html", ns.overwrite)
-    files.write_text(out, static_page(ns.runs, vc.points))
+    out = files.output_file(out, ".html", overwrite)
+    files.write_text(out, static_page(runs, vc.points))
     return out
+
+
+def execute(ns) -> Path:
+    """The command line's adapter: :func:`run` with the flags the user typed."""
+    return run(ns.runs, build(ViewConfig, given(ns, ViewConfig)), out=ns.out,
+               overwrite=ns.overwrite)
 
 
 if __name__ == "__main__":
