@@ -12,7 +12,7 @@ if sys.argv[:1] == ["-m"]:  # run as `python -m imagegan.MODULE`: Ctrl-C exits w
     install_sigint()
 
 API = ("train_run", "load_run", "sample_images", "evaluate_run", "gradient_norms", "run_study",
-       "write_report")
+       "write_report", "calibrate_verdict")
 __all__ = [*API, "UserError", "UsageError", "DataError", "Diverged"]
 
 

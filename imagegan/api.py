@@ -22,7 +22,7 @@ import os
 
 from imagegan.results import Evaluation, ImageRun
 from toygan.api import command_argv, option_fields, set_threads, switch
-from toygan.results import Figure, Grid, Report, Study
+from toygan.results import Document, Figure, Grid, Report, Study
 
 
 def train_run(config=None, *, out=None, resume=None, overwrite: bool = False,
@@ -106,3 +106,18 @@ def write_report(*runs, study=None, gradnorm=None, out="report", overwrite: bool
     (given,) = option_fields("imagegan.report", [report.ReportConfig], options)
     return Report(report.run(runs, report.ReportConfig(**given), study=study, gradnorm=gradnorm,
                              out=out, overwrite=switch("overwrite", overwrite)))
+
+
+def calibrate_verdict(*, out=None, overwrite: bool = False, threads: int | None = None,
+                      **options) -> Document:
+    """The collapse verdict on constructed sets whose answer is known
+    (``python -m imagegan.calibrate``); returns the table (``data``: every set's numbers), also
+    written to ``out`` when given."""
+    from imagegan import calibrate
+
+    (given,) = option_fields("imagegan.calibrate", [calibrate.CalibrateConfig], options)
+    set_threads(threads)
+    results, text = calibrate.run(calibrate.CalibrateConfig(**given), out=out,
+                                  overwrite=switch("overwrite", overwrite))
+    return Document(text, None if out is None else os.path.join(os.fspath(out), "calibration.md"),
+                    results)

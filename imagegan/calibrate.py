@@ -48,7 +48,7 @@ from imagegan.collapse import kind, verdict
 from imagegan.metrics import Evaluator
 from toygan import files
 from toygan.cli import Parser, add_output_flags, comma_list, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import DataError
 
 REPEATS = (1, 2, 4, 8, 16)  # collapsed, asserted
@@ -400,26 +400,37 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    cc = build(CalibrateConfig, given(ns, CalibrateConfig))
+def run(config: CalibrateConfig | None = None, *, out=None,
+        overwrite: bool = False) -> tuple[list[dict], str]:
+    """``python -m imagegan.calibrate``: the verdict on constructed sets whose answer is known,
+    per data set; returns the results and their Markdown table (also written as
+    ``out``/calibration.json and calibration.md when ``out`` is given)."""
+    cc = config or CalibrateConfig()
+    check(cc)
     specs = comma_list(cc.data, str, "--data")
-    out = Path(ns.out) if ns.out else None
+    out = Path(out) if out else None
     embed = None
     if cc.inception_weights is not None:
         from imagegan import fid
 
         embed = fid.extractor(cc.inception_weights)
     if out is not None:
-        files.output_file(out / "calibration.json", ".json", ns.overwrite, companions=(".md",))
+        files.output_file(out / "calibration.json", ".json", overwrite, companions=(".md",))
     results = [calibrate(s, cc.size, cc.n, cc.seed, cc.cache_dir, cc.draws, cc.mode_draws, embed)
                for s in specs]
     text = markdown(results)
-    print(text)
-    wrong = wrong_sets(results)
     if out is not None:
         files.write_json(out / "calibration.json", results)
         files.write_text(out / "calibration.md", text)
+    return results, text
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    results, text = run(build(CalibrateConfig, given(ns, CalibrateConfig)), out=ns.out,
+                        overwrite=ns.overwrite)
+    print(text)
+    wrong = wrong_sets(results)
     if wrong:
         print(f"the verdict disagrees with the known answer on {len(wrong)} set(s): "
               f"{'; '.join(wrong)}")

@@ -106,6 +106,73 @@ def test_the_api_calls_the_library_functions_without_a_command_line(monkeypatch,
     assert toygan.open_page(run, out=tmp_path / "v.html").path.exists()
 
 
+def _commands() -> list[str]:
+    """Every ``python -m PACKAGE.MODULE`` command of both packages (the modules with a main)."""
+    import importlib
+    import pkgutil
+
+    names = [f"{pkg.__name__}.{m.name}" for pkg in (toygan, imagegan)
+             for m in pkgutil.iter_modules(pkg.__path__)]
+    return [n for n in names if hasattr(importlib.import_module(n), "main")]
+
+
+# The API function of each command.
+API_OF = {
+    "toygan.train": "toygan.train_run", "toygan.animate": "toygan.animate_runs",
+    "toygan.compare": "toygan.run_study", "toygan.view": "toygan.open_page",
+    "toygan.gradnorm": "toygan.gradient_norms", "toygan.surfaces": "toygan.critic_surfaces",
+    "toygan.concepts": "toygan.concept_figures", "toygan.reproduce": "toygan.reproduce_table",
+    "toygan.recount": "toygan.recount_study", "toygan.check": "toygan.check_loss",
+    "toygan.tensorboard": "toygan.export_tensorboard", "toygan.lessons": "toygan.train_lessons",
+    "imagegan.train": "imagegan.train_run", "imagegan.sample": "imagegan.sample_images",
+    "imagegan.evaluate": "imagegan.evaluate_run", "imagegan.gradnorm": "imagegan.gradient_norms",
+    "imagegan.compare": "imagegan.run_study", "imagegan.report": "imagegan.write_report",
+    "imagegan.calibrate": "imagegan.calibrate_verdict",
+}
+
+
+def test_every_command_has_a_library_function_and_an_api_function():
+    import importlib
+
+    assert sorted(_commands()) == sorted(API_OF)
+    for module, function in API_OF.items():
+        assert callable(importlib.import_module(module).run), module
+        pkg, name = function.split(".")
+        assert name in importlib.import_module(pkg).API and callable(getattr(
+            importlib.import_module(pkg), name))
+    # The same idea has the same name in both packages.
+    same = {"train_run", "load_run", "run_study", "gradient_norms"}
+    assert same <= set(toygan.API) & set(imagegan.API)
+
+
+def test_the_other_toy_commands_as_functions(toy_run, tmp_path):
+    fig = toygan.gradient_norms(steps=2, layers=3, width=16, batches=1, out=tmp_path / "g.png",
+                                quiet=True)
+    assert fig.path == tmp_path / "g.png" and fig.data is not None
+    surf = toygan.critic_surfaces(max_steps=4, eval_every=2, width=16, out=tmp_path / "s.png",
+                                  quiet=True)
+    assert surf._repr_png_() == (tmp_path / "s.png").read_bytes()
+    con = toygan.concept_figures(only="js-vs-emd", out=tmp_path / "c")
+    assert [f.name for f in con.figures] == ["js-vs-emd.png"] and con.data
+    study = toygan.reproduce_table("unrolled-mog", rows="minimax", seeds=1, steps=10,
+                                   out=tmp_path / "repro", quiet=True)
+    assert "`minimax`" in study.table and len(study.rows) == 1
+    assert study.log["command"].startswith("python -m toygan.reproduce unrolled-mog --rows")
+    doc = toygan.recount_study(study, min_hq="1,20")
+    assert doc.path == tmp_path / "repro" / "recount.md" and "<table>" in doc._repr_html_()
+    from toygan.losses import wgan_critic, wgan_gp_critic
+
+    assert toygan.check_loss(wgan_gp_critic, "wgan-gp").passed
+    missing = toygan.check_loss(wgan_critic, "wgan-gp")  # no gradient penalty
+    assert not missing.passed and any(not c["ok"] for c in missing.checks)
+    with pytest.raises(UserError, match="--as: must be one of"):
+        toygan.check_loss(wgan_critic, "nope")
+    lessons = toygan.train_lessons(only="collapsed-bce", steps=3, out=tmp_path / "l")
+    assert [p.parent for p in lessons] == [tmp_path / "l"] and lessons[0].exists()
+    pytest.importorskip("tensorboard")
+    assert all(p.exists() for p in toygan.export_tensorboard(toy_run))
+
+
 def test_commands_never_read_the_kernels_argv(monkeypatch):
     """A command's main() called in a Jupyter kernel must not parse ``-f kernel.json``."""
     from toygan.compare import build_parser
@@ -196,3 +263,6 @@ def test_imagegan_api_trains_samples_evaluates_and_reports(tmp_path):
     assert 'src="data:image/png;base64,' in rep._repr_html_()
     with pytest.raises(UserError, match="--n: must be >= 1"):
         imagegan.sample_images(run, n=0)
+    cal = imagegan.calibrate_verdict(data="digits", draws=1, mode_draws=1, out=tmp_path / "cal")
+    assert cal.path == tmp_path / "cal" / "calibration.md"
+    assert cal.markdown == cal.path.read_text() and cal.data[0]["data"]

@@ -10,7 +10,9 @@ if sys.argv[:1] == ["-m"]:  # run as `python -m toygan.MODULE`: Ctrl-C exits wit
 
     install_sigint()
 
-API = ("train_run", "load_run", "animate_runs", "run_study", "open_page")
+API = ("train_run", "load_run", "animate_runs", "run_study", "open_page", "gradient_norms",
+       "critic_surfaces", "concept_figures", "reproduce_table", "recount_study", "check_loss",
+       "export_tensorboard", "train_lessons")
 __all__ = [*API, "UserError", "UsageError", "DataError", "Diverged"]
 
 

@@ -28,7 +28,7 @@ import threading
 
 from toygan.config import keyword_fields, passed_options
 from toygan.errors import UsageError, UserError
-from toygan.results import Animation, LivePage, Page, Run, Study
+from toygan.results import Animation, Checked, Document, Figure, Figures, LivePage, Page, Run, Study
 
 
 def option_fields(prog: str, classes, options: dict, config=None, only=None) -> list[dict]:
@@ -162,3 +162,98 @@ def open_page(*runs, live: bool = False, out="view.html", overwrite: bool = Fals
     set_threads(threads)
     return Page(view.run([os.fspath(r) for r in runs], vc, out=out,
                          overwrite=switch("overwrite", overwrite)))
+
+
+def gradient_norms(*, out="figures/gradnorm.png", overwrite: bool = False, quiet: bool = False,
+                   formats="png", threads: int | None = None, **options) -> Figure:
+    """WGAN-GP's Figure 1(b), critic gradient norms under weight clipping and the gradient
+    penalty (``python -m toygan.gradnorm``); returns the plot, its numbers in ``.data``."""
+    from toygan import gradnorm
+
+    (given,) = option_fields("toygan.gradnorm", [gradnorm.GradNormConfig], options)
+    set_threads(threads)
+    written = gradnorm.run(gradnorm.GradNormConfig(**given), out=out,
+                           overwrite=switch("overwrite", overwrite), quiet=switch("quiet", quiet),
+                           formats=",".join(formats) if isinstance(formats, list | tuple)
+                           else formats)
+    return Figure(written[0])
+
+
+def critic_surfaces(*, out="figures/surfaces.png", overwrite: bool = False, quiet: bool = False,
+                    threads: int | None = None, **options) -> Figure:
+    """WGAN-GP's Figure 1(a), the critics' value surfaces (``python -m toygan.surfaces``);
+    returns the plot (its arrays in the .npz beside it)."""
+    from toygan import surfaces
+
+    (given,) = option_fields("toygan.surfaces", [surfaces.SurfacesConfig], options)
+    set_threads(threads)
+    return Figure(surfaces.run(surfaces.SurfacesConfig(**given), out=out,
+                               overwrite=switch("overwrite", overwrite),
+                               quiet=switch("quiet", quiet)))
+
+
+def concept_figures(*, out="figures/concepts", overwrite: bool = False,
+                    threads: int | None = None, **options) -> Figures:
+    """The concepts a GAN course quizzes on, computed and drawn (``python -m toygan.concepts``);
+    returns the folder's figures and their numbers."""
+    from toygan import concepts
+
+    (given,) = option_fields("toygan.concepts", [concepts.ConceptsConfig], options)
+    set_threads(threads)
+    return Figures(concepts.run(concepts.ConceptsConfig(**given), out=out,
+                                overwrite=switch("overwrite", overwrite)), "concepts.json")
+
+
+def reproduce_table(name: str, *, out=None, resume: bool = False, overwrite: bool = False,
+                    quiet: bool = False, threads: int | None = None, **options) -> Study:
+    """A published toy table reproduced beside the paper's numbers
+    (``python -m toygan.reproduce NAME``); returns the :class:`Study` (its ``table`` is
+    table.md)."""
+    from toygan import reproduce
+    from toygan.cluster import ClusterConfig
+
+    given, cluster = option_fields("toygan.reproduce", [reproduce.ReproduceConfig, ClusterConfig],
+                                   options)
+    set_threads(threads)
+    argv = command_argv({**options, "out": out, "resume": resume, "overwrite": overwrite},
+                        positional=[name])
+    return Study(reproduce.run(name, reproduce.ReproduceConfig(**given), ClusterConfig(**cluster),
+                               out=out, resume=switch("resume", resume),
+                               overwrite=switch("overwrite", overwrite),
+                               quiet=switch("quiet", quiet), argv=argv))
+
+
+def recount_study(folder, **options) -> Document:
+    """A study's last evaluations re-counted under each coverage rule
+    (``python -m toygan.recount FOLDER``); returns recount.md."""
+    from toygan import recount
+
+    (given,) = option_fields("toygan.recount", [recount.RecountConfig], options)
+    path = recount.run(os.fspath(folder), recount.RecountConfig(**given))
+    return Document(path.read_text(), path)
+
+
+def check_loss(function, objective: str, *, generator: bool = False, critic=None) -> Checked:
+    """``python -m toygan.check``: does ``function`` (a callable, or ``MODULE:FUNCTION``) compute
+    ``objective``'s critic loss — or, with ``generator=True``, its generator loss — as this lab
+    does? ``critic``: a factory of the user's critic, checked too. Returns the checks."""
+    from toygan import check
+
+    return Checked(check.run(function, objective, switch("generator", generator), critic))
+
+
+def export_tensorboard(*runs) -> list:
+    """Each run's records as TensorBoard event files (``python -m toygan.tensorboard``);
+    returns the folders written."""
+    from toygan import tensorboard
+
+    return tensorboard.run([os.fspath(r) for r in runs])
+
+
+def train_lessons(**options) -> list:
+    """The live page's lesson checkpoints (``python -m toygan.lessons``); returns their
+    paths."""
+    from toygan import lessons
+
+    (given,) = option_fields("toygan.lessons", [lessons.LessonsConfig], options)
+    return lessons.run(lessons.LessonsConfig(**given))

@@ -547,16 +547,27 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    if ns.generator and ns.mode in ("gp", "unrolled"):
-        raise UserError(f"--generator does not apply to --as {ns.mode}")
-    fn = load_function(ns.function)
-    factory = load_function(ns.critic) if ns.critic else None
+def run(function, objective: str, generator: bool = False,
+        critic=None) -> list[tuple[str, bool, str | None]]:
+    """``python -m toygan.check``: check a loss ``function`` (a callable, or ``MODULE:FUNCTION``
+    / ``path/to/file.py:FUNCTION``) as computing ``objective``'s critic loss (or, with
+    ``generator``, its generator loss), also against a ``critic`` factory when given; returns
+    (check, passed, how to fix) per check."""
+    if objective not in modes():
+        raise UserError(f"--as: must be one of {', '.join(modes())}, got {objective!r}")
+    if generator and objective in ("gp", "unrolled"):
+        raise UserError(f"--generator does not apply to --as {objective}")
+    fn = load_function(function) if isinstance(function, str) else function
+    factory = load_function(critic) if isinstance(critic, str) else critic
     try:
-        results = Checks(fn, ns.mode, ns.generator).run(factory)
+        return Checks(fn, objective, generator).run(factory)
     except UserCodeFailed as e:
         raise UserError(str(e)) from None
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    results = run(ns.function, ns.mode, ns.generator, ns.critic)
     failed = [r for r in results if not r[1]]
     if ns.json:
         print(json.dumps({"function": ns.function, "as": ns.mode, "generator": ns.generator,

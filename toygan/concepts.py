@@ -36,7 +36,7 @@ from torch import nn
 
 from toygan import files, losses
 from toygan.cli import Parser, add_output_flags, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
 from toygan.metrics import js_divergence, wasserstein1_exact
 from toygan.mitigations import spectral_norm_all
@@ -403,15 +403,24 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    cfg = build(ConceptsConfig, given(ns, ConceptsConfig))
+def run(config: ConceptsConfig | None = None, *, out="figures/concepts",
+        overwrite: bool = False) -> Path:
+    """``python -m toygan.concepts``: the concept figures (and concepts.json, their numbers) in
+    the folder ``out``; returns it."""
+    cfg = config or ConceptsConfig()
+    check(cfg)
     cfg.figures()
-    out = files.ensure_writable_dir(ns.out)
-    if not ns.overwrite and (out / "concepts.json").exists():
+    out = files.ensure_writable_dir(out)
+    if not overwrite and (out / "concepts.json").exists():
         raise UserError(f"{out} already holds concept figures; pass --overwrite")
     make(cfg, out)
-    print(out)
+    return out
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    print(run(build(ConceptsConfig, given(ns, ConceptsConfig)), out=ns.out,
+              overwrite=ns.overwrite))
     return 0
 
 

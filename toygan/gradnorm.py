@@ -31,7 +31,7 @@ from torch import nn
 
 from toygan import files
 from toygan.cli import Parser, add_output_flags, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
 
@@ -202,20 +202,28 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    cfg = build(GradNormConfig, given(ns, GradNormConfig))
-    formats = [f.strip().lower() for f in ns.formats.split(",") if f.strip()]
+def run(config: GradNormConfig | None = None, *, out="figures/gradnorm.png",
+        overwrite: bool = False, quiet: bool = False, formats="png") -> list[Path]:
+    """``python -m toygan.gradnorm``: measure and plot WGAN-GP's Figure 1(b); returns the files
+    written (the PNG first, the JSON of its numbers last)."""
+    cfg = config or GradNormConfig()
+    check(cfg)
+    formats = [f.strip().lower() for f in formats.split(",") if f.strip()]
     if not set(formats) <= {"png", "svg", "pdf"} or "png" not in formats:
         raise UserError("--formats takes png plus optionally svg and pdf")
     make_dataset(cfg.data)
-    out = files.output_file(ns.out, ".png", ns.overwrite,
+    out = files.output_file(out, ".png", overwrite,
                             companions=[".json"] + [f".{f}" for f in formats if f != "png"])
-    results = measure(cfg, progress=not ns.quiet)
+    results = measure(cfg, progress=not quiet)
     files.write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
-    for path in plot(results, out, formats):
+    return [*plot(results, out, formats), out.with_suffix(".json")]
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    for path in run(build(GradNormConfig, given(ns, GradNormConfig)), out=ns.out,
+                    overwrite=ns.overwrite, quiet=ns.quiet, formats=ns.formats):
         print(path)
-    print(out.with_suffix(".json"))
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from toygan import files
 from toygan.cli import Parser, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
 
 FOLDER = Path(__file__).resolve().parent / "lessons"
@@ -85,20 +85,33 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
+def run(config: LessonsConfig | None = None) -> list[Path]:
+    """``python -m toygan.lessons``: train the live page's lesson checkpoints; returns their
+    paths."""
     import torch
 
-    c = build(LessonsConfig, given(build_parser().parse_args(argv), LessonsConfig))
+    c = config or LessonsConfig()
+    check(c)
     names = c.only.split(",") if c.only else list(LESSONS)
     for name in names:
         if name not in LESSONS:
             raise UserError(f"unknown lesson {name!r}; choose from {', '.join(LESSONS)}")
     torch.set_num_threads(1)  # the same bits on every machine of this kind
     Path(c.out).mkdir(parents=True, exist_ok=True)
+    written = []
     for name in names:
         t = trained(name, c.steps)
         files.save_torch(t.state(), path(name, c.out))
-        print(f"{path(name, c.out)}: step {t.step:,}, {t.evaluate()['modes_covered']} modes")
+        written.append(path(name, c.out))
+    return written
+
+
+def main(argv=None) -> int:
+    import torch
+
+    for p in run(build(LessonsConfig, given(build_parser().parse_args(argv), LessonsConfig))):
+        ckpt = torch.load(p, weights_only=False)
+        print(f"{p}: step {ckpt['step']:,}")
     return 0
 
 

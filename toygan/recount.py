@@ -22,7 +22,7 @@ import numpy as np
 
 from toygan import files, metrics
 from toygan.cli import Parser, comma_list, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
 from toygan.study import groups, mean_se
@@ -98,20 +98,27 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    rc = build(RecountConfig, given(ns, RecountConfig))
+def run(folder, config: RecountConfig | None = None) -> Path:
+    """``python -m toygan.recount FOLDER``: the study's last evaluations re-counted under each
+    rule, written to FOLDER/recount.md; returns that file."""
+    rc = config or RecountConfig()
+    check(rc)
     rules = comma_list(rc.min_hq, int, "--min-hq")
     if any(k < 1 for k in rules):
         raise UserError("--min-hq: each rule must be at least 1 sample")
-    folder = Path(ns.folder)
+    folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such study folder")
     _, rows = recount(folder, rules)
-    text = table_text(rows, rules, folder)
-    files.write_text(folder / "recount.md", text)
-    print(text)
-    print(folder / "recount.md")
+    files.write_text(folder / "recount.md", table_text(rows, rules, folder))
+    return folder / "recount.md"
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    out = run(ns.folder, build(RecountConfig, given(ns, RecountConfig)))
+    print(out.read_text())
+    print(out)
     return 0
 
 

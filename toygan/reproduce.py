@@ -23,9 +23,9 @@ from pathlib import Path
 
 from toygan import files
 from toygan.cli import Parser, comma_list, run_main
-from toygan.cluster import ClusterConfig, cluster_config
+from toygan.cluster import ClusterConfig, checked_cluster, cluster_config
 from toygan.compare import plot, run_configs, study
-from toygan.config import BIG, add_config_flags, build, given, option
+from toygan.config import BIG, add_config_flags, build, check, given, option
 from toygan.errors import UserError
 from toygan.metrics import kl_min_hq, uniform_kl
 from toygan.presets import PRESETS
@@ -459,16 +459,17 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    if ns.list or ns.name is None:
-        for name, t in TABLES.items():
-            print(f"{name}: {t.title} — {t.seeds} trials x {t.steps:,} steps")
-        return 0
-    if ns.name not in TABLES:
-        raise UserError(f"unknown table {ns.name!r}; choose from {', '.join(TABLES)}")
-    table, rc = TABLES[ns.name], build(ReproduceConfig, given(ns, ReproduceConfig))
-    cc = cluster_config(ns)
+def run(name: str, config: ReproduceConfig | None = None, cluster: ClusterConfig | None = None,
+        *, out=None, resume: bool = False, overwrite: bool = False, quiet: bool = False,
+        argv=None) -> Path:
+    """``python -m toygan.reproduce NAME``: train the table's rows (``config``: how much of the
+    protocol) on ``cluster``'s engine (serial by default) and write table.md beside the paper's
+    numbers; returns the study folder. ``argv``: the command line recorded in study.json."""
+    if name not in TABLES:
+        raise UserError(f"unknown table {name!r}; choose from {', '.join(TABLES)}")
+    table, rc = TABLES[name], config or ReproduceConfig()
+    check(rc)
+    cc = checked_cluster(cluster or ClusterConfig())
     steps = rc.steps if rc.steps is not None else 200 if rc.quick else table.steps
     seeds = rc.seeds if rc.seeds is not None else 2 if rc.quick else table.seeds
     base = dict(table.base, steps=steps)
@@ -483,26 +484,36 @@ def main(argv=None) -> int:
         unknown = [v for v in asked if v not in table.variants]
         if unknown:
             raise UserError(f"--rows: {', '.join(unknown)} is not a row of "
-                            f"{ns.name}; its rows are {', '.join(table.variants)}")
+                            f"{name}; its rows are {', '.join(table.variants)}")
         variants = [v for v in variants if v in asked]
     for v in variants:  # checked before any folder is made
         run_configs(v, table.data, [0], dict(base, **table.overrides.get(v, {})))
-    out = Path(ns.out or f"runs/reproduce/{ns.name}")
-    out = open_study(out, ns.resume, ns.overwrite)
+    out = open_study(Path(out or f"runs/reproduce/{name}"), resume, overwrite)
     t0 = time.time()
     every = max(steps // 12, 1)  # twelve evaluations, or the table's spacing when denser
     every = min(every, table.eval_every) if table.eval_every else every
     rows = study(variants, list(table.data), list(range(seeds)), out, base,
-                 progress=not ns.quiet, overrides=table.overrides, cluster=cc, eval_every=every,
+                 progress=not quiet, overrides=table.overrides, cluster=cc, eval_every=every,
                  command=command_line("toygan.reproduce", argv))
     log = _session_log(out, argv, time.time() - t0, seeds, steps)
     write_csv(rows, out / "results.csv")
     evals = evaluations(rows, out)
     write_csv(evals, out / "evaluations.csv")
-    text = write_table(table, rows, out, log, evals)
+    write_table(table, rows, out, log, evals)
     plot(rows, out)
+    return out
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    if ns.list or ns.name is None:
+        for name, t in TABLES.items():
+            print(f"{name}: {t.title} — {t.seeds} trials x {t.steps:,} steps")
+        return 0
+    out = run(ns.name, build(ReproduceConfig, given(ns, ReproduceConfig)), cluster_config(ns),
+              out=ns.out, resume=ns.resume, overwrite=ns.overwrite, quiet=ns.quiet, argv=argv)
     if not ns.quiet:
-        print(text)
+        print((out / "table.md").read_text())
     print(out / "table.md")
     return 0
 

@@ -12,6 +12,9 @@ and ``repr`` names it.
 * :class:`Study` — a study folder (``toygan.compare``, ``imagegan.compare``): ``rows`` of
   results.csv, its table as HTML and its figures.
 * :class:`Report` — ``imagegan.report``'s folder, shown as the report.
+* :class:`Figures` — a folder of figures (``toygan.concepts``); :class:`Document` — a Markdown
+  table a command wrote (``toygan.recount``, ``imagegan.calibrate``); :class:`Checked` —
+  ``toygan.check``'s verdict on a loss function.
 * :class:`Page` / :class:`LivePage` — ``toygan.view``'s page in an iframe.
 """
 
@@ -115,6 +118,53 @@ class Figure(Result):
 
     def _repr_png_(self) -> bytes:
         return self.path.read_bytes()
+
+
+class Figures(Result):
+    """A folder of PNG figures (``figures``, in name order) and the numbers drawn in them
+    (``data``: the folder's JSON, when it has one)."""
+
+    def __init__(self, path, data_name: str | None = None):
+        super().__init__(path)
+        self.figures = sorted(self.path.glob("*.png"))
+        data = self.path / data_name if data_name else None
+        self.data = json.loads(data.read_text()) if data is not None and data.exists() else None
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<p>{image_html(f, f.name)}</p>" for f in self.figures)
+
+
+class Document:
+    """A Markdown text a command wrote or printed (``markdown``; ``path`` when it is a file;
+    ``data``: the numbers behind it), shown as HTML."""
+
+    def __init__(self, markdown: str, path=None, data=None):
+        self.markdown, self.data = markdown, data
+        self.path = None if path is None else Path(path)
+
+    def __repr__(self) -> str:
+        return f"Document({str(self.path) if self.path else self.markdown[:40]!r})"
+
+    def _repr_html_(self) -> str:
+        return markdown_html(self.markdown, self.path.parent if self.path else Path("."))
+
+
+class Checked:
+    """``toygan.check``'s verdict on a loss function: ``checks`` (each ``{"check", "ok",
+    "fix"}``) and ``passed``; shown as a table."""
+
+    def __init__(self, results: list[tuple[str, bool, str | None]]):
+        self.checks = [{"check": n, "ok": ok, "fix": fix} for n, ok, fix in results]
+        self.passed = all(c["ok"] for c in self.checks)
+
+    def __repr__(self) -> str:
+        n = sum(c["ok"] for c in self.checks)
+        return f"Checked({n}/{len(self.checks)} checks passed)"
+
+    def _repr_html_(self) -> str:
+        rows = [{"check": ("✔ " if c["ok"] else "✗ ") + c["check"], "fix": c["fix"] or ""}
+                for c in self.checks]
+        return f"<p>{html.escape(repr(self))}</p>" + table_html(rows)
 
 
 # Figures a study folder may hold, in the order a notebook shows them.

@@ -32,7 +32,7 @@ import torch
 
 from toygan import files, losses
 from toygan.cli import Parser, add_output_flags, run_main
-from toygan.config import add_config_flags, build, given, option
+from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
 from toygan.errors import UserError
 from toygan.metrics import wasserstein1_exact
@@ -192,14 +192,24 @@ def build_parser() -> Parser:
     return p
 
 
+def run(config: SurfacesConfig | None = None, *, out="figures/surfaces.png",
+        overwrite: bool = False, quiet: bool = False) -> Path:
+    """``python -m toygan.surfaces``: WGAN-GP's Figure 1(a), the critics' value surfaces; returns
+    the PNG (its arrays in the .npz beside it)."""
+    cfg = config or SurfacesConfig()
+    check(cfg)
+    cfg.datasets()
+    out = files.output_file(out, ".png", overwrite, companions=[".npz"])
+    arrays = compute(cfg, progress=not quiet)
+    files.save_npz(out.with_suffix(".npz"), **arrays)
+    return plot(arrays, out)
+
+
 def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
-    cfg = build(SurfacesConfig, given(ns, SurfacesConfig))
-    cfg.datasets()
-    out = files.output_file(ns.out, ".png", ns.overwrite, companions=[".npz"])
-    arrays = compute(cfg, progress=not ns.quiet)
-    files.save_npz(out.with_suffix(".npz"), **arrays)
-    print(plot(arrays, out))
+    out = run(build(SurfacesConfig, given(ns, SurfacesConfig)), out=ns.out,
+              overwrite=ns.overwrite, quiet=ns.quiet)
+    print(out)
     print(out.with_suffix(".npz"))
     return 0
 

@@ -87,11 +87,16 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+def run(runs) -> list[Path]:
+    """``python -m toygan.tensorboard RUN...``: each run's records as TensorBoard event files;
+    returns the folders written."""
     writer_class()  # one line before anything is read
-    for run in ns.runs:
-        print(export(run))
+    return [export(r) for r in runs]
+
+
+def main(argv=None) -> int:
+    for path in run(build_parser().parse_args(argv).runs):
+        print(path)
     return 0
 
 
