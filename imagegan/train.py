@@ -54,6 +54,7 @@ from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_devic
 from toygan.device import use_channels_last as _use_channels_last
 from toygan.errors import Diverged, UserError
 from toygan.ganconfig import GANConfig
+from toygan.loop import train_loop
 from toygan.step import FiniteWatch, GANStep
 
 
@@ -139,6 +140,8 @@ class TrainConfig(GANConfig):
 
 class Trainer:
     """Models, optimisers and the data stream of one image run (one process)."""
+
+    runs = 1  # one run per step (toy trainers may stack several)
 
     def __init__(self, cfg: TrainConfig, progress: bool = True, rank: int = 0, world: int = 1):
         self.cfg = cfg = cfg.resolved()
@@ -430,13 +433,19 @@ def _check_finite(watch: FiniteWatch, rec: Records | None) -> None:
                        f"the last good checkpoint ({last}) is kept")
 
 
-def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, reduce) -> None:
-    """Train to ``total`` steps; only rank 0 (``rec`` given) writes."""
-    cfg = trainer.cfg
-    bar = tqdm(total=total, initial=trainer.step, desc=f"{cfg.loss} on {Path(cfg.data).name}",
-               disable=not (progress and rec is not None), file=sys.stderr, dynamic_ncols=True)
-    t_last, n_last = time.perf_counter(), 0
-    if rec is not None and trainer.step == 0:
+class ImageRecording:
+    """What an image run records in :func:`toygan.loop.train_loop`: losses and images/s every
+    ``log_every`` steps (averaged over the processes), a sample grid and the evaluation every
+    ``eval_every``, a checkpoint every ``ckpt_every``; only rank 0 (``rec`` given) writes."""
+
+    def __init__(self, trainer: Trainer, rec: Records | None, total: int, reduce, bar):
+        self.t, self.rec, self.total, self.reduce, self.bar = trainer, rec, total, reduce, bar
+        self.t_last, self.n_last = time.perf_counter(), 0
+
+    def start(self) -> None:
+        rec = self.rec
+        if rec is None:
+            return
         t_eval = time.perf_counter()
         rec.grid()
         first = rec.evaluate()
@@ -444,43 +453,57 @@ def _loop(trainer: Trainer, rec: Records | None, total: int, progress: bool, red
             rec.emit({"step": 0, **first, "epoch": 0.0,
                       "eval_s": round(time.perf_counter() - t_eval, 4)})
         rec.checkpoint()  # a run folder always holds a checkpoint to resume from
-    watch = FiniteWatch()
-    while trainer.step < total:
-        terms = trainer.train_step()
-        step = trainer.step
-        n_last += cfg.batch_size * (cfg.n_critic + 1) * trainer.world
-        watch.track(terms, step)
-        log = step % cfg.log_every == 0 or step == total
-        evaluate = step % cfg.eval_every == 0 or step == total
-        ckpt = step % cfg.ckpt_every == 0 or step == total
-        # The host reads the losses only where something is recorded (no sync per step on a GPU).
-        if log or evaluate or ckpt:
-            _check_finite(watch, rec)
-        bar.update(1)
+
+    def _when(self, step: int) -> tuple[bool, bool, bool]:
+        cfg, total = self.t.cfg, self.total
+        return (step % cfg.log_every == 0 or step == total,
+                step % cfg.eval_every == 0 or step == total,
+                step % cfg.ckpt_every == 0 or step == total)
+
+    def due(self, step: int) -> bool:
+        return any(self._when(step))
+
+    def finite(self, watch: FiniteWatch) -> bool:
+        _check_finite(watch, self.rec)
+        return True
+
+    def record(self, step: int, terms: dict) -> None:
+        t, cfg, rec = self.t, self.t.cfg, self.rec
+        self.n_last += cfg.batch_size * (cfg.n_critic + 1) * t.world
+        log, evaluate, ckpt = self._when(step)
         r = {"step": step}
         if log:
             vals = {k: float(v) for k, v in terms.items()}
-            r.update(reduce(vals) if reduce is not None else vals)
+            r.update(self.reduce(vals) if self.reduce is not None else vals)
             now = time.perf_counter()
-            r["images_per_s"] = n_last / (now - t_last)
-            t_last, n_last = now, 0
+            r["images_per_s"] = self.n_last / (now - self.t_last)
+            self.t_last, self.n_last = now, 0
         if rec is None:
-            continue
+            return
         if evaluate:
             t_eval = time.perf_counter()
             rec.grid()
             r.update(rec.evaluate())
             r["eval_s"] = round(time.perf_counter() - t_eval, 4)
-            t_last += r["eval_s"]  # images/s counts training only
+            self.t_last += r["eval_s"]  # images/s counts training only
         if len(r) > 1:
-            r["epoch"] = round(trainer.epoch, 4)
+            r["epoch"] = round(t.epoch, 4)
             rec.emit(r)
             if "d_loss" in r:
-                bar.set_postfix(d=f"{r['d_loss']:.3f}", g=f"{r['g_loss']:.3f}",
-                                img_s=f"{r['images_per_s']:.0f}", refresh=False)
+                self.bar.set_postfix(d=f"{r['d_loss']:.3f}", g=f"{r['g_loss']:.3f}",
+                                     img_s=f"{r['images_per_s']:.0f}", refresh=False)
         if ckpt:
             rec.checkpoint()
-    bar.close()
+
+    def interrupted(self) -> None:
+        if self.rec is not None:
+            self.rec.checkpoint()
+            print(f"interrupted at step {self.t.step}; checkpoint saved in {self.rec.out} "
+                  f"(continue with --resume {self.rec.out})", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.rec is not None:
+            self.rec.close()
 
 
 def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
@@ -501,17 +524,11 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True,
     elif main_proc:
         files.prepare_dir(out, overwrite, hint=hint)
     rec = Records(trainer, out, resume, alarm=progress) if main_proc else None
-    try:
-        _loop(trainer, rec, _target_steps(trainer.cfg, trainer), progress, reduce)
-    except KeyboardInterrupt:
-        if rec is not None:
-            rec.checkpoint()
-            print(f"interrupted at step {trainer.step}; checkpoint saved in {out} "
-                  f"(continue with --resume {out})", file=sys.stderr)
-        raise
-    finally:
-        if rec is not None:
-            rec.close()
+    total = _target_steps(trainer.cfg, trainer)
+    bar = tqdm(total=total, initial=trainer.step,
+               desc=f"{trainer.cfg.loss} on {Path(trainer.cfg.data).name}",
+               disable=not (progress and rec is not None), file=sys.stderr, dynamic_ncols=True)
+    train_loop(trainer, ImageRecording(trainer, rec, total, reduce, bar), total, bar)
     return out
 
 

@@ -177,9 +177,9 @@ def test_the_host_reads_the_losses_only_where_something_is_recorded(monkeypatch)
     from toygan import train as train_mod
 
     reads = []
-    orig = train_mod._Loop.check_finite
-    monkeypatch.setattr(train_mod._Loop, "check_finite",
-                        lambda self: reads.append(self.t.step) or orig(self))
+    orig = train_mod.ToyRecording.finite
+    monkeypatch.setattr(train_mod.ToyRecording, "finite",
+                        lambda self, watch: reads.append(self.t.step) or orig(self, watch))
     cfg = TrainConfig(**dict(TINY, steps=40, log_every=10, eval_every=20, snapshots=3,
                              ckpt_every=1000), loss="bce")
     train(cfg, None, progress=False)

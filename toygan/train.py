@@ -54,6 +54,7 @@ from toygan.data import fixed_set, make_dataset
 from toygan.device import DEVICES, resolve_device
 from toygan.errors import Diverged, UserError
 from toygan.ganconfig import GANConfig
+from toygan.loop import train_loop
 from toygan.mitigations import pack
 from toygan.models import (
     ACTIVATIONS,
@@ -421,17 +422,42 @@ def load_checkpoint(run_dir) -> dict:
                             "a toygan checkpoint")
 
 
-class _Loop:
-    """The recording loop of :func:`run_training` (observing, divergence, checkpoints)."""
+class ToyRecording:
+    """What a toy trainer's runs record in :func:`toygan.loop.train_loop`: loss terms every
+    ``log_every`` steps, evaluations (and their samples) every ``eval_every``, snapshots at
+    ``snapshots`` steps spread over the run, a single run's checkpoint every ``ckpt_every``. A
+    stacked run that diverges ends its own records (``stop_on_nan`` False) while the others go
+    on."""
 
-    def __init__(self, trainer: Trainer, recs: list[Recorder], stop_on_nan: bool):
+    def __init__(self, trainer: Trainer, recs: list[Recorder], stop_on_nan: bool,
+                 progress: bool):
         self.t, self.recs, self.stop_on_nan = trainer, recs, stop_on_nan
         cfg = trainer.cfg
         self.snap_steps = set(np.unique(np.linspace(0, cfg.steps, min(cfg.snapshots,
                                                                       cfg.steps + 1)))
                               .round().astype(int).tolist())
         self.single_out = recs[0].out if len(recs) == 1 and trainer.checkpoints else None
-        self.watch = FiniteWatch(trainer.runs)
+        self.bar = None
+        self.postfix = progress and trainer.runs == 1
+
+    def start(self) -> None:
+        self.observe(0)
+        self.checkpoint()
+
+    def due(self, step: int) -> bool:
+        cfg = self.t.cfg
+        return (step % cfg.log_every == 0 or step % cfg.ckpt_every == 0 or step == cfg.steps
+                or step % cfg.eval_every == 0 or step in self.snap_steps)
+
+    def record(self, step: int, terms: dict) -> None:
+        cfg = self.t.cfg
+        log = step % cfg.log_every == 0 or step == cfg.steps
+        self.observe(step, terms if log else None)
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            self.checkpoint()
+        if log and self.postfix and self.bar is not None:
+            self.bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
+                                 g=f"{float(terms['g_loss']):.3f}", refresh=False)
 
     def observe(self, step, terms=None):
         t, K, cfg = self.t, self.t.runs, self.t.cfg
@@ -450,10 +476,10 @@ class _Loop:
             if snap is not None:
                 rec.frame(step, snap)
 
-    def check_finite(self) -> bool:
+    def finite(self, watch: FiniteWatch) -> bool:
         """Mark runs whose loss turned NaN/Inf (at the step it first did); True while any run
         is still going."""
-        for rec, bad in zip(self.recs, self.watch.first_bad(), strict=True):
+        for rec, bad in zip(self.recs, watch.first_bad(), strict=True):
             if bad is not None and rec.diverged_at is None:
                 step, names = bad
                 msg = (f"training diverged at step {step}: {', '.join(names)} is NaN/Inf "
@@ -474,6 +500,14 @@ class _Loop:
         state["samples"] = self.recs[0].samples
         files.save_torch(state, self.single_out / "checkpoint.pt")
 
+    def interrupted(self) -> None:
+        self.checkpoint()
+
+    def close(self) -> None:
+        for rec, real_vis, data in zip(self.recs, self.t.real_vis_runs, self.t.data_runs,
+                                       strict=True):
+            rec.close(real_vis, data)
+
 
 def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool = False,
                  stop_on_nan: bool = True, resume: dict | None = None) -> list[Recorder]:
@@ -490,43 +524,15 @@ def run_training(trainer: Trainer, outs, progress: bool = True, overwrite: bool 
         for r in recs:
             r.file and r.file.close()
         raise
-    loop = _Loop(trainer, recs, stop_on_nan)
+    rec = ToyRecording(trainer, recs, stop_on_nan, progress)
     if resume is not None:
         trainer.load_state(resume)
         recs[0].frames = resume.get("frames", {})
         recs[0].samples = resume.get("samples", {})
     desc = f"{cfg.loss} on {cfg.data}" if K == 1 else f"{K} runs of {cfg.loss}"
-    bar = tqdm(total=cfg.steps, initial=trainer.step, desc=desc, disable=not progress,
-               file=sys.stderr, dynamic_ncols=True)
-    try:
-        if trainer.step == 0:
-            loop.observe(0)
-            loop.checkpoint()
-        while trainer.step < cfg.steps:
-            terms = trainer.train_step()
-            step = trainer.step
-            loop.watch.track(terms, step)
-            log = step % cfg.log_every == 0 or step == cfg.steps
-            ckpt = step % cfg.ckpt_every == 0 or step == cfg.steps
-            # The host looks at the losses only where something is recorded.
-            if log or ckpt or step % cfg.eval_every == 0 or step in loop.snap_steps:
-                if not loop.check_finite():
-                    break
-            loop.observe(step, terms if log else None)
-            if ckpt:
-                loop.checkpoint()
-            bar.update(1)
-            if log and progress and K == 1:
-                bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
-                                g=f"{float(terms['g_loss']):.3f}", refresh=False)
-    except KeyboardInterrupt:
-        loop.checkpoint()
-        raise
-    finally:
-        bar.close()
-        for rec, real_vis, data in zip(recs, trainer.real_vis_runs, trainer.data_runs,
-                                       strict=True):
-            rec.close(real_vis, data)
+    rec.bar = tqdm(total=cfg.steps, initial=trainer.step, desc=desc, disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+    train_loop(trainer, rec, cfg.steps, rec.bar)
     return recs
 
 
