@@ -3,7 +3,7 @@
     python benchmarks/live_modes.py                 # 3,000 steps per run, one thread (~8 min)
     python benchmarks/live_modes.py --tiny          # 60 steps (CI: the code runs)
 
-Trains the live page's own configuration (``toygan.view.validate``: the slide configuration, no
+Trains the live page's own configuration (``toygan.live.validate``: the slide configuration, no
 learning-rate decay, 1,000 samples per evaluation every 50 steps) on the 8-mode ring for each
 case below, and over the evaluations of the last ``--tail`` steps prints the share that read all
 8 modes — each evaluation's own count and the page's bold line, the most modes covered at any of
@@ -30,8 +30,8 @@ CASES = [  # (label, the page's settings)
 
 
 def run(settings: dict, steps: int, seed: int) -> list[dict]:
+    from toygan.live import validate
     from toygan.train import Trainer
-    from toygan.view import validate
 
     with tempfile.TemporaryDirectory() as tmp:  # (drawn data would be written there)
         cfg = validate({**settings, "data": "ring"}, Path(tmp))[0]

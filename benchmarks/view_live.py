@@ -10,8 +10,8 @@ by a spinning process (the loaded case: the live server chooses torch's threads 
 ``toygan.threads``).
 
 Both measurements train BCE on the ring with the live page's own configuration
-(``toygan.view.validate``: the slide preset, snapshots every 5 steps thinned to 300). Headless:
-``LiveSession`` alone. With the page: ``toygan.view.serve`` and headless Chromium (Debian's
+(``toygan.live.validate``: the slide preset, snapshots every 5 steps thinned to 300). Headless:
+``LiveSession`` alone. With the page: ``toygan.liveserver.serve`` and headless Chromium (Debian's
 ``chromium``) polling every 300 ms as a student's browser does. Memory is this process's resident
 set (the server runs in it) after ``--minutes`` of training with the page open.
 """
@@ -24,7 +24,7 @@ import statistics
 import threading
 import time
 
-from toygan import view
+from toygan import live, liveserver
 
 
 def rss_mb() -> float:
@@ -35,14 +35,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def steps_per_s(session: view.LiveSession, seconds: float, wait=time.sleep) -> float:
+def steps_per_s(session: live.LiveSession, seconds: float, wait=time.sleep) -> float:
     s0, t0 = session.state(10**9)["step"], time.perf_counter()
     wait(seconds)
     return (session.state(10**9)["step"] - s0) / (time.perf_counter() - t0)
 
 
 def headless(seconds: float) -> float:
-    session = view.LiveSession()
+    session = live.LiveSession()
     try:
         session.configure({"data": "ring", "variant": "bce"})
         session.control("play")
@@ -64,7 +64,7 @@ def with_page(seconds: float, minutes: float, compare: str = "none", load: bool 
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("no chromium on PATH (apt-get install chromium)")
-    server, session = view.serve(0)
+    server, session = liveserver.serve(0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     polls: list[tuple[int, float]] = []  # (response bytes, ms from request to response end)

@@ -56,7 +56,7 @@ def test_the_command_makes_a_lesson_that_loads(tmp_path):
 
 
 def test_the_live_server_starts_from_a_lesson_where_it_stopped():
-    from toygan.view import LiveSession
+    from toygan.live import LiveSession
 
     session = LiveSession()
     try:
@@ -82,7 +82,7 @@ def test_the_live_server_starts_from_a_lesson_where_it_stopped():
 def test_the_modes_line_reads_8_on_the_converged_wgan_gp_run_as_it_trains_on():
     """The live page's bold modes line (best of the last 3 evaluations) on the shipped converged
     WGAN-GP run, trained on for 250 steps in the live server: 8 at >= 90% of its evaluations."""
-    from toygan.view import LiveSession
+    from toygan.live import LiveSession
 
     session = LiveSession()
     try:

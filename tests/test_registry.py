@@ -53,8 +53,9 @@ def test_the_new_entry_computes_its_formula(registered):
 
 def test_a_new_objective_needs_no_other_edit(registered, cli_inproc, tmp_path):
     from toygan.check import Checks
+    from toygan.live import validate
+    from toygan.liveserver import serve
     from toygan.variants import parse_variant
-    from toygan.view import serve, validate
 
     # --help of the commands that take an objective lists it.
     for module in ("toygan.train", "toygan.animate"):

@@ -70,7 +70,7 @@ def test_page_plays_scrubs_and_toggles_in_chromium(view, tmp_path):
 
 
 def test_live_validation_uses_the_registries(tmp_path):
-    from toygan.view import validate
+    from toygan.live import validate
 
     (cfg,) = validate({"data": "ring", "variant": "bce+pack=2", "lr_d": "3e-4"}, tmp_path)
     assert (cfg.loss, cfg.pack, cfg.lr_d) == ("bce", 2, 3e-4)
@@ -137,8 +137,9 @@ def test_the_modes_line_is_the_best_of_the_last_evaluations_recorded_or_live():
     evaluation carries its own (a poll sends only what is new, so the window reaches before it)."""
     from types import SimpleNamespace
 
+    from toygan.live import LiveRun
+    from toygan.pagedata import curves as _curves
     from toygan.status import MODES_WINDOW
-    from toygan.view import LiveRun, _curves
 
     assert MODES_WINDOW == 3
     counts = [0, 8, 6, 6, 8, 3, 3, 3]
@@ -158,7 +159,7 @@ def test_the_modes_line_is_the_best_of_the_last_evaluations_recorded_or_live():
 
 
 def test_the_live_server_pauses_itself_when_no_page_polls_and_says_so():
-    from toygan.view import LiveSession
+    from toygan.live import LiveSession
 
     session = LiveSession()
     try:

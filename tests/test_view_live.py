@@ -10,7 +10,7 @@ import pytest
 from browser import page, refused, why_no_browser
 
 from toygan.api import open_page
-from toygan.view import LiveSession
+from toygan.live import LiveSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

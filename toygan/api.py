@@ -155,7 +155,9 @@ def open_page(*runs, live: bool = False, out="view.html", overwrite: bool = Fals
         if runs:
             raise UsageError("python -m toygan.view: error: live=True trains in the page: give "
                              "no runs")
-        server, session = view.serve(vc.port, checked_threads(threads))
+        from toygan.liveserver import serve
+
+        server, session = serve(vc.port, checked_threads(threads))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         return LivePage(server, session, thread)
