@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from toygan.animate import ANIMATE_BASE
-from toygan.files import save_gif
+from toygan.pictures import save_gif
 from toygan.render import Animation, Run, frame_indices
 from toygan.train import TrainConfig, train
 

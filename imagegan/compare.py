@@ -40,7 +40,7 @@ from imagegan import checkpoint, collapse, fid
 from imagegan import data as imdata
 from imagegan.models import count_params, generate, make_critic
 from imagegan.train import TrainConfig, train
-from toygan import files
+from toygan import files, pictures
 from toygan.cli import Parser, comma_list, run_main
 from toygan.cluster import ClusterConfig, Task, checked_cluster, cluster_config, run_tasks
 from toygan.config import BIG, add_config_flags, build, given, option
@@ -55,12 +55,11 @@ from toygan.study import (
     mark_done,
     mean_se,
     open_study,
-    plot_curves,
     read_done,
     status_counts,
-    theme,
     write_csv,
 )
+from toygan.studyplots import plot_curves, theme
 from toygan.tables import markdown_table
 from toygan.variants import parse_variant, parse_variants, run_name
 
@@ -346,7 +345,7 @@ def _onset_text(group: list[dict]) -> str:
 
 
 def write_figures(rows: list[dict], out: Path) -> None:
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     theme()
@@ -368,7 +367,7 @@ def write_figures(rows: list[dict], out: Path) -> None:
                 ax.axhline(line, color="firebrick", ls=":", lw=1.2, label="verdict line")
             ax.legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
-    files.save_figure(fig, out / "curves.png")
+    pictures.save_figure(fig, out / "curves.png")
     (out / "grids").mkdir(exist_ok=True)
     for r in rows:
         for which, tag in (("G", "-raw"), ("G_ema", "")):
@@ -415,7 +414,7 @@ def _onsets(rows: list[dict], out: Path) -> None:
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    files.save_figure(fig, out / "onsets.png")
+    pictures.save_figure(fig, out / "onsets.png")
 
 
 def _side_by_side(rows: list[dict], out: Path) -> None:
@@ -439,7 +438,7 @@ def _side_by_side(rows: list[dict], out: Path) -> None:
         ax.set_title(f"{r['variant']}\n{textwrap.fill(word, 34)}\n{score}", fontsize=9)
     fig.suptitle(f"Raw generators at the last step, seed {first['seed']}", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
-    files.save_figure(fig, out / "grids.png")
+    pictures.save_figure(fig, out / "grids.png")
 
 
 def _verdict_line(metric: str, real: float) -> float | None:
@@ -472,7 +471,7 @@ def _collapsed_vs_mitigated(rows: list[dict], out: Path) -> None:
     fig.suptitle(f"{base} and its mitigations: raw generator at the last step, seed "
                  f"{rows[0]['seed']}, same optimiser and steps", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
-    files.save_figure(fig, out / "collapsed-vs-mitigated.png")
+    pictures.save_figure(fig, out / "collapsed-vs-mitigated.png")
 
 
 def imdata_read(path: Path) -> np.ndarray:

@@ -23,7 +23,7 @@ import torch
 
 from imagegan.data import SIZES
 from imagegan.train import TrainConfig, Trainer
-from toygan import files
+from toygan import files, pictures
 from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import BIG, add_config_flags, build, check, given, option
 from toygan.gradnorm import layer_grad_norms, wasserstein_loss
@@ -68,7 +68,7 @@ def measure(cfg: ImageGradNormConfig, progress: bool = True) -> dict:
 
 
 def plot(results: dict, path: Path) -> Path:
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -86,7 +86,7 @@ def plot(results: dict, path: Path) -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
-    return files.save_figure(fig, path, dpi=110)
+    return pictures.save_figure(fig, path, dpi=110)
 
 
 def build_parser() -> Parser:

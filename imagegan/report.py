@@ -31,7 +31,7 @@ from torch import nn
 from imagegan import checkpoint, collapse, fid
 from imagegan import data as imdata
 from imagegan.models import Generator, generate, make_critic
-from toygan import files, losses
+from toygan import files, losses, pictures
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
@@ -108,12 +108,12 @@ def critic_facts(cfg: dict, D: nn.Module, G: Generator) -> dict:
 
 
 def _png(fig, path: Path) -> Path:
-    files.save_figure(fig, path, dpi=100)
+    pictures.save_figure(fig, path, dpi=100)
     return path
 
 
 def loss_plot(history: list[dict], path: Path, title: str) -> Path:
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))

@@ -13,7 +13,8 @@ import html
 from pathlib import Path
 
 from toygan.errors import UserError
-from toygan.results import Animation, Grid, RecordedRun, table_html
+from toygan.htmlpage import table_html
+from toygan.results import Animation, Grid, RecordedRun
 
 SHOWN = ("step", "epoch", "precision", "duplicates", "ndb_missing", "coverage", "ndb_js",
          "stacked_modes", "fid", "kid", "d_loss", "g_loss")

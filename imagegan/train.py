@@ -47,7 +47,7 @@ from imagegan import data as imdata
 from imagegan.collapse import BEST_METRICS, COLLAPSE_FEATURES, RAW, default_best_metric, verdict
 from imagegan.metrics import Evaluator
 from imagegan.models import NORMS, Generator, make_critic, update_ema
-from toygan import files, losses, tensorboard
+from toygan import files, losses, pictures, tensorboard
 from toygan.cli import Parser, add_run_flags, run_main
 from toygan.config import BIG, add_config_flags, build, check, given, option
 from toygan.device import AMP_MODES, DEVICES, SWITCHES, Precision, resolve_device
@@ -406,7 +406,7 @@ class Records:
     def close(self) -> None:
         self.stats.close()
         if self.frames:
-            files.save_gif(self.out / "samples.gif", self.frames, fps=4)
+            pictures.save_gif(self.out / "samples.gif", self.frames, fps=4)
 
 
 def _best_so_far(history: list[dict], metric: str):

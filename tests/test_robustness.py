@@ -287,7 +287,7 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(files, "_open_for_write", Full)
+    monkeypatch.setattr(files, "open_for_write", Full)
     with pytest.raises(UserError, match="no space left on device.*previous file is kept"):
         files.save_torch({"step": 2, "w": torch.zeros(100_000)}, path)
     monkeypatch.undo()

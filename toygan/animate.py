@@ -34,7 +34,7 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 
-from toygan import files
+from toygan import files, pictures
 from toygan.cli import Parser, run_main
 from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
@@ -197,7 +197,7 @@ def write_animation(runs, out: Path, a: AnimateConfig, progress: bool = True) ->
     images = render_frames(runs, idx, a, progress)
     render_s = time.perf_counter() - t0
     written = [out]
-    files.save_gif(out, images, a.fps)
+    pictures.save_gif(out, images, a.fps)
     if a.last_png:
         png = out.with_suffix(".png")
         with files.atomic_path(png) as tmp:

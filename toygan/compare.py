@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from toygan import files, losses, metrics
+from toygan import files, losses, metrics, pictures
 from toygan import status as runstatus
 from toygan.batched import train_runs
 from toygan.cli import Parser, run_main
@@ -52,12 +52,11 @@ from toygan.study import (
     mark_done,
     mean_se,
     open_study,
-    plot_curves,
     read_done,
     status_counts,
-    theme,
     write_csv,
 )
+from toygan.studyplots import plot_curves, theme
 from toygan.tables import markdown_table
 from toygan.train import TrainConfig
 from toygan.variants import parse_variant, parse_variants, run_name
@@ -334,7 +333,7 @@ def write_table(rows, path: Path) -> None:
 
 def plot(rows, out: Path) -> None:
     """coverage.png and final.png, drawn from the run records."""
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     from toygan.render import Run
@@ -355,7 +354,7 @@ def plot(rows, out: Path) -> None:
                   if s.get(key) is not None]
         plot_curves(ax, curves, label, f"{label} — {data}")
     fig.tight_layout()
-    files.save_figure(fig, out / "coverage.png")
+    pictures.save_figure(fig, out / "coverage.png")
 
     fig, axes = plt.subplots(len(datas), len(variants),
                              figsize=(2.2 * len(variants), 2.4 * len(datas)), squeeze=False)
@@ -378,7 +377,7 @@ def plot(rows, out: Path) -> None:
                      else "diverged")
             ax.set_title(f"{v}\n{data}: {score}", fontsize=8)
     fig.tight_layout()
-    files.save_figure(fig, out / "final.png")
+    pictures.save_figure(fig, out / "final.png")
 
 
 def _final_samples(ax, run) -> None:

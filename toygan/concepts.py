@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from toygan import files, losses
+from toygan import files, losses, pictures
 from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import add_config_flags, build, check, given, option
 from toygan.errors import UserError
@@ -244,7 +244,7 @@ def chase(out_dir: Path, seed: int = 0, steps: int | None = None) -> dict:
 
 
 def _chase_gif(run, path: Path) -> None:
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     from toygan.metrics import mode_assignment
@@ -269,7 +269,7 @@ def _chase_gif(run, path: Path) -> None:
         fig.canvas.draw()
         frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
     plt.close(fig)
-    files.save_gif(path, frames, fps=5)
+    pictures.save_gif(path, frames, fps=5)
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -313,7 +313,7 @@ def plot_js(res: dict, path: Path) -> None:
     b.set_title("The gradient each gives the generator (0 for JS)")
     b.legend(loc="lower right")
     fig.tight_layout()
-    files.save_figure(fig, path, dpi=110)
+    pictures.save_figure(fig, path, dpi=110)
 
 
 def plot_vanishing(res: dict, path: Path) -> None:
@@ -330,7 +330,7 @@ def plot_vanishing(res: dict, path: Path) -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    files.save_figure(fig, path, dpi=110)
+    pictures.save_figure(fig, path, dpi=110)
 
 
 def plot_interpolates(res: dict, path: Path) -> None:
@@ -351,7 +351,7 @@ def plot_interpolates(res: dict, path: Path) -> None:
         ax.legend(fontsize=7, loc="upper right")
         ax.set_aspect("equal")
     fig.tight_layout()
-    files.save_figure(fig, path, dpi=110)
+    pictures.save_figure(fig, path, dpi=110)
 
 
 def plot_lipschitz(res: dict, path: Path) -> None:
@@ -370,11 +370,11 @@ def plot_lipschitz(res: dict, path: Path) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    files.save_figure(fig, path, dpi=110)
+    pictures.save_figure(fig, path, dpi=110)
 
 
 def make(cfg: ConceptsConfig, out: Path) -> dict:
-    files.use_agg()
+    pictures.use_agg()
     numbers: dict = {}
     steps, seed = cfg.critic_steps, cfg.seed
     for name in cfg.figures():

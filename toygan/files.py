@@ -4,8 +4,8 @@
   process id and a random tag, so concurrent writers never share one), flush it to disk, then
   rename it over ``path``: a reader sees the old file or the new one, never a torn one. A full disk
   becomes one line, "no space left on device", and the previous file is kept.
-* :func:`write_text`, :func:`write_json`, :func:`save_npz`, :func:`save_torch`, :func:`save_gif`
-  — the writers every program uses, all through :func:`atomic_path`.
+* :func:`write_text`, :func:`write_json`, :func:`save_npz`, :func:`save_torch` — the writers
+  every program uses, all through :func:`atomic_path` (figures and GIFs: :mod:`toygan.pictures`).
 * :func:`read_jsonl` — records written line by line (``stats.jsonl``); a torn last line, what a
   crash or a synced folder leaves, is skipped with one warning (and cut off with ``repair``).
 * :func:`prepare_dir` and :func:`output_file` — the ``--out`` / ``--overwrite`` contract of every
@@ -42,7 +42,7 @@ def _full_disk(exc: BaseException) -> bool:
     return "No space left on device" in text or "unexpected pos" in text
 
 
-def _open_for_write(path: Path):
+def open_for_write(path: Path):
     """The file object writers use (a seam for tests that simulate a full disk)."""
     return open(path, "wb")
 
@@ -69,7 +69,7 @@ def atomic_path(path) -> Iterator[Path]:
 
 
 def write_bytes(path, data: bytes) -> None:
-    with atomic_path(path) as tmp, _open_for_write(tmp) as f:
+    with atomic_path(path) as tmp, open_for_write(tmp) as f:
         f.write(data)
 
 
@@ -82,14 +82,14 @@ def write_json(path, obj) -> None:
 
 
 def save_npz(path, **arrays) -> None:
-    with atomic_path(path) as tmp, _open_for_write(tmp) as f:
+    with atomic_path(path) as tmp, open_for_write(tmp) as f:
         np.savez_compressed(f, **arrays)
 
 
 def save_torch(obj, path) -> None:
     import torch
 
-    with atomic_path(path) as tmp, _open_for_write(tmp) as f:
+    with atomic_path(path) as tmp, open_for_write(tmp) as f:
         torch.save(obj, f)
 
 
@@ -108,45 +108,6 @@ def load_torch(path, fmt: str, what: str) -> dict:
     if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
         raise UserError(f"{path} is not {what}")
     return ckpt
-
-
-def use_agg() -> None:
-    """Draw figures off-screen with Agg — except inside a Jupyter kernel, whose inline backend
-    also draws with Agg and must stay selected for the user's own plots (our figures are closed
-    as soon as they are saved, so none shows up in a cell by accident)."""
-    if "ipykernel" not in sys.modules:
-        import matplotlib
-
-        matplotlib.use("Agg")
-
-
-def save_figure(fig, path, dpi: int = 100) -> Path:
-    """A matplotlib figure written atomically (format from the suffix), then closed."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix[1:].lower())
-    plt.close(fig)
-    return path
-
-
-def save_gif(path, images: list[np.ndarray], fps: float) -> None:
-    """A looping GIF with one shared 128-colour palette and no dithering.
-
-    Dithering smooth heat maps makes every frame noisy and the file several times larger; a
-    shared palette (taken from the first, middle and last frames) keeps colours steady.
-    """
-    from PIL import Image
-
-    pick = [images[0], images[len(images) // 2], images[-1]]
-    palette_src = Image.fromarray(np.concatenate(pick, axis=0)).quantize(
-        128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    frames = [Image.fromarray(im).quantize(palette=palette_src, dither=Image.Dither.NONE)
-              for im in images]
-    with atomic_path(path) as tmp, _open_for_write(tmp) as f:
-        frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=int(round(1000 / fps)), loop=0, optimize=True)
 
 
 def read_jsonl(path, repair: bool = False) -> list[dict]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from toygan import files
+from toygan import files, pictures
 from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
@@ -151,7 +151,7 @@ def measure(cfg: GradNormConfig, progress: bool = True) -> dict:
 
 def plot(results: dict, path: Path, formats=("png",)) -> list[Path]:
     """Draw the figure from the results dict only (what ``PATH.json`` holds)."""
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     fig, (ax, hx) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.2, 1]})

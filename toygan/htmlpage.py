@@ -49,3 +49,20 @@ def markdown_html(md: str, folder) -> str:
         return image_html(path, alt)
 
     return re.sub(r'<img alt="(?P<alt>[^"]*)" src="(?P<src>[^"]*)"\s*/?>', inline, body)
+
+
+def table_html(rows: list[dict], keys=None) -> str:
+    """Rows of dicts as an HTML table (floats to 4 significant digits)."""
+    keys = list(keys or dict.fromkeys(k for r in rows for k in r))
+
+    def cell(v):
+        return "" if v is None else f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
+
+    return ("<table><tr>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>" +
+            "".join("<tr>" + "".join(f"<td>{cell(r.get(k))}</td>" for k in keys) + "</tr>"
+                    for r in rows) + "</table>")
+
+
+def iframe(height: int, src: str | None = None, srcdoc: str | None = None) -> str:
+    what = f'src="{html.escape(src)}"' if src else f'srcdoc="{html.escape(srcdoc)}"'
+    return f'<iframe {what} style="width:100%;height:{height}px;border:0"></iframe>'

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from toygan import files
+from toygan import files, pictures
 
-files.use_agg()
+pictures.use_agg()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

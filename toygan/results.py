@@ -20,7 +20,6 @@ and ``repr`` names it.
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import sys
@@ -28,19 +27,8 @@ from pathlib import Path
 
 from toygan import files
 from toygan.errors import UserError
-from toygan.htmlpage import data_uri, image_html, markdown_html, png_bytes
-
-
-def table_html(rows: list[dict], keys=None) -> str:
-    """Rows of dicts as an HTML table (floats to 4 significant digits)."""
-    keys = list(keys or dict.fromkeys(k for r in rows for k in r))
-
-    def cell(v):
-        return "" if v is None else f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
-
-    return ("<table><tr>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr>" +
-            "".join("<tr>" + "".join(f"<td>{cell(r.get(k))}</td>" for k in keys) + "</tr>"
-                    for r in rows) + "</table>")
+from toygan.htmlpage import data_uri, iframe, image_html, markdown_html, png_bytes, table_html
+from toygan.study import read_csv
 
 
 def dataframe(records: list[dict]):
@@ -51,21 +39,6 @@ def dataframe(records: list[dict]):
         raise UserError("dataframe() needs pandas: pip install pandas "
                         "(or use .records, a list of dicts)") from None
     return pd.DataFrame.from_records(records)
-
-
-def _number(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"": None, "True": True, "False": False}.get(text, text)
-
-
-def read_csv(path) -> list[dict]:
-    """A results.csv as a list of dicts with numbers as numbers and empty cells as None."""
-    with open(path, newline="") as f:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 class Result:
@@ -200,11 +173,6 @@ class Report(Result):
 
     def _repr_html_(self) -> str:
         return markdown_html(self.markdown, self.path)
-
-
-def iframe(height: int, src: str | None = None, srcdoc: str | None = None) -> str:
-    what = f'src="{html.escape(src)}"' if src else f'srcdoc="{html.escape(srcdoc)}"'
-    return f'<iframe {what} style="width:100%;height:{height}px;border:0"></iframe>'
 
 
 class Page(Result):

@@ -1,5 +1,6 @@
 """What every study shares (``toygan.compare`` on points, ``imagegan.compare`` on images):
-standard errors, the results table and CSV, resumable run bookkeeping and the curve plot.
+standard errors, the results table and CSV, resumable run bookkeeping and the session log (the
+figures every study shares: :mod:`toygan.studyplots`).
 
 A study trains many runs, each in its own folder under ``OUT/runs``. A run that finished writes
 ``done.json`` last; ``--resume`` skips every run that has one and trains the others again from
@@ -53,6 +54,21 @@ def write_csv(rows: list[dict], path) -> None:
     for r in rows:
         w.writerow({k: ("" if r.get(k) is None else r[k]) for k in keys})
     files.write_text(path, buf.getvalue())
+
+
+def _number(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"": None, "True": True, "False": False}.get(text, text)
+
+
+def read_csv(path) -> list[dict]:
+    """A results.csv as a list of dicts with numbers as numbers and empty cells as None."""
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def status_counts(group: list[dict], suffix: str = "") -> dict[str, int]:
@@ -130,39 +146,3 @@ def open_study(out, resume: bool, overwrite: bool) -> Path:
         return files.ensure_writable_dir(out)
     return files.prepare_dir(out, overwrite, what="study", hint="pass --resume to continue it, "
                              "--overwrite to start again, or another --out")
-
-
-def plot_curves(ax, curves: list[dict], y_label: str, title: str, x: str = "step") -> None:
-    """Mean ± 1 s.e. band over seeds of a metric against ``x`` (step or epoch), one line per
-    variant.
-
-    ``curves``: long-form records ``{"variant", x, "value", "seed"}``.
-    """
-    import pandas as pd
-    import seaborn as sns
-
-    if not curves:
-        ax.set_title(title + " (no data)")
-        return
-    df = pd.DataFrame(curves)
-    sns.lineplot(data=df, x=x, y="value", hue="variant", errorbar=("se", 1), ax=ax,
-                 palette=palette(df["variant"].nunique()), lw=1.6)
-    ax.set_title(title)
-    ax.set_xlabel(x)
-    ax.set_ylabel(f"{y_label} (mean ± s.e. over seeds)")
-    ax.legend(fontsize=7, ncol=2, loc="best")
-
-
-def palette(n: int) -> list:
-    """``n`` distinct colours: the ten dark hues of tab20 first, then the light ones."""
-    import matplotlib.pyplot as plt
-
-    cmap = plt.get_cmap("tab20")
-    return [cmap((2 * i) % 20 + (2 * i) // 20 % 2) for i in range(n)]
-
-
-def theme() -> None:
-    """The look every study figure shares."""
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toygan import files, losses
+from toygan import files, losses, pictures
 from toygan.cli import Parser, add_output_flags, run_main
 from toygan.config import add_config_flags, build, check, given, option
 from toygan.data import make_dataset
@@ -154,7 +154,7 @@ def compute(cfg: SurfacesConfig, progress: bool = True) -> dict[str, np.ndarray]
 
 def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
     """Draw the 2 x 3 figure from the arrays only (what ``PATH.npz`` holds)."""
-    files.use_agg()
+    pictures.use_agg()
     import matplotlib.pyplot as plt
 
     datasets = [k.split("/", 1)[1] for k in arrays if k.startswith("w1/")]
@@ -182,7 +182,7 @@ def plot(arrays: dict[str, np.ndarray], path: Path) -> Path:
             fig.colorbar(cs, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
     fig.suptitle("Critic value surfaces, generator fixed at real data + N(0, I)", fontsize=12)
     fig.tight_layout()
-    return files.save_figure(fig, path, dpi=100)
+    return pictures.save_figure(fig, path, dpi=100)
 
 
 def build_parser() -> Parser:
