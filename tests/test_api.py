@@ -218,6 +218,17 @@ def test_study_shows_its_table_and_figures(tmp_path):
     assert shown.count('src="data:image/png;base64,') == 2
     # The session log records the equivalent command.
     assert study.log["command"].startswith("python -m toygan.compare --variants bce --data ring")
+    # A number or a list for a comma-list text option is what the flag's text would be.
+    from toygan.compare import StudyConfig
+    from toygan.config import keyword_fields
+
+    assert keyword_fields(StudyConfig, {"variants": ["bce", "wgan-gp"], "seeds": 2}) == \
+        {"variants": "bce,wgan-gp", "seeds": 2}
+    from imagegan.compare import ImageStudyConfig
+
+    assert keyword_fields(ImageStudyConfig, {"lr": [2e-4, 1e-3]})["lr"] == "0.0002,0.001"
+    with pytest.raises(UserError, match="--variants: takes a string"):
+        keyword_fields(StudyConfig, {"variants": {"bce": 1}})
 
 
 def test_page_embeds_the_recorded_page_and_the_live_server_answers(toy_run, tmp_path):

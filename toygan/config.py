@@ -176,6 +176,18 @@ def build(cls, typed: dict, presets: dict | None = None):
 # ----------------------------------------------------------------------------- keywords (API)
 
 
+def _text(flag_: str, value) -> str:
+    """A string option's value as typed: a path, a number (``lr=2e-4`` is ``--lr 0.0002``) or
+    text."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    raise UserError(f"{flag_}: takes a string, got {value!r}")
+
+
 def _keyword_value(name: str, value, kind, nargs):
     """``value`` given as ``name=`` converted to what the flag would give, or a one-line error."""
     flag_ = flag(name)
@@ -189,13 +201,8 @@ def _keyword_value(name: str, value, kind, nargs):
         return value
     if kind is str:
         if isinstance(value, list | tuple):  # a comma list
-            return ",".join(os.fspath(v) if isinstance(v, os.PathLike) else str(v)
-                            for v in value)
-        if isinstance(value, os.PathLike):
-            return os.fspath(value)
-        if not isinstance(value, str):
-            raise UserError(f"{flag_}: takes a string, got {value!r}")
-        return value
+            return ",".join(_text(flag_, v) for v in value)
+        return _text(flag_, value)
     if isinstance(value, bool) or not isinstance(value, int | float) or \
             (kind is int and not isinstance(value, int)):
         raise UserError(f"{flag_}: invalid {kind.__name__} value: {value!r}")
