@@ -145,6 +145,7 @@ def test_every_command_has_a_library_function_and_an_api_function():
     assert same <= set(toygan.API) & set(imagegan.API)
 
 
+@pytest.mark.slow  # the fast path runs each of these commands once through its main (test_commands)
 def test_the_other_toy_commands_as_functions(toy_run, tmp_path):
     fig = toygan.gradient_norms(steps=2, layers=3, width=16, batches=1, out=tmp_path / "g.png",
                                 quiet=True)
