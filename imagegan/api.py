@@ -21,7 +21,7 @@ import dataclasses
 import os
 
 from imagegan.results import Evaluation, ImageRun
-from toygan.api import command_argv, option_fields, set_threads, switch
+from toygan.api import command_argv, option_fields, run_paths, set_threads, switch
 from toygan.results import Document, Figure, Grid, Report, Study
 
 
@@ -41,45 +41,46 @@ def load_run(path) -> ImageRun:
     return ImageRun(path)
 
 
-def sample_images(run, *, out=None, overwrite: bool = False, threads: int | None = None,
-                  **options) -> Grid:
+def sample_images(run, *, config=None, out=None, overwrite: bool = False,
+                  threads: int | None = None, **options) -> Grid:
     """Write ``n`` images of a run (``python -m imagegan.sample``: RUN/generated/1.jpg ... and
     grid.png); returns the :class:`Grid` with ``images`` the JPEG paths."""
     from imagegan import sample
 
-    (given,) = option_fields("imagegan.sample", [sample.SampleConfig], options)
+    (given,) = option_fields("imagegan.sample", [sample.SampleConfig], options, config)
     set_threads(threads)
     path, n = sample.run(os.fspath(run), sample.SampleConfig(**given), out=out,
                          overwrite=switch("overwrite", overwrite))
     return Grid(path / "grid.png", [path / f"{i}.jpg" for i in range(1, n + 1)])
 
 
-def evaluate_run(run, *, threads: int | None = None, **options) -> Evaluation:
+def evaluate_run(run, *, config=None, threads: int | None = None, **options) -> Evaluation:
     """Evaluate a run's generator (``python -m imagegan.evaluate``); returns the numbers."""
     from imagegan import evaluate
 
-    (given,) = option_fields("imagegan.evaluate", [evaluate.EvalConfig], options)
+    (given,) = option_fields("imagegan.evaluate", [evaluate.EvalConfig], options, config)
     set_threads(threads)
     result = evaluate.run(os.fspath(run), evaluate.EvalConfig(**given))
     return Evaluation(result, os.path.join(os.fspath(run), "eval.json"))
 
 
-def gradient_norms(*, out="gradnorm.png", overwrite: bool = False, quiet: bool = False,
+def gradient_norms(*, config=None, out="gradnorm.png", overwrite: bool = False, quiet: bool = False,
                    threads: int | None = None, **options) -> Figure:
     """Per-layer critic gradient norms, weight clipping vs gradient penalty
     (``python -m imagegan.gradnorm``); returns the plot, its numbers in ``.data``."""
     from imagegan import gradnorm
 
-    (given,) = option_fields("imagegan.gradnorm", [gradnorm.ImageGradNormConfig], options)
+    (given,) = option_fields("imagegan.gradnorm", [gradnorm.ImageGradNormConfig], options,
+                             config)
     set_threads(threads)
     return Figure(gradnorm.run(gradnorm.ImageGradNormConfig(**given), out=out,
                                overwrite=switch("overwrite", overwrite),
                                quiet=switch("quiet", quiet)))
 
 
-def run_study(*, out="runs/imagegan-compare", resume: bool = False, overwrite: bool = False,
-              quiet: bool = False, report: bool = False, threads: int | None = None,
-              **options) -> Study:
+def run_study(*, config=None, out="runs/imagegan-compare", resume: bool = False,
+              overwrite: bool = False, quiet: bool = False, report: bool = False,
+              threads: int | None = None, **options) -> Study:
     """The image collapse study (``python -m imagegan.compare``); returns the :class:`Study`."""
     from imagegan import compare
     from toygan.cluster import ClusterConfig
@@ -87,7 +88,7 @@ def run_study(*, out="runs/imagegan-compare", resume: bool = False, overwrite: b
     names = [f.name for cls in (compare.ImageStudyConfig, ClusterConfig)
              for f in dataclasses.fields(cls) if f.name != "runs_per_task"]  # one run per task
     typed, cluster = option_fields("imagegan.compare", [compare.ImageStudyConfig, ClusterConfig],
-                                   options, only=names)
+                                   options, config, only=names)
     set_threads(threads)
     argv = command_argv({**options, "out": out, "resume": resume, "overwrite": overwrite})
     return Study(compare.run(typed, ClusterConfig(**cluster), out=out,
@@ -97,25 +98,27 @@ def run_study(*, out="runs/imagegan-compare", resume: bool = False, overwrite: b
                              argv=argv))
 
 
-def write_report(*runs, study=None, gradnorm=None, out="report", overwrite: bool = False,
-                 **options) -> Report:
+def write_report(*runs, config=None, study=None, gradnorm=None, out="report",
+                 overwrite: bool = False, **options) -> Report:
     """The homework report of ``runs`` (``python -m imagegan.report``); returns the
     :class:`Report`."""
     from imagegan import report
 
-    (given,) = option_fields("imagegan.report", [report.ReportConfig], options)
-    return Report(report.run(runs, report.ReportConfig(**given), study=study, gradnorm=gradnorm,
-                             out=out, overwrite=switch("overwrite", overwrite)))
+    (given,) = option_fields("imagegan.report", [report.ReportConfig], options, config)
+    return Report(report.run(run_paths(runs), report.ReportConfig(**given), study=study,
+                             gradnorm=gradnorm, out=out,
+                             overwrite=switch("overwrite", overwrite)))
 
 
-def calibrate_verdict(*, out=None, overwrite: bool = False, threads: int | None = None,
+def calibrate_verdict(*, config=None, out=None, overwrite: bool = False, threads: int | None = None,
                       **options) -> Document:
     """The collapse verdict on constructed sets whose answer is known
     (``python -m imagegan.calibrate``); returns the table (``data``: every set's numbers), also
     written to ``out`` when given."""
     from imagegan import calibrate
 
-    (given,) = option_fields("imagegan.calibrate", [calibrate.CalibrateConfig], options)
+    (given,) = option_fields("imagegan.calibrate", [calibrate.CalibrateConfig], options,
+                             config)
     set_threads(threads)
     results, text = calibrate.run(calibrate.CalibrateConfig(**given), out=out,
                                   overwrite=switch("overwrite", overwrite))

@@ -305,7 +305,7 @@ class Records:
         files.write_text(stats, "".join(json.dumps(r) + "\n" for r in kept))
         self.history = kept
         self.stats = open(stats, "a")
-        self.frames = [np.asarray(_read_png(p)) for p in sorted(self.samples.glob("step_*.png"))
+        self.frames = [pictures.read_png(p) for p in sorted(self.samples.glob("step_*.png"))
                        if int(p.stem[5:]) <= trainer.step]
         for p in self.samples.glob("step_*.png"):
             if int(p.stem[5:]) > trainer.step:
@@ -415,13 +415,6 @@ def _best_so_far(history: list[dict], metric: str):
     if not vals:
         return None
     return max(vals) if BEST_METRICS[metric] > 0 else min(vals)
-
-
-def _read_png(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 def _check_finite(watch: FiniteWatch, rec: Records | None) -> None:

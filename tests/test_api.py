@@ -206,6 +206,12 @@ def test_animation_plays_inline_and_renders_given_runs(toy_run, tmp_path):
     assert _data_uri_bytes(anim._repr_html_(), "image/gif") == anim.path.read_bytes()
     with Image.open(anim.path) as im:
         assert im.n_frames == 2 and im.size[0] >= 2 * 128
+    # One convention for runs: f(run1, run2) is f([run1, run2]); config= is the keywords.
+    from toygan.animate import AnimateConfig
+
+    again = toygan.animate_runs(toy_run, toy_run.path, config=AnimateConfig(frames=2, size=128),
+                                out=tmp_path / "again.gif", quiet=True)
+    assert again.path.read_bytes() == anim.path.read_bytes()
 
 
 def test_study_shows_its_table_and_figures(tmp_path):

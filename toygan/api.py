@@ -105,19 +105,24 @@ def load_run(path) -> Run:
     return Run(path)
 
 
-def animate_runs(runs=None, *, loss: str | list = "bce", out=None, overwrite: bool = False,
+def run_paths(runs) -> list[str]:
+    """Runs passed as ``f(run1, run2)`` or ``f([run1, run2])`` (Run objects or folders)."""
+    if len(runs) == 1 and isinstance(runs[0], list | tuple):
+        runs = runs[0]
+    return [os.fspath(r) for r in runs]
+
+
+def animate_runs(*runs, config=None, loss: str | list = "bce", out=None, overwrite: bool = False,
                  keep_run=None, quiet: bool = False, threads: int | None = None,
                  **options) -> Animation:
     """Train and animate (``python -m toygan.animate``: ``loss="bce,wgan-gp"`` side by side), or
     render existing ``runs`` (Run objects or folders); returns the GIF as :class:`Animation`."""
     from toygan import animate
 
-    if runs is not None:
-        runs = [runs] if isinstance(runs, str | os.PathLike) else list(runs)
-        runs = [os.fspath(r) for r in runs]
+    runs = run_paths(runs) or None
     drawing = [f.name for f in dataclasses.fields(animate.AnimateConfig)]
     typed, look = option_fields("toygan.animate", [animate.TrainConfig, animate.AnimateConfig],
-                                options, only=(*animate.TRAIN_FLAGS, *drawing))
+                                options, config, only=(*animate.TRAIN_FLAGS, *drawing))
     loss = ",".join(loss) if isinstance(loss, list | tuple) else loss
     set_threads(threads)
     result, _ = animate.run(loss, typed, animate.AnimateConfig(**look), runs=runs, out=out,
@@ -126,14 +131,14 @@ def animate_runs(runs=None, *, loss: str | list = "bce", out=None, overwrite: bo
     return Animation(result["written"][0])
 
 
-def run_study(*, out="runs/compare", resume: bool = False, overwrite: bool = False,
+def run_study(*, config=None, out="runs/compare", resume: bool = False, overwrite: bool = False,
               quiet: bool = False, threads: int | None = None, **options) -> Study:
     """A mode-collapse study (``python -m toygan.compare``); returns the :class:`Study`."""
     from toygan import compare
     from toygan.cluster import ClusterConfig
 
     typed, cluster = option_fields("toygan.compare", [compare.StudyConfig, ClusterConfig],
-                                   options)
+                                   options, config)
     set_threads(threads)
     argv = command_argv({**options, "out": out, "resume": resume, "overwrite": overwrite})
     return Study(compare.run(typed, ClusterConfig(**cluster), out=out,
@@ -142,14 +147,14 @@ def run_study(*, out="runs/compare", resume: bool = False, overwrite: bool = Fal
                              quiet=switch("quiet", quiet), argv=argv))
 
 
-def open_page(*runs, live: bool = False, out="view.html", overwrite: bool = False,
+def open_page(*runs, config=None, live: bool = False, out="view.html", overwrite: bool = False,
               threads: int | None = None, **options):
     """``python -m toygan.view``: recorded ``runs`` as a self-contained page (:class:`Page`,
     written to ``out``), or ``live=True`` — the live trainer's server started in a background
     thread of this process (:class:`LivePage`; ``port=0`` picks a free port; ``.stop()``)."""
     from toygan import view
 
-    (given,) = option_fields("toygan.view", [view.ViewConfig], options)
+    (given,) = option_fields("toygan.view", [view.ViewConfig], options, config)
     vc = view.ViewConfig(**given)
     if switch("live", live):
         if runs:
@@ -162,17 +167,18 @@ def open_page(*runs, live: bool = False, out="view.html", overwrite: bool = Fals
         thread.start()
         return LivePage(server, session, thread)
     set_threads(threads)
-    return Page(view.run([os.fspath(r) for r in runs], vc, out=out,
+    return Page(view.run(run_paths(runs), vc, out=out,
                          overwrite=switch("overwrite", overwrite)))
 
 
-def gradient_norms(*, out="figures/gradnorm.png", overwrite: bool = False, quiet: bool = False,
-                   formats="png", threads: int | None = None, **options) -> Figure:
+def gradient_norms(*, config=None, out="figures/gradnorm.png", overwrite: bool = False,
+                   quiet: bool = False, formats="png", threads: int | None = None,
+                   **options) -> Figure:
     """WGAN-GP's Figure 1(b), critic gradient norms under weight clipping and the gradient
     penalty (``python -m toygan.gradnorm``); returns the plot, its numbers in ``.data``."""
     from toygan import gradnorm
 
-    (given,) = option_fields("toygan.gradnorm", [gradnorm.GradNormConfig], options)
+    (given,) = option_fields("toygan.gradnorm", [gradnorm.GradNormConfig], options, config)
     set_threads(threads)
     written = gradnorm.run(gradnorm.GradNormConfig(**given), out=out,
                            overwrite=switch("overwrite", overwrite), quiet=switch("quiet", quiet),
@@ -181,33 +187,34 @@ def gradient_norms(*, out="figures/gradnorm.png", overwrite: bool = False, quiet
     return Figure(written[0])
 
 
-def critic_surfaces(*, out="figures/surfaces.png", overwrite: bool = False, quiet: bool = False,
-                    threads: int | None = None, **options) -> Figure:
+def critic_surfaces(*, config=None, out="figures/surfaces.png", overwrite: bool = False,
+                    quiet: bool = False, threads: int | None = None, **options) -> Figure:
     """WGAN-GP's Figure 1(a), the critics' value surfaces (``python -m toygan.surfaces``);
     returns the plot (its arrays in the .npz beside it)."""
     from toygan import surfaces
 
-    (given,) = option_fields("toygan.surfaces", [surfaces.SurfacesConfig], options)
+    (given,) = option_fields("toygan.surfaces", [surfaces.SurfacesConfig], options, config)
     set_threads(threads)
     return Figure(surfaces.run(surfaces.SurfacesConfig(**given), out=out,
                                overwrite=switch("overwrite", overwrite),
                                quiet=switch("quiet", quiet)))
 
 
-def concept_figures(*, out="figures/concepts", overwrite: bool = False,
+def concept_figures(*, config=None, out="figures/concepts", overwrite: bool = False,
                     threads: int | None = None, **options) -> Figures:
     """The concepts a GAN course quizzes on, computed and drawn (``python -m toygan.concepts``);
     returns the folder's figures and their numbers."""
     from toygan import concepts
 
-    (given,) = option_fields("toygan.concepts", [concepts.ConceptsConfig], options)
+    (given,) = option_fields("toygan.concepts", [concepts.ConceptsConfig], options, config)
     set_threads(threads)
     return Figures(concepts.run(concepts.ConceptsConfig(**given), out=out,
                                 overwrite=switch("overwrite", overwrite)), "concepts.json")
 
 
-def reproduce_table(name: str, *, out=None, resume: bool = False, overwrite: bool = False,
-                    quiet: bool = False, threads: int | None = None, **options) -> Study:
+def reproduce_table(name: str, *, config=None, out=None, resume: bool = False,
+                    overwrite: bool = False, quiet: bool = False, threads: int | None = None,
+                    **options) -> Study:
     """A published toy table reproduced beside the paper's numbers
     (``python -m toygan.reproduce NAME``); returns the :class:`Study` (its ``table`` is
     table.md)."""
@@ -215,7 +222,7 @@ def reproduce_table(name: str, *, out=None, resume: bool = False, overwrite: boo
     from toygan.cluster import ClusterConfig
 
     given, cluster = option_fields("toygan.reproduce", [reproduce.ReproduceConfig, ClusterConfig],
-                                   options)
+                                   options, config)
     set_threads(threads)
     argv = command_argv({**options, "out": out, "resume": resume, "overwrite": overwrite},
                         positional=[name])
@@ -225,12 +232,12 @@ def reproduce_table(name: str, *, out=None, resume: bool = False, overwrite: boo
                                quiet=switch("quiet", quiet), argv=argv))
 
 
-def recount_study(folder, **options) -> Document:
+def recount_study(folder, *, config=None, **options) -> Document:
     """A study's last evaluations re-counted under each coverage rule
     (``python -m toygan.recount FOLDER``); returns recount.md."""
     from toygan import recount
 
-    (given,) = option_fields("toygan.recount", [recount.RecountConfig], options)
+    (given,) = option_fields("toygan.recount", [recount.RecountConfig], options, config)
     path = recount.run(os.fspath(folder), recount.RecountConfig(**given))
     return Document(path.read_text(), path)
 
@@ -249,13 +256,13 @@ def export_tensorboard(*runs) -> list:
     returns the folders written."""
     from toygan import tensorboard
 
-    return tensorboard.run([os.fspath(r) for r in runs])
+    return tensorboard.run(run_paths(runs))
 
 
-def train_lessons(**options) -> list:
+def train_lessons(*, config=None, **options) -> list:
     """The live page's lesson checkpoints (``python -m toygan.lessons``); returns their
     paths."""
     from toygan import lessons
 
-    (given,) = option_fields("toygan.lessons", [lessons.LessonsConfig], options)
+    (given,) = option_fields("toygan.lessons", [lessons.LessonsConfig], options, config)
     return lessons.run(lessons.LessonsConfig(**given))

@@ -48,3 +48,11 @@ def save_gif(path, images: list[np.ndarray], fps: float) -> None:
     with atomic_path(path) as tmp, open_for_write(tmp) as f:
         frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
                        duration=int(round(1000 / fps)), loop=0, optimize=True)
+
+
+def read_png(path) -> np.ndarray:
+    """An image file as an RGB uint8 array (height, width, 3)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))

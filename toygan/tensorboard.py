@@ -19,9 +19,7 @@ import math
 import shutil
 from pathlib import Path
 
-import numpy as np
-
-from toygan import files
+from toygan import files, pictures
 from toygan.cli import Parser, run_main
 from toygan.errors import UserError
 
@@ -70,11 +68,8 @@ def export(run_dir) -> Path:
         for tag, step, value in scalars(files.read_jsonl(stats)):
             writer.add_scalar(tag, value, step)
         for png in sorted((run_dir / "samples").glob("step_*.png")):
-            from PIL import Image
-
-            with Image.open(png) as im:
-                grid = np.asarray(im.convert("RGB"))
-            writer.add_image("samples", grid, int(png.stem[5:]), dataformats="HWC")
+            writer.add_image("samples", pictures.read_png(png), int(png.stem[5:]),
+                             dataformats="HWC")
     finally:
         writer.close()
     return out
