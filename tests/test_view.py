@@ -181,3 +181,23 @@ def test_the_live_server_pauses_itself_when_no_page_polls_and_says_so():
         assert session.running and session.state()["step"] > 0
     finally:
         session.close()
+
+
+def test_the_page_ranges_lie_inside_the_flags_ranges():
+    """A page control is a TrainConfig field whose page range narrows its flag's (checked both
+    ways on every value), so the page never accepts what the command line refuses."""
+    import dataclasses
+
+    from toygan.config import range_error
+    from toygan.live import PAGE_RANGES, _number
+    from toygan.train import TrainConfig
+
+    meta = {f.name: f.metadata for f in dataclasses.fields(TrainConfig)}
+    for key, (lo, hi) in PAGE_RANGES.items():
+        assert range_error(lo, meta[key]) is None and range_error(hi, meta[key]) is None, key
+    assert _number("3", "g_depth") == 3 and isinstance(_number("3", "g_depth"), int)
+    assert _number("0.0005", "lr_d") == 5e-4
+    with pytest.raises(UserError, match="g_width must be a whole number between 1 and 512"):
+        _number("513", "g_width")
+    with pytest.raises(UserError, match="lr_d must be a number"):
+        _number("fast", "lr_d")

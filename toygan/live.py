@@ -19,7 +19,14 @@ from toygan.pagedata import Encoder, curves, grad_scale, luts, page
 from toygan.status import MODES_WINDOW, recent_best
 from toygan.variants import variant_label
 
-LIVE_LIMITS = {"lr": (1e-6, 1.0), "points": (10, 5000), "steps": (1, 100_000)}
+# The page's controls and their ranges: each a field of toygan.train.TrainConfig, its range inside
+# the flag's (a page value is checked against both; tests/test_view.py checks the containment),
+# narrower where the page must stay responsive (GAN Lab's per-player model settings).
+PAGE_RANGES = {"lr_d": (1e-6, 1.0), "lr_g": (1e-6, 1.0), "n_critic": (1, 100),
+               "gp_weight": (0, 1e6), "g_depth": (1, 8), "g_width": (1, 512), "d_depth": (1, 8),
+               "d_width": (1, 512), "z_dim": (1, 16)}
+INTEGERS = ("n_critic", "g_depth", "g_width", "d_depth", "d_width", "z_dim")
+DRAWN_POINTS = (10, 5000)  # points a drawn data set may have
 
 
 class LiveRun:
@@ -347,7 +354,14 @@ def _penalised(cfg) -> bool:
     return OBJECTIVES[cfg.loss].penalty is not None
 
 
-def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
+def _number(value, key: str, name: str | None = None) -> float | int:
+    """A page control's value: a number inside the page's range for ``key`` and inside its
+    flag's (``toygan.config.keyword_fields`` on TrainConfig), or one line naming the control."""
+    from toygan.config import keyword_fields
+    from toygan.train import TrainConfig
+
+    lo, hi = PAGE_RANGES[key]
+    integer, name = key in INTEGERS, name or key
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -355,12 +369,7 @@ def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> fl
     if not (math.isfinite(v) and lo <= v <= hi) or (integer and v != int(v)):
         kind = "a whole number" if integer else "a number"
         raise UserError(f"{name} must be {kind} between {lo:g} and {hi:g}")
-    return v
-
-
-# The model choices the page offers (GAN Lab's per-player settings), with their ranges.
-LIVE_MODEL = {"g_depth": (1, 8), "g_width": (1, 512), "d_depth": (1, 8), "d_width": (1, 512),
-              "z_dim": (1, 16)}
+    return keyword_fields(TrainConfig, {key: int(v) if integer else v})[key]
 
 
 def live_runs(params: dict, tmp: Path) -> list[LiveRun]:
@@ -386,26 +395,24 @@ def validate_settings(params: dict, loss: str, penalised: bool) -> dict:
     run's; every refused field is named in one message, and then nothing is applied."""
     new, refused = {}, []
 
-    def check(key, *args, **kw):
+    def check(key, name=None):
         try:
-            new[key] = _number(params[key], *args, **kw)
+            new[key] = _number(params[key], key, name)
         except UserError as e:
             refused.append(str(e))
 
     for k in ("lr_d", "lr_g"):
         if params.get(k) not in (None, ""):
-            check(k, k, *LIVE_LIMITS["lr"])
+            check(k)
     if params.get("n_critic") not in (None, ""):
-        check("n_critic", "k (critic steps)", 1, 100, integer=True)
+        check("n_critic", "k (critic steps)")
     if params.get("gp_weight") not in (None, ""):
         if not penalised:
             refused.append(f"{loss} has no gradient penalty to weigh")
         else:
-            check("gp_weight", "gp_weight", 0, 1e6)
+            check("gp_weight")
     if refused:
         raise UserError("; ".join(refused) + " (nothing was changed)")
-    if "n_critic" in new:
-        new["n_critic"] = int(new["n_critic"])
     return new
 
 
@@ -425,7 +432,7 @@ def validate(params: dict, tmp: Path) -> list:
     data = str(params.get("data", "ring"))
     if data == "draw":
         pts = np.asarray(params.get("points", []), dtype=np.float64)
-        lo, hi = LIVE_LIMITS["points"]
+        lo, hi = DRAWN_POINTS
         if pts.ndim != 2 or pts.shape[1:] != (2,) or not lo <= len(pts) <= hi or \
                 not np.isfinite(pts).all() or np.abs(pts).max() > 100:
             raise UserError(f"draw between {lo} and {hi} points on the canvas first")
@@ -435,12 +442,9 @@ def validate(params: dict, tmp: Path) -> list:
     elif data not in DATASETS:
         raise UserError(f"unknown data {data!r}; choose from {', '.join(DATASETS)} or draw")
     common = {}
-    for k in ("lr_d", "lr_g"):
+    for k in ("lr_d", "lr_g", "g_depth", "g_width", "d_depth", "d_width", "z_dim"):
         if params.get(k) not in (None, ""):
-            common[k] = _number(params[k], k, *LIVE_LIMITS["lr"])
-    for k, (lo, hi) in LIVE_MODEL.items():
-        if params.get(k) not in (None, ""):
-            common[k] = int(_number(params[k], k, lo, hi, integer=True))
+            common[k] = _number(params[k], k)
     if params.get("noise") not in (None, ""):
         if params["noise"] not in NOISES:
             raise UserError(f"noise must be one of {', '.join(NOISES)}")
