@@ -45,6 +45,8 @@ RESULTS = (
      "reproductions/unrolled-mog/recount.md", ()),
     ("PacGAN, 2D ring", "reproductions/pacgan-ring/table.md",
      ("reproductions/pacgan-ring/coverage.png", "reproductions/pacgan-ring/final.png")),
+    ("PacGAN, 2D ring, modes re-counted under both coverage rules",
+     "reproductions/pacgan-ring/recount.md", ()),
     ("PacGAN, 2D grid", "reproductions/pacgan-grid/table.md",
      ("reproductions/pacgan-grid/coverage.png", "reproductions/pacgan-grid/final.png")),
     ("PacGAN, 2D grid, modes re-counted under both coverage rules",
