@@ -36,7 +36,8 @@ LOOK = AnimateConfig(frames=FRAMES, fps=6, size=480, arrows=64)
 # files it writes are not figures). Extra flags per command, and the toy runs' length.
 TINY = {"gradnorm": ["--steps", "3", "--layers", "3", "--width", "16", "--batches", "1"],
         "surfaces": ["--max-steps", "20", "--eval-every", "10", "--width", "16",
-                     "--grid-res", "12", "--data", "8gaussians"],
+                     "--grid-res", "12", "--data", "8gaussians", "--w1-samples", "100",
+                     "--held-out", "256"],
         "concepts": ["--critic-steps", "10", "--chase-steps", "30"],
         "animate": ["--steps", "30", "--frames", "4", "--size", "120", "--arrows", "8"],
         "calibrate": ["--data", "digits", "--n", "60", "--draws", "2", "--mode-draws", "1"]}

@@ -150,8 +150,8 @@ def test_the_other_toy_commands_as_functions(toy_run, tmp_path):
     fig = toygan.gradient_norms(steps=2, layers=3, width=16, batches=1, out=tmp_path / "g.png",
                                 quiet=True)
     assert fig.path == tmp_path / "g.png" and fig.data is not None
-    surf = toygan.critic_surfaces(max_steps=4, eval_every=2, width=16, out=tmp_path / "s.png",
-                                  quiet=True)
+    surf = toygan.critic_surfaces(max_steps=4, eval_every=2, width=16, w1_samples=100,
+                                  held_out=256, grid_res=16, out=tmp_path / "s.png", quiet=True)
     assert surf._repr_png_() == (tmp_path / "s.png").read_bytes()
     con = toygan.concept_figures(only="js-vs-emd", out=tmp_path / "c")
     assert [f.name for f in con.figures] == ["js-vs-emd.png"] and con.data
