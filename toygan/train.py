@@ -444,28 +444,33 @@ class ToyRecording:
         self.observe(0)
         self.checkpoint()
 
-    def due(self, step: int) -> bool:
+    def _when(self, step: int) -> tuple[bool, bool, bool, bool]:
+        """(log, evaluate, snapshot, checkpoint) at ``step``; the last step logs, evaluates and
+        checkpoints."""
         cfg = self.t.cfg
-        return (step % cfg.log_every == 0 or step % cfg.ckpt_every == 0 or step == cfg.steps
-                or step % cfg.eval_every == 0 or step in self.snap_steps)
+        last = step == cfg.steps
+        return (step % cfg.log_every == 0 or last, step % cfg.eval_every == 0 or last,
+                step in self.snap_steps, step % cfg.ckpt_every == 0 or last)
+
+    def due(self, step: int) -> bool:
+        return any(self._when(step))
 
     def record(self, step: int, terms: dict) -> None:
-        cfg = self.t.cfg
-        log = step % cfg.log_every == 0 or step == cfg.steps
+        log, _, _, ckpt = self._when(step)
         self.observe(step, terms if log else None)
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+        if ckpt:
             self.checkpoint()
         if log and self.postfix and self.bar is not None:
             self.bar.set_postfix(d=f"{float(terms['d_loss']):.3f}",
                                  g=f"{float(terms['g_loss']):.3f}", refresh=False)
 
     def observe(self, step, terms=None):
-        t, K, cfg = self.t, self.t.runs, self.t.cfg
+        t, K = self.t, self.t.runs
+        _, evaluate, snapshot, _ = self._when(step)
         per_run = t.run_terms(terms) if terms is not None else [{}] * K
-        fakes = (t.eval_fakes() if step % cfg.eval_every == 0 or step == cfg.steps
-                 else [None] * K)
+        fakes = t.eval_fakes() if evaluate else [None] * K
         evals = t.evaluate_runs(fakes) if fakes[0] is not None else [{}] * K
-        snaps = t.snapshot_runs() if step in self.snap_steps else [None] * K
+        snaps = t.snapshot_runs() if snapshot else [None] * K
         for rec, tm, e, fake, snap in zip(self.recs, per_run, evals, fakes, snaps, strict=True):
             if rec.diverged_at is not None:
                 continue
