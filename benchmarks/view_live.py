@@ -41,11 +41,22 @@ def steps_per_s(session: live.LiveSession, seconds: float, wait=time.sleep) -> f
     return (session.state(10**9)["step"] - s0) / (time.perf_counter() - t0)
 
 
+def started(session: live.LiveSession, timeout: float = 120.0, wait=time.sleep) -> None:
+    """Wait until the run has taken its first steps (on a busy machine, building the run can
+    take longer than any fixed warm-up), so a short measurement never reads 0 steps/s."""
+    deadline = time.monotonic() + timeout
+    while session.state(10**9)["step"] < 1:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the live run took no step in {timeout:.0f} s")
+        wait(0.1)
+
+
 def headless(seconds: float) -> float:
     session = live.LiveSession()
     try:
         session.configure({"data": "ring", "variant": "bce"})
         session.control("play")
+        started(session)
         time.sleep(2)  # warm-up
         return steps_per_s(session, seconds)
     finally:
@@ -88,6 +99,7 @@ def with_page(seconds: float, minutes: float, compare: str = "none", load: bool 
             page.click("#start")
             page.wait_for_function("runs.length >= 1 && runs[0].frames.length > 1")
             # The page's events are handled only while Playwright waits: never time.sleep here.
+            started(session, wait=lambda s: page.wait_for_timeout(1000 * s))
             page.wait_for_timeout(2000)
             rate = steps_per_s(session, seconds, lambda s: page.wait_for_timeout(1000 * s))
             polls.clear()
