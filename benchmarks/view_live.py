@@ -35,9 +35,16 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def steps_per_s(session: live.LiveSession, seconds: float, wait=time.sleep) -> float:
+def steps_per_s(session: live.LiveSession, seconds: float, wait=time.sleep,
+                min_steps: int = 10, timeout: float = 300.0) -> float:
+    """Steps per second over at least ``seconds`` and at least ``min_steps`` steps (a window
+    with no step — a busy machine, a slow first snapshot — would read 0)."""
     s0, t0 = session.state(10**9)["step"], time.perf_counter()
     wait(seconds)
+    while session.state(10**9)["step"] - s0 < min_steps:
+        if time.perf_counter() - t0 > timeout:
+            raise SystemExit(f"the live run took fewer than {min_steps} steps in {timeout:.0f} s")
+        wait(0.1)
     return (session.state(10**9)["step"] - s0) / (time.perf_counter() - t0)
 
 
@@ -51,20 +58,20 @@ def started(session: live.LiveSession, timeout: float = 120.0, wait=time.sleep) 
         wait(0.1)
 
 
-def headless(seconds: float) -> float:
+def headless(seconds: float, warm_s: float = 2.0) -> float:
     session = live.LiveSession()
     try:
         session.configure({"data": "ring", "variant": "bce"})
         session.control("play")
         started(session)
-        time.sleep(2)  # warm-up
+        time.sleep(warm_s)
         return steps_per_s(session, seconds)
     finally:
         session.close()
 
 
 def with_page(seconds: float, minutes: float, compare: str = "none", load: bool = False,
-              polls_s: float = 5.0) -> dict:
+              polls_s: float = 5.0, warm_s: float = 2.0) -> dict:
     """Train with the page open (``compare``: a second objective beside BCE, in lock-step);
     ``load``: a process spinning on one core from before the run starts to the end."""
     import subprocess
@@ -100,7 +107,7 @@ def with_page(seconds: float, minutes: float, compare: str = "none", load: bool 
             page.wait_for_function("runs.length >= 1 && runs[0].frames.length > 1")
             # The page's events are handled only while Playwright waits: never time.sleep here.
             started(session, wait=lambda s: page.wait_for_timeout(1000 * s))
-            page.wait_for_timeout(2000)
+            page.wait_for_timeout(1000 * warm_s)
             rate = steps_per_s(session, seconds, lambda s: page.wait_for_timeout(1000 * s))
             polls.clear()
             page.wait_for_timeout(1000 * polls_s)
@@ -133,23 +140,27 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--tiny", action="store_true",
-                   help="1 s each way, no long run (CI; figures meaningless)")
+                   help="1 s each way, 0.5 s warm-up, no long run (CI; figures meaningless)")
     a = p.parse_args()
+    warm_s, polls_s = (0.5, 1.0) if a.tiny else (2.0, 5.0)
     if a.tiny:
         a.seconds, a.minutes = 1.0, 0.0
-    alone = headless(a.seconds)
+    alone = headless(a.seconds, warm_s)
     print(f"headless LiveSession: {alone:.0f} steps/s")
-    r = with_page(a.seconds, a.minutes)
+    r = with_page(a.seconds, a.minutes, polls_s=polls_s, warm_s=warm_s)
     print(f"with the page open:   {r['rate']:.0f} steps/s ({r['rate'] / alone:.2f}x headless)")
-    print(f"polls: median {r['bytes'] / 1e3:.1f} kB and {r['ms']:.0f} ms each "
-          f"({r['polls']} polls in 5 s)")
+    if r["polls"]:
+        print(f"polls: median {r['bytes'] / 1e3:.1f} kB and {r['ms']:.0f} ms each "
+              f"({r['polls']} polls in {polls_s:g} s)")
+    else:
+        print(f"polls: none finished in {polls_s:g} s (a busy machine)")
     print(f"after {a.minutes:g} min with the page: step {r['steps']:,}, {r['frames']} frames in "
           f"the page, snapshot every {r['every']} steps, server RSS {r['rss']:.0f} MB "
           f"({r['rss0']:.0f} MB at the start)")
     # Two runs side by side (BCE beside WGAN-GP), the page open: idle, then with one core held
     # by another process from before the run starts (the thread policy chooses at each new run).
-    idle = with_page(a.seconds, 0.0, compare="wgan-gp", polls_s=0)
-    busy = with_page(a.seconds, 0.0, compare="wgan-gp", load=True, polls_s=0)
+    idle = with_page(a.seconds, 0.0, compare="wgan-gp", polls_s=0, warm_s=warm_s)
+    busy = with_page(a.seconds, 0.0, compare="wgan-gp", load=True, polls_s=0, warm_s=warm_s)
     print(f"two runs, page open: idle {idle['rate']:.1f} steps/s on {idle['threads']} thread(s), "
           f"one core held by another process {busy['rate']:.1f} steps/s on {busy['threads']} "
           f"({busy['rate'] / idle['rate']:.2f}x idle)")
