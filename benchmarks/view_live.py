@@ -50,8 +50,9 @@ def steps_per_s(session: live.LiveSession, seconds: float, wait=time.sleep,
 
 def started(session: live.LiveSession, timeout: float = 120.0, wait=time.sleep) -> None:
     """Wait until the run is past its first snapshots (the page's own start condition: a
-    second frame). The first steps stall for seconds (one-time set-up after the first step,
-    longer on a busy machine); a measurement that starts in the stall reads a rate near 0."""
+    second frame). The second step stalls for seconds — the live run's 100,000 steps turn on
+    the compiled critic update (``--compile auto``), compiled there, ~3 s from inductor's cache
+    on a busy machine —; a measurement that starts in the stall reads a rate near 0."""
     deadline = time.monotonic() + timeout
     while session.state(10**9)["step"] <= 2 * session.snapshot_every:
         if time.monotonic() > deadline:
