@@ -1,6 +1,7 @@
 """python -m toygan.view: the self-contained page, driven in headless Chromium, and the live
 server with its validation."""
 
+import dataclasses
 import time
 
 import pytest
@@ -97,6 +98,30 @@ def test_live_validation_uses_the_registries(tmp_path):
                        ({"compare": "nope"}, "unknown loss")):
         with pytest.raises(UserError, match=words):
             validate(bad, tmp_path)
+
+
+def test_the_live_page_trains_eagerly_so_it_never_stands_still_to_compile(tmp_path):
+    """The page's runs are 100,000 steps, where ``--compile auto`` compiles the critic update;
+    the page trains eagerly instead (a fresh run and a lesson alike), and a new penalty weight
+    takes effect at the next step (a compiled update, specialised on it, would recompile)."""
+    from toygan.live import LiveSession, live_runs
+    from toygan.step import compile_wanted
+
+    (run,) = live_runs({"data": "ring", "variant": "wgan-gp"}, tmp_path)
+    cfg = run.trainer.cfg
+    assert cfg.steps * cfg.n_critic >= 20_000 and cfg.compile == "off"
+    assert not compile_wanted(cfg) and compile_wanted(dataclasses.replace(cfg, compile="auto"))
+    (lesson,) = live_runs({"start_from": "converged-wgan-gp"}, tmp_path)
+    assert lesson.trainer.cfg.compile == "off" and lesson.trainer.gan.compiled is None
+    session = LiveSession()
+    try:
+        session.configure({"data": "ring", "variant": "wgan-gp"})
+        session.control("step", 2)
+        session.settings({"gp_weight": 3.0})
+        assert session.trainer.gan.compiled is None
+        assert session.trainer.gan.hp["gp_weight"] == 3.0
+    finally:
+        session.close()
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ the commands use (a bad value is a one-line message in the page)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tempfile
@@ -372,6 +373,13 @@ def _number(value, key: str, name: str | None = None) -> float | int:
     return keyword_fields(TrainConfig, {key: int(v) if integer else v})[key]
 
 
+# The page's runs train eagerly. Its runs are 100,000 steps, where ``--compile auto`` would
+# compile the critic update: the page would stand still at the run's second step while it
+# compiles (tens of seconds the first time on a machine) and again at every change of the
+# penalty weight, which the compiled update is specialised on (BENCHMARKS.md, "The live page").
+LIVE_EAGER = {"compile": "off"}
+
+
 def live_runs(params: dict, tmp: Path) -> list[LiveRun]:
     """The runs a *new run* asks for: a shipped lesson where it stopped (``start_from``,
     :mod:`toygan.lessons`), else trainers of the validated settings (``tmp`` holds drawn data)."""
@@ -383,7 +391,7 @@ def live_runs(params: dict, tmp: Path) -> list[LiveRun]:
     from toygan import lessons
 
     cfg, ckpt = lessons.load(str(start_from))
-    trainer = Trainer(cfg)
+    trainer = Trainer(dataclasses.replace(cfg, **LIVE_EAGER))
     trainer.load_state(ckpt)
     run = LiveRun(trainer)
     run.d_steps = trainer.step * cfg.n_critic
@@ -460,6 +468,6 @@ def validate(params: dict, tmp: Path) -> list:
     cfgs = []
     for v in variants:
         fields = parse_variant(v)
-        cfg = build(TrainConfig, {**LIVE, "data": data, **fields, **common})
+        cfg = build(TrainConfig, {**LIVE, "data": data, **fields, **common, **LIVE_EAGER})
         cfgs.append(cfg.resolved())
     return cfgs
