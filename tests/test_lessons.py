@@ -8,14 +8,18 @@ import pytest
 
 from toygan import lessons
 from toygan.errors import UserError
-from toygan.train import Trainer
 
 
 def _trainer(name):
-    cfg, ckpt = lessons.load(name)
-    t = Trainer(cfg)
-    t.load_state(ckpt)
-    return t
+    """The lesson's trainer as the live page continues it (``toygan.live.live_runs``)."""
+    import tempfile
+    from pathlib import Path
+
+    from toygan.live import live_runs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (run,) = live_runs({"start_from": name}, Path(tmp))
+    return run.trainer
 
 
 def _nearest_shares(t):
