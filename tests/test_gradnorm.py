@@ -94,8 +94,8 @@ def test_cli_writes_png_and_json(cli, tmp_path):
         assert len(data[key]) == 4 and all(v >= 0 for v in data[key])
 
 
-def test_cli_bad_output(cli, tmp_path):
-    r = cli("toygan.gradnorm", "--out", tmp_path / "g.jpg", "--quiet")
+def test_cli_bad_output(cli_inproc, tmp_path):
+    r = cli_inproc("toygan.gradnorm", "--out", tmp_path / "g.jpg", "--quiet")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 

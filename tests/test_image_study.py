@@ -214,8 +214,8 @@ def test_bad_study_requests_are_one_line(cli_inproc, tmp_path, args, words):
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
 
 
-def test_unknown_keep_best_metric_is_one_line(cli, tmp_path):
-    r = cli("imagegan.train", "--keep-best", "fid", "--out", tmp_path / "r", "--quiet")
+def test_unknown_keep_best_metric_is_one_line(cli_inproc, tmp_path):
+    r = cli_inproc("imagegan.train", "--keep-best", "fid", "--out", tmp_path / "r", "--quiet")
     assert r.returncode == 2 and "--keep-best" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 

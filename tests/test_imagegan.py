@@ -149,25 +149,25 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 
 @pytest.mark.slow
-def test_mismatched_checkpoint_is_refused(tmp_path, cli):
+def test_mismatched_checkpoint_is_refused(tmp_path, cli_inproc):
     run = train(TrainConfig(loss="bce", steps=3, **TINY), tmp_path / "r", progress=False)
     with pytest.raises(UserError, match="another configuration.*loss"):
         train(TrainConfig(loss="lsgan", steps=6, **TINY), run, resume=True, progress=False)
-    r = cli("imagegan.train", "--resume", run, "--width", "8", "--quiet")
+    r = cli_inproc("imagegan.train", "--resume", run, "--width", "8", "--quiet")
     assert r.returncode == 2 and "another configuration" in r.stderr
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "checkpoint.pt").write_bytes(b"garbage")
-    r = cli("imagegan.train", "--resume", tmp_path / "junk", "--quiet")
+    r = cli_inproc("imagegan.train", "--resume", tmp_path / "junk", "--quiet")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_fewer_images_than_a_batch_is_a_clear_error(tmp_path, cli):
+def test_fewer_images_than_a_batch_is_a_clear_error(tmp_path, cli_inproc):
     folder = tmp_path / "two"
     folder.mkdir()
     for i in range(2):
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / f"{i}.png")
-    r = cli("imagegan.train", "--data", folder, "--cache-dir", tmp_path / "c", "--out",
-            tmp_path / "run", "--quiet")
+    r = cli_inproc("imagegan.train", "--data", folder, "--cache-dir", tmp_path / "c", "--out",
+                   tmp_path / "run", "--quiet")
     assert r.returncode == 2 and "fewer than one batch" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 

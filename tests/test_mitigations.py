@@ -95,9 +95,9 @@ def test_minibatch_std_is_refused_under_a_per_sample_penalty(cfg, words):
     TrainConfig(**{**cfg, "r1_weight": 0.0, "gp_weight": 0.0}, **SMALL).resolved()
 
 
-def test_pack_must_divide_the_batch(cli, tmp_path):
-    r = cli("toygan.train", "--pack", "3", "--batch-size", "64", "--out", tmp_path / "x",
-            "--quiet")
+def test_pack_must_divide_the_batch(cli_inproc, tmp_path):
+    r = cli_inproc("toygan.train", "--pack", "3", "--batch-size", "64", "--out", tmp_path / "x",
+                   "--quiet")
     assert r.returncode == 2 and "multiple of --pack" in r.stderr
 
 

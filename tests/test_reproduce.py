@@ -158,12 +158,12 @@ def test_the_stated_test_on_known_samples():
     assert same["p"] > 0.4 and same["lo"] < 0 < same["hi"]
 
 
-def test_simultaneous_updates_need_one_critic_step(cli):
-    r = cli("toygan.train", "--loss", "wgan-gp", "--update", "simultaneous", "--steps", "2")
+def test_simultaneous_updates_need_one_critic_step(cli_inproc):
+    r = cli_inproc("toygan.train", "--loss", "wgan-gp", "--update", "simultaneous", "--steps", "2")
     assert r.returncode == 2 and "--n-critic 1" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_min_hq_names_the_coverage_rule(cli, tmp_path):
+def test_min_hq_names_the_coverage_rule(cli_inproc, tmp_path):
     """PacGAN's released metric covers a mode with one high-quality sample; --min-hq 20 asks
     for 20 of the 2500 (the rule this table used before); more than the batch is one line."""
     from toygan.reproduce import TABLES, main
@@ -175,7 +175,8 @@ def test_min_hq_names_the_coverage_rule(cli, tmp_path):
     cfg = json.loads((out / "runs" / "bce-ring-pacgan-seed0" / "config.json").read_text())
     assert cfg["cover_frac"] == pytest.approx(20 / 2500) and cfg["train_set"] == 100_000
     assert cfg["update"] == "simultaneous"
-    r = cli("toygan.reproduce", "pacgan-ring", "--min-hq", "3000", "--out", str(tmp_path / "x"))
+    r = cli_inproc("toygan.reproduce", "pacgan-ring", "--min-hq", "3000", "--out",
+                   str(tmp_path / "x"))
     assert r.returncode == 2 and "--min-hq 3000 is more than the 2500" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 

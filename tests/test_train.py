@@ -162,10 +162,10 @@ def test_user_mistakes_give_one_line_and_exit_2(cli_inproc, tmp_path, args, need
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_malformed_point_file_is_a_one_line_error(cli, tmp_path):
+def test_malformed_point_file_is_a_one_line_error(cli_inproc, tmp_path):
     bad = tmp_path / "pts.csv"
     bad.write_text("1,2,3\n")
-    r = cli("toygan.train", "--data", f"file:{bad}", "--out", tmp_path / "x", "--quiet")
+    r = cli_inproc("toygan.train", "--data", f"file:{bad}", "--out", tmp_path / "x", "--quiet")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "N x 2" in r.stderr
 
