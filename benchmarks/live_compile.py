@@ -14,11 +14,14 @@ new folder before torch is imported), so the first step pays the whole compile.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 import time
 
-os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
+os.environ["TORCHINDUCTOR_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="inductor-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 from pathlib import Path  # noqa: E402
 
@@ -28,7 +31,8 @@ from toygan.train import Trainer  # noqa: E402
 
 def measure(variant: str, compile_mode: str, steps: int) -> dict:
     threads.apply()  # torch's threads chosen as the live page chooses them at a new run
-    (run,) = live.live_runs({"data": "ring", "variant": variant}, Path(tempfile.mkdtemp()))
+    with tempfile.TemporaryDirectory() as tmp:
+        (run,) = live.live_runs({"data": "ring", "variant": variant}, Path(tmp))
     import dataclasses
 
     t = Trainer(dataclasses.replace(run.trainer.cfg, compile=compile_mode))
