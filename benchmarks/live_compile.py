@@ -3,7 +3,7 @@
     python benchmarks/live_compile.py            # bce and wgan-gp, compiled (fresh cache) and eager
     python benchmarks/live_compile.py --tiny     # eager only, a few steps (CI: the code runs)
 
-Each row is one live-page run (``toygan.live.live_runs``: the page's configuration, 100,000
+Each row is one live-page run (``toygan.live.validate``: the page's configuration, 100,000
 steps, where ``--compile auto`` would compile) trained by its own ``Trainer``: the time of each of
 its first three steps, its steady rate over ``--steps`` steps (no snapshots: training alone), and
 the time of the first step after a new penalty weight (the page's λ box, WGAN-GP only). Compiled
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -32,10 +33,8 @@ from toygan.train import Trainer  # noqa: E402
 def measure(variant: str, compile_mode: str, steps: int) -> dict:
     threads.apply()  # torch's threads chosen as the live page chooses them at a new run
     with tempfile.TemporaryDirectory() as tmp:
-        (run,) = live.live_runs({"data": "ring", "variant": variant}, Path(tmp))
-    import dataclasses
-
-    t = Trainer(dataclasses.replace(run.trainer.cfg, compile=compile_mode))
+        (cfg,) = live.validate({"data": "ring", "variant": variant}, Path(tmp))
+    t = Trainer(dataclasses.replace(cfg, compile=compile_mode))
     first = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -47,8 +46,7 @@ def measure(variant: str, compile_mode: str, steps: int) -> dict:
     rate = steps / (time.perf_counter() - t0)
     new_gp = None
     if variant == "wgan-gp":
-        run.trainer = t
-        run.apply_settings({"gp_weight": 2.0})
+        live.LiveRun(t).apply_settings({"gp_weight": 2.0})  # as the page's λ box applies it
         t0 = time.perf_counter()
         t.train_step()
         new_gp = time.perf_counter() - t0
