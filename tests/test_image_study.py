@@ -172,12 +172,14 @@ def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     assert list(rows) == ["bce", "bce+mbstd"]
     bce, fix = rows["bce"], rows["bce+mbstd"]
     assert (float(bce["lr_d"]), float(bce["lr_g"])) == (2e-4, 1e-3)
+    assert int(bce["batch_size"]) == 32 and int(bce["steps"]) == 1000
     assert bce["status"] in ("lost", "never") and fix["status"] == "kept"
     assert 0 < int(bce["onset_step"]) < 1000 and float(bce["onset_epoch"]) > 0
     assert "modes dropped" in bce["kind"], bce["kind"]
-    # Collapsed at the end: a third or more of the data in bins the samples miss, with fewer
-    # digit triples than the mitigated generator, whose samples are distinct and miss little.
-    assert bce["final"] == "collapsed" and float(bce["ndb_missing"]) > 0.3
+    # Collapsed at the end: over a quarter of the data in bins the samples miss (the rule's limit
+    # above real images' own 0), with fewer digit triples than the mitigated generator, whose
+    # samples are distinct and miss little.
+    assert bce["final"] == "collapsed" and float(bce["ndb_missing"]) > 0.25
     assert float(bce["stacked_modes"]) < float(fix["stacked_modes"])
     assert float(fix["duplicates"]) < 0.1 and float(fix["stacked_modes"]) > 200
     assert float(fix["ndb_missing"]) < 0.25
