@@ -161,7 +161,8 @@ def test_longest_runs_train_first():
     assert _relative_cost(TrainConfig(loss="bce", steps=100, unroll=5)) == 6 * cost["bce"]
 
 
-@pytest.mark.parametrize("style", ["default", "seaborn-v0_8-darkgrid"])
+@pytest.mark.parametrize("style", ["default", pytest.param("seaborn-v0_8-darkgrid",
+                                                         marks=pytest.mark.slow)])
 def test_a_frame_equals_a_full_redraw_of_the_figure(tmp_path, style):
     """Frames draw the static parts once and only the moving artists per frame: each frame must
     equal drawing the whole figure from scratch (a title, marker or colour bar left in a stale

@@ -50,6 +50,7 @@ def test_penalised_critic_has_unit_gradient_norm_on_interpolates():
     assert np.mean(res["norm_none"]) > 5  # unconstrained: the norm runs away
 
 
+@pytest.mark.slow
 def test_lipschitz_maps():
     res = concepts.lipschitz(steps=300, res=16)
     assert np.max(res["clip"]) < 0.1  # clipping: far below 1 everywhere

@@ -26,6 +26,7 @@ def _losses(cfg, steps):
     return t, torch.tensor(out, dtype=torch.float64)
 
 
+@pytest.mark.slow
 def test_amp_on_cpu_is_honoured_and_bf16_stays_close_to_fp32():
     assert Precision("auto", torch.device("cpu")).dtype is None
     assert Precision("bf16", torch.device("cpu")).dtype is torch.bfloat16

@@ -119,6 +119,7 @@ def test_every_mitigation_trains_on_images(variant):
         assert terms["d_r1"] > 0
 
 
+@pytest.mark.slow
 def test_best_checkpoint_is_the_best_evaluation_not_the_latest(tmp_path, monkeypatch, cli):
     import imagegan.train as it
 

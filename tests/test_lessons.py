@@ -28,6 +28,7 @@ def _nearest_shares(t):
     return np.bincount(nearest, minlength=len(centers)) / len(fake)
 
 
+@pytest.mark.slow
 def test_each_shipped_lesson_shows_what_its_menu_line_says():
     assert set(lessons.LESSONS) == {"collapsed-bce", "converged-wgan-gp", "hopping-minimax"}
     for name, lesson in lessons.LESSONS.items():

@@ -81,6 +81,7 @@ def test_stacked_toy_runs_read_nothing_between_recorded_steps(host_reads):
     assert reads[12] > 0
 
 
+@pytest.mark.slow
 def test_an_image_run_reads_nothing_between_recorded_steps(host_reads, tmp_path):
     from imagegan.train import TrainConfig, train
 

@@ -51,6 +51,7 @@ def test_the_new_entry_computes_its_formula(registered):
         assert_close(terms["loss"], adv + 10.0 * lp)
 
 
+@pytest.mark.slow
 def test_a_new_objective_needs_no_other_edit(registered, cli_inproc, tmp_path):
     from toygan.check import Checks
     from toygan.live import validate

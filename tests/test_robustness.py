@@ -95,7 +95,7 @@ def _crash_at(monkeypatch, step, exc):
     monkeypatch.setattr(Trainer, "train_step", train_step)
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+@pytest.mark.parametrize("how", ["ctrl-c", pytest.param("kill", marks=pytest.mark.slow)])
 def test_toy_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, how):
     from toygan.train import TrainConfig, train
 
