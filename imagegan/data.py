@@ -17,6 +17,7 @@ Images are held as uint8 NHWC; :func:`to_float` maps a batch to float NCHW in [-
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -85,14 +86,25 @@ def _resize_gray(img8: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(img8).resize((size, size), Image.Resampling.BICUBIC))
 
 
-def digits(size: int) -> ImageSet:
-    """scikit-learn's bundled digits, 0..16 scaled to 0..255, upscaled to ``size``."""
+@functools.lru_cache(maxsize=len(SIZES))
+def _digit_images(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The upscaled grey digits and their labels, made once per process and size (a study's
+    runs and a test session load them many times); read-only, callers get new arrays."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     small = (d.images * (255.0 / 16.0)).round().astype(np.uint8)
     big = np.stack([_resize_gray(im, size) for im in small])
-    return ImageSet("digits", np.repeat(big[..., None], 3, axis=3), d.target.astype(np.int64),
+    labels = d.target.astype(np.int64)
+    big.setflags(write=False)
+    labels.setflags(write=False)
+    return big, labels
+
+
+def digits(size: int) -> ImageSet:
+    """scikit-learn's bundled digits, 0..16 scaled to 0..255, upscaled to ``size``."""
+    big, labels = _digit_images(size)
+    return ImageSet("digits", np.repeat(big[..., None], 3, axis=3), labels.copy(),
                     {"key": "builtin:digits", "summary": "built-in digits (1797 images)"})
 
 
