@@ -73,10 +73,10 @@ METRICS = ("precision", "duplicates", "coverage", "recall", "density", "stacked_
 SHOWN = ("precision", "duplicates", "ndb_missing", "coverage", "stacked_modes")
 # Logged for the EMA generator with --inception-metrics (imagegan.fid), shown when present.
 INCEPTION = fid.KEYS
-# The quick study: seed 0, 1,000 steps at batch 32 — half the default study's batch, so half its
-# time per step, and over seeds 0–5 a clearer contrast at 1,000 steps than batch 64 (BCE dropping
-# modes, the minibatch-std critic healthy from ~600–800 steps on; BENCHMARKS.md, "The quick
-# study"). It is its own protocol, not the first steps of the default study's runs.
+# The quick study: seed 0, 1,000 steps at batch 32 — half the default study's batch, for cheaper
+# steps and, over the seeds searched, a clearer contrast within 1,000 steps (BCE dropping modes,
+# the minibatch-std critic healthy; BENCHMARKS.md, "The quick study", has the seeds and times).
+# It is its own protocol, not the first steps of the default study's runs.
 QUICK = dict(variants="bce,bce+mbstd", seeds=1, first_seed=0, steps=1000, batch_size=32,
              eval_every=100)
 
