@@ -110,8 +110,7 @@ def digits(size: int) -> ImageSet:
 
 def stacked_digits(size: int, n: int = 30_000, seed: int = 0) -> ImageSet:
     """``n`` images whose R, G, B channels are three independently drawn digits (1000 modes)."""
-    base = digits(size)
-    gray, labels = base.images[..., 0], base.labels
+    gray, labels = _digit_images(size)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(gray), size=(n, 3))
     images = np.stack([gray[idx[:, c]] for c in range(3)], axis=-1)
