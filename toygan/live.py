@@ -375,8 +375,8 @@ def _number(value, key: str, name: str | None = None) -> float | int:
 
 # The page's runs train eagerly. Its runs are 100,000 steps, where ``--compile auto`` would
 # compile the critic update: the page would stand still at the run's second step while it
-# compiles (tens of seconds the first time on a machine) and again at every change of the
-# penalty weight, which the compiled update is specialised on (BENCHMARKS.md, "The live page").
+# compiles and again at every change of the penalty weight, which the compiled update is
+# specialised on (BENCHMARKS.md, "The live page", measures both stalls).
 LIVE_EAGER = {"compile": "off"}
 
 
