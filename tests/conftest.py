@@ -62,3 +62,12 @@ def pytest_collection_modifyitems(config, items):
         slow[item.module.__name__] = slow.get(item.module.__name__, 0) + \
             (item.get_closest_marker("slow") is not None)
     items.sort(key=lambda item: (-slow[item.module.__name__], first[item.module.__name__]))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say, after the default run, that the long checks were left out and how to run them."""
+    if config.option.markexpr == "not long":  # pyproject's default (workers do the deselecting)
+        terminalreporter.write_line(
+            "the long checks (published behaviours trained in full, whole studies, every "
+            "benchmark, figures/make.py and the notebooks) were not run: python -m pytest -m long "
+            "runs them; CI runs both")

@@ -18,7 +18,7 @@ SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").iterdir()
 BROWSER = {"view_live.py", "view_page.py"}
 RAY = {"cluster_speed.py"}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.long, pytest.mark.slow]
 
 
 def _marks(name):

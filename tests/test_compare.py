@@ -27,6 +27,7 @@ def _mean_se(values):
     return v.mean(), v.std(ddof=1) / math.sqrt(len(v))
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_quick_study_writes_all_outputs(quick):
     for name in ("results.csv", "table.md", "coverage.png", "final.png", "study.json"):
@@ -44,6 +45,7 @@ def test_quick_study_writes_all_outputs(quick):
         assert 0 <= int(r["modes_covered"]) <= int(r["peak_modes"]) <= 8
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_table_means_and_standard_errors_match_results_csv(quick):
     rows = list(csv.DictReader(open(quick / "results.csv")))
@@ -70,6 +72,7 @@ def test_table_means_and_standard_errors_match_results_csv(quick):
     assert len(homework) == 1 and homework[0].count("|") == 7
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_quick_study_teaches_what_the_full_study_shows(quick):
     # BCE collapses, unrolling restores modes, WGAN-GP keeps them all (measured: 0.0, 6.0 and
@@ -122,11 +125,14 @@ def test_run_status():
 
 
 @pytest.mark.slow
-def test_bad_flags_give_one_line_errors(cli, tmp_path, quick):
+def test_bad_flags_give_one_line_errors(cli, tmp_path):
+    study = tmp_path / "study"
+    assert main(["--variants", "bce", "--data", "ring", "--seeds", "1", "--steps", "4",
+                 "--out", str(study), "--quiet"]) == 0
     for args, words in ((["--variants", "bce+dropout"], "unknown mitigation"),
                         (["--data", "nope"], "nope"),
                         (["--seeds", "0"], "--seeds"),
-                        (["--quick", "--out", quick], "already holds a study")):
+                        (["--quick", "--out", study], "already holds a study")):
         r = cli("toygan.compare", *args, "--out", tmp_path / "s", "--quiet") if "--out" not in \
             args else cli("toygan.compare", *args, "--quiet")
         assert r.returncode == 2, r.stderr

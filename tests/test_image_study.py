@@ -161,6 +161,7 @@ def quick(tmp_path_factory):
     return out
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_quick_image_study_shows_collapse_happen_and_a_fix_prevent_it(quick):
     """The homework's phenomenon in the smoke study: plain BCE (the generator at 5x the critic's
@@ -290,6 +291,7 @@ def test_the_trainer_warns_once_when_a_healthy_generator_collapses(tmp_path, mon
     assert (st["status"], st["onset_step"], st["status_ema"]) == ("lost", 6, "kept")
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_report_writes_the_table_of_the_runs_finished_so_far(quick, tmp_path, cli_inproc):
     """--report: a long study's table from its finished runs while (or after) it trains; the

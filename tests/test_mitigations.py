@@ -118,6 +118,7 @@ def dataclass_replace(cfg, **kw):
     return dataclasses.replace(cfg, **kw)
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_unrolling_mitigates_collapse_in_the_unrolled_gan_setting():
     """The Unrolled-GAN paper's 2D setting, 800 steps, seeds 0-2, each arm's seeds trained together

@@ -36,6 +36,7 @@ def test_committed_notebook_has_no_outputs(name):
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs_top_to_bottom_and_shows_results_inline(name, tmp_path, monkeypatch):
     nb = nbformat.read(EXAMPLES / name, as_version=4)

@@ -54,6 +54,7 @@ def test_unrolled_generator_gradient_matches_its_closed_form(mode, k, update):
     assert_close(D.weight.item(), w1, rtol=1e-6, atol=1e-7)  # the look-ahead left D alone
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
     from toygan.reproduce import main
