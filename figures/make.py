@@ -1,6 +1,6 @@
 """Regenerate every file in figures/ from scratch (deterministic seeds).
 
-    python figures/make.py                         # everything, about 25 minutes on 2 CPU cores
+    python figures/make.py                         # everything (the longest command here)
     python figures/make.py --only concepts,bugs    # a part
     python figures/make.py --tiny --out /tmp/figs  # every part on tiny settings (CI; not figures)
 

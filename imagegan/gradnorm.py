@@ -1,6 +1,6 @@
 """The homework's report plot: per-layer gradient norms of an image critic, clipping vs penalty.
 
-    python -m imagegan.gradnorm --out gradnorm.png              # digits, 32 px, ~3 minutes CPU
+    python -m imagegan.gradnorm --out gradnorm.png              # digits, 32 px
     python -m imagegan.gradnorm --data ~/faces --size 64 --width 64 --steps 1000 --out faces.png
 
 Trains the DCGAN critic (4 conv layers at 32 px, 5 at 64 px) and generator with WGAN weight

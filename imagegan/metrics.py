@@ -252,8 +252,8 @@ _NDB_FITS: dict = {}
 
 def _fitted_ndb(real, images: np.ndarray, k: int, seed: int, cache_dir) -> NDB:
     """NDB bins fitted once per data set (by its fingerprint), k and seed: in memory for the
-    runs of one process (a study), and on disk for later runs (k-means on 5000 images takes
-    ~20 s, a run's evaluation ~1.5 s)."""
+    runs of one process (a study), and on disk for later runs (k-means on 5000 images costs
+    many evaluations of a run)."""
     from imagegan.data import default_cache_dir
     from toygan import files
 
