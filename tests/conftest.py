@@ -51,6 +51,28 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+# The session's caches (imagegan's image caches, NDB bins and digit classifier; matplotlib's font
+# list) live in one folder made for it, shared by its workers (they inherit the environment) and
+# removed after: a run writes nothing into the user's ~/.cache and starts as cold as CI does.
+_SESSION_CACHE = None
+
+
+def pytest_configure(config):
+    global _SESSION_CACHE
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        import tempfile
+
+        _SESSION_CACHE = tempfile.mkdtemp(prefix="ganlab-tests-cache-")
+        os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config, items):
     """Modules with the most slow tests are handed out first (``--dist loadscope`` gives each
     module to one worker, so a module-scoped fixture is made once), so that no long module is
