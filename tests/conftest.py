@@ -73,6 +73,7 @@ def pytest_unconfigure(config):
         shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
+@pytest.hookimpl(trylast=True)  # after -m has deselected: only the tests that will run count
 def pytest_collection_modifyitems(config, items):
     """Modules with the most slow tests are handed out first (``--dist loadscope`` gives each
     module to one worker, so a module-scoped fixture is made once), so that no long module is
