@@ -23,21 +23,47 @@ def why_no_browser() -> str | None:
     return None
 
 
+_PLAYWRIGHT = _BROWSER = None
+
+
+def _browser():
+    """One Chromium per test process, started on first use (a launch costs more than a whole
+    short test) and closed at the session's end (``close``); each page gets a fresh context."""
+    global _PLAYWRIGHT, _BROWSER
+    if _BROWSER is None or not _BROWSER.is_connected():
+        from playwright.sync_api import sync_playwright
+
+        if _PLAYWRIGHT is None:
+            _PLAYWRIGHT = sync_playwright().start()
+        _BROWSER = _PLAYWRIGHT.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                               args=FLAGS)
+    return _BROWSER
+
+
+def close() -> None:
+    global _PLAYWRIGHT, _BROWSER
+    if _BROWSER is not None:
+        _BROWSER.close()
+    if _PLAYWRIGHT is not None:
+        _PLAYWRIGHT.stop()
+    _PLAYWRIGHT = _BROWSER = None
+
+
 @contextmanager
 def page(width=1280, height=900):
+    """A page in a fresh browser context (no storage, cookies or cache from another test);
+    every context open when the test ends (pages it opened beside this one) is closed."""
     reason = why_no_browser()
     if reason:
         print(f"SKIPPED browser test: {reason}")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            pg = browser.new_page(viewport={"width": width, "height": height})
-            yield pg
-        finally:
-            browser.close()
+    browser = _browser()
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        for c in list(browser.contexts):
+            c.close()
 
 
 def refused(pg, field: str, value: str, words: str) -> str:

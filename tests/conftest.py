@@ -66,6 +66,12 @@ def pytest_configure(config):
         os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
 
 
+def pytest_sessionfinish(session):
+    browser = sys.modules.get("browser")  # tests/browser.py, when a browser test ran here
+    if browser is not None:
+        browser.close()
+
+
 def pytest_unconfigure(config):
     if _SESSION_CACHE is not None:
         import shutil

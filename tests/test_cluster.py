@@ -202,6 +202,7 @@ def test_quick_fills_only_what_was_not_given():
     assert (ic.variants, ic.steps, ic.seeds) == (IMAGE_QUICK["variants"], 20, 1)
 
 
+@pytest.mark.long  # two whole image studies
 def test_image_study_on_ray_equals_serial_at_equal_threads(tmp_path):
     """One image run per task; conv kernels' sums depend on the thread count, so the serial
     study runs at the tasks' one thread, and then the records match bit for bit."""
