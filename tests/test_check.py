@@ -122,22 +122,24 @@ def raises(critic, real, fake):
 
 
 @pytest.mark.slow
-def test_cli_on_a_students_file(cli, tmp_path):
+def test_cli_on_a_students_file(cli, cli_inproc, tmp_path):
+    """The first check in a process of its own (exit status and output as a student sees
+    them), the others in this one."""
     f = tmp_path / "hw.py"
     f.write_text(STUDENT)
     r = cli("toygan.check", f"{f}:good", "--as", "wgan-gp")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("✔") == 8 and "8/8 checks passed" in r.stdout
-    r = cli("toygan.check", f"{f}:per_pixel", "--as", "wgan-gp", "--json")
+    r = cli_inproc("toygan.check", f"{f}:per_pixel", "--as", "wgan-gp", "--json")
     assert r.returncode == 1
     report = json.loads(r.stdout)
     assert report["passed"] is False
     assert [c["check"] for c in report["checks"] if not c["ok"]] == [
         "interpolation weights are one per sample, on the real-fake segments"]
-    r = cli("toygan.check", f"{f}:mean_before_norm", "--as", "wgan-gp")
+    r = cli_inproc("toygan.check", f"{f}:mean_before_norm", "--as", "wgan-gp")
     assert r.returncode == 1 and "averaged over the batch before the norm" in r.stdout
     assert "7/8 checks passed" in r.stdout
-    r = cli("toygan.check", f"{f}:g_detached", "--as", "wgan-gp", "--generator")
+    r = cli_inproc("toygan.check", f"{f}:g_detached", "--as", "wgan-gp", "--generator")
     assert r.returncode == 1 and "do not detach the fakes" in r.stdout
     bad = tmp_path / "broken.py"
     bad.write_text("def f(:\n")
@@ -145,7 +147,7 @@ def test_cli_on_a_students_file(cli, tmp_path):
                         (f"{f}:two_args", "does not take the expected arguments"),
                         (f"{f}:raises", "raised ValueError: oops"),
                         (f"{tmp_path}/missing.py:f", "not found")):
-        r = cli("toygan.check", spec, "--as", "wgan-gp")
+        r = cli_inproc("toygan.check", spec, "--as", "wgan-gp")
         assert r.returncode == 2, (spec, r.stderr)
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 

@@ -218,7 +218,7 @@ def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path, cli):
 
 
 @pytest.mark.slow
-def test_sample_writes_requested_files(tmp_path, cli):
+def test_sample_writes_requested_files(tmp_path, cli, cli_inproc):
     run = train(TrainConfig(loss="bce", steps=2, **TINY), tmp_path / "r", progress=False)
     out = tmp_path / "gen"
     r = cli("imagegan.sample", run, "--n", "12", "--out", out)
@@ -226,7 +226,7 @@ def test_sample_writes_requested_files(tmp_path, cli):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([f"{i}.jpg" for i in range(1, 13)] + ["grid.png"])
     assert Image.open(out / "7.jpg").size == (32, 32)
-    again = cli("imagegan.sample", run, "--n", "12", "--out", out)
+    again = cli_inproc("imagegan.sample", run, "--n", "12", "--out", out)
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 

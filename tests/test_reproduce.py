@@ -94,11 +94,11 @@ def test_reproduce_quick_writes_the_table_with_the_papers_numbers(tmp_path):
 
 
 @pytest.mark.slow
-def test_unknown_table_is_one_line(cli, tmp_path):
+def test_unknown_table_is_one_line(cli, cli_inproc, tmp_path):
     r = cli("toygan.reproduce", "nope")
     assert r.returncode == 2 and "unknown table 'nope'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    r = cli("toygan.reproduce", "pacgan-ring", "--rows", "bce,wgan", "--out",
+    r = cli_inproc("toygan.reproduce", "pacgan-ring", "--rows", "bce,wgan", "--out",
             str(tmp_path / "r"))
     assert r.returncode == 2 and "--rows: wgan is not a row of pacgan-ring" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()

@@ -122,14 +122,14 @@ def test_toy_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, how):
 
 
 @pytest.mark.slow
-def test_toy_cli_resume_and_changed_flags(cli, tmp_path):
+def test_toy_cli_resume_and_changed_flags(cli, cli_inproc, tmp_path):
     out = tmp_path / "r"
     args = ["--steps", "10", "--g-width", "8", "--d-width", "8", "--eval-every", "5", "--quiet"]
     assert cli("toygan.train", *args, "--out", out).returncode == 0
     r = cli("toygan.train", "--resume", out, "--steps", "20", "--quiet")
     assert r.returncode == 0, r.stderr
     assert files.read_jsonl(out / "stats.jsonl")[-1]["step"] == 20
-    r = cli("toygan.train", "--resume", out, "--loss", "bce", "--quiet")
+    r = cli_inproc("toygan.train", "--resume", out, "--loss", "bce", "--quiet")
     assert r.returncode == 2 and "--loss" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -198,8 +198,9 @@ def test_study_resumes_to_the_same_results(tmp_path, monkeypatch):
                                atol=0.11, rtol=0)
 
 
-def test_late_validation_error_leaves_no_folder(cli, tmp_path):
-    r = cli("toygan.compare", "--variants", "bce,bce+pack=3", "--out", tmp_path / "s", "--quiet")
+def test_late_validation_error_leaves_no_folder(cli_inproc, tmp_path):
+    r = cli_inproc("toygan.compare", "--variants", "bce,bce+pack=3", "--out", tmp_path / "s",
+                   "--quiet")
     assert r.returncode == 2 and "multiple of --pack" in r.stderr
     assert not (tmp_path / "s").exists()
 
@@ -316,18 +317,19 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
 
 
 @pytest.mark.slow
-def test_sample_submission_folder_never_mixes_runs(tmp_path, cli):
+def test_sample_submission_folder_never_mixes_runs(tmp_path, cli_inproc):
+    """(In this process: tests/test_imagegan.py runs the command in its own.)"""
     from imagegan.train import TrainConfig, train
 
     run = train(TrainConfig(steps=2, **IMG), tmp_path / "r", progress=False)
     out = tmp_path / "sub"
-    assert cli("imagegan.sample", run, "--n", "6", "--out", out).returncode == 0
-    r = cli("imagegan.sample", run, "--n", "3", "--out", out, "--overwrite")
+    assert cli_inproc("imagegan.sample", run, "--n", "6", "--out", out).returncode == 0
+    r = cli_inproc("imagegan.sample", run, "--n", "3", "--out", out, "--overwrite")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["1.jpg", "2.jpg", "3.jpg", "grid.png"]
     (out / "1.jpg").unlink()
     (out / "grid.png").unlink()
-    r = cli("imagegan.sample", run, "--n", "3", "--out", out)  # 2.jpg, 3.jpg remain
+    r = cli_inproc("imagegan.sample", run, "--n", "3", "--out", out)  # 2.jpg, 3.jpg remain
     assert r.returncode == 2 and "--overwrite" in r.stderr
 
 

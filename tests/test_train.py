@@ -131,7 +131,7 @@ def test_noise_distribution_and_per_player_optimiser():
 
 
 @pytest.mark.slow
-def test_cli_run_writes_outputs(cli, tmp_path):
+def test_cli_run_writes_outputs(cli, cli_inproc, tmp_path):
     out = tmp_path / "run"
     r = cli("toygan.train", "--loss", "bce", "--steps", "20", "--g-width", "16", "--d-width", "16",
             "--eval-every", "10", "--out", out, "--quiet")
@@ -139,7 +139,7 @@ def test_cli_run_writes_outputs(cli, tmp_path):
     assert (out / "config.json").exists() and (out / "snapshots.npz").exists()
     assert str(out) in r.stdout
     # An existing run is never overwritten silently.
-    again = cli("toygan.train", "--loss", "bce", "--steps", "20", "--out", out, "--quiet")
+    again = cli_inproc("toygan.train", "--loss", "bce", "--steps", "20", "--out", out, "--quiet")
     assert again.returncode == 2
     assert again.stderr.strip().count("\n") == 0 and "--overwrite" in again.stderr
 
