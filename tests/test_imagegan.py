@@ -173,9 +173,10 @@ def test_fewer_images_than_a_batch_is_a_clear_error(tmp_path, cli_inproc):
 
 
 def test_existing_run_is_not_overwritten(tmp_path):
-    run = train(TrainConfig(loss="bce", steps=3, **TINY), tmp_path / "r", progress=False)
+    quick = dict(TINY, eval_metrics=False)  # the refusal comes before any evaluation
+    run = train(TrainConfig(loss="bce", steps=3, **quick), tmp_path / "r", progress=False)
     with pytest.raises(UserError, match="already holds a run"):
-        train(TrainConfig(loss="bce", steps=3, **TINY), run, progress=False)
+        train(TrainConfig(loss="bce", steps=3, **quick), run, progress=False)
 
 
 def test_atomic_checkpoint_survives_an_interrupted_write(tmp_path, monkeypatch):
