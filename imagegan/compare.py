@@ -1,7 +1,7 @@
 """The homework's image experiments as one command: collapse across objectives, collapse induced
 and mitigated, learning-rate sensitivity.
 
-    python -m imagegan.compare --quick --out runs/img-quick          # ~2 min (BENCHMARKS.md)
+    python -m imagegan.compare --quick --out runs/img-quick          # the smoke study
     python -m imagegan.compare --out runs/img-study                  # the default study
     python -m imagegan.compare --variants bce,wgan-gp --lr 1e-4,1e-3 --seeds 3
     python -m imagegan.compare --data ~/faces --size 64 --width 64 --steps 20000 --out runs/faces

@@ -1,6 +1,6 @@
 """Train a DCGAN-style GAN on images with any objective from ``toygan.losses``.
 
-    python -m imagegan.train                                   # built-in digits, 32 px, ~5 min CPU
+    python -m imagegan.train                                   # built-in digits, 32 px
     python -m imagegan.train --data ~/faces --size 64 --width 64 --loss bce --epochs 20
     python -m imagegan.train --data ~/faces --size 64 --loss wgan-gp --out runs/faces-wgangp
     python -m imagegan.train --resume runs/faces-wgangp --steps 40000   # continue, raise the total

@@ -1,7 +1,7 @@
 """Lessons the live page starts from, so the lesson is on screen at once: small checkpoints of
 the live page's own runs, shipped in ``toygan/lessons/`` and made by one command.
 
-    python -m toygan.lessons                              # remake all three (~2 min, 1 thread)
+    python -m toygan.lessons                              # remake all three (one thread)
     python -m toygan.lessons --only collapsed-bce --out /tmp/lessons
 
 Each lesson trains the live page's configuration (``toygan.presets.LIVE``: the slide

@@ -3,8 +3,8 @@
 Reads only what ``toygan.train`` wrote (``config.json``, ``stats.jsonl``, ``snapshots.npz``).
 The figure is built once and what never changes (axes, labels, loss curves, fixed colour bars)
 is drawn once; each frame restores that canvas, updates the moving artists' data (heatmap array,
-scatter offsets, arrow vectors, markers), draws only them and grabs the Agg canvas: ~50 ms a
-640-px panel (BENCHMARKS.md).
+scatter offsets, arrow vectors, markers), draws only them and grabs the Agg canvas (its speed:
+BENCHMARKS.md, "Animation rendering").
 """
 
 from __future__ import annotations
