@@ -51,6 +51,7 @@ def test_workers_give_the_serial_results(serial, tmp_path):
     assert not list(out.glob(".ray-probe*"))  # the probe cleans up after itself
 
 
+@pytest.mark.long  # a whole study under Ray, stopped, then finished serially
 def test_a_study_stopped_under_ray_resumes_serially(serial, tmp_path):
     out = tmp_path / "cut"
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -45,6 +45,19 @@ def _wait(cond, timeout=30.0):
         time.sleep(0.05)
 
 
+def _paused(session, quiet=0.6) -> int:
+    """Wait for the runs to stop, and for the step under way when the pause arrived to end (the
+    training thread finishes it outside the lock): the step they stopped at."""
+    _wait(lambda: not session.state()["running"])
+    last, since = session.state()["step"], time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = session.state()["step"]
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def test_pause_then_resume_continues_the_same_run(live):
     pg, session, _, errors = live
     _start(pg)
@@ -185,8 +198,7 @@ def test_d_step_g_step_and_settings_changed_mid_run(live):
     pg, session, _, errors = live
     _start(pg)
     pg.click("#lpause")
-    _wait(lambda: not session.state()["running"])
-    time.sleep(0.3)
+    _paused(session)
     with session.lock:  # the counts now (the last frame may be a few steps old)
         step, d = session.step, session.d_steps
     pg.click("#dstep")
@@ -314,8 +326,7 @@ def test_two_runs_step_in_lock_step_from_the_same_start(live):
     pg.click("#start")
     pg.wait_for_function("runs.length == 2 && runs[1].frames.length >= 3", timeout=60_000)
     pg.click("#lpause")
-    _wait(lambda: not session.state()["running"])
-    time.sleep(0.3)
+    _paused(session)
     st = session.state()
     a, b = (r["frames"] for r in st["runs"])
     assert [f["step"] for f in a] == [f["step"] for f in b] and a[-1]["step"] >= 10
@@ -441,13 +452,12 @@ def test_a_reload_a_second_tab_and_a_reopened_page_show_and_control_the_same_run
     second.wait_for_function("runs.length == 1 && runs[0].frames.length >= 3", timeout=60_000)
     assert second.evaluate("runId") == run_id
     second.click("#lpause")
-    _wait(lambda: not session.state()["running"])
+    step = _paused(session)
     pg.wait_for_function("document.getElementById('lpause').textContent == 'resume'")
     for p in (pg, second):
         p.evaluate("poll()")
     curves = "[runs[0].curves.eval_step, runs[0].curves.modes, runs[0].frames.at(-1).step]"
     assert pg.evaluate(curves) == second.evaluate(curves)
-    step = session.state()["step"]
     pg.close()  # the first page is gone (a crash); a page opened again finds the paused runs
     third = second.context.browser.new_page()
     third.on("pageerror", lambda e: errors.append(str(e)))
@@ -463,9 +473,7 @@ def test_plus_500_steps_jumps_ahead_and_stops_there(live):
     pg, session, _, errors = live
     _start(pg)
     pg.click("#lpause")
-    _wait(lambda: not session.state()["running"])
-    time.sleep(0.3)  # a step under way when the pause arrived ends
-    at = session.state()["step"]
+    at = _paused(session)
     pg.click("#ljump")
     _wait(lambda: session.state()["step"] >= at + 500, timeout=120)
     time.sleep(0.3)
