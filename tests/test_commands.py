@@ -1,5 +1,6 @@
 """Every command once, at the smallest setting that does its whole job (the fast path's
-smoke test: ``python -m pytest -m "not slow" --dist worksteal`` imports every module through these)."""
+smoke test: ``python -m pytest -m "not slow" --dist worksteal`` imports every module through
+these)."""
 
 import importlib
 import pkgutil
