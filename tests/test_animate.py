@@ -101,8 +101,8 @@ def test_bad_flags_one_line_exit_2(cli_inproc, args, needle):
 def test_existing_output_needs_overwrite(cli_inproc, tmp_path):
     out = tmp_path / "keep.gif"
     out.write_bytes(b"precious")
-    r = cli_inproc("toygan.animate", "--loss", "bce", "--steps", "5", "--frames", "2", "--out", out,
-            "--quiet")
+    r = cli_inproc("toygan.animate", "--loss", "bce", "--steps", "5", "--frames", "2", "--out",
+                   out, "--quiet")
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert out.read_bytes() == b"precious"
 

@@ -135,8 +135,8 @@ def test_bad_flags_give_one_line_errors(cli, cli_inproc, tmp_path):
                         (["--seeds", "0"], "--seeds"),
                         (["--quick", "--out", study], "already holds a study")):
         run = cli if args[0] == "--variants" else cli_inproc
-        r = run("toygan.compare", *args, "--out", tmp_path / "s", "--quiet") if "--out" not in \
-            args else run("toygan.compare", *args, "--quiet")
+        out = [] if "--out" in args else ["--out", tmp_path / "s"]
+        r = run("toygan.compare", *args, *out, "--quiet")
         assert r.returncode == 2, r.stderr
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
 

@@ -99,7 +99,7 @@ def test_unknown_table_is_one_line(cli, cli_inproc, tmp_path):
     assert r.returncode == 2 and "unknown table 'nope'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     r = cli_inproc("toygan.reproduce", "pacgan-ring", "--rows", "bce,wgan", "--out",
-            str(tmp_path / "r"))
+                   str(tmp_path / "r"))
     assert r.returncode == 2 and "--rows: wgan is not a row of pacgan-ring" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
 
