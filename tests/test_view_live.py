@@ -65,8 +65,7 @@ def test_pause_then_resume_continues_the_same_run(live):
     pg.wait_for_function("/^[0-9]+ steps\\/s$/.test(document.getElementById('rate').textContent)")
     assert int(pg.inner_text("#rate").split()[0]) > 0
     pg.click("#lpause")
-    _wait(lambda: not session.state()["running"])
-    paused_at = session.state()["step"]
+    paused_at = _paused(session)
     assert pg.inner_text("#lpause") == "resume"
     pg.wait_for_function("document.getElementById('rate').textContent == 'paused'")
     pg.click("#play")  # the playback bar's ▶ resumes the server too
@@ -273,7 +272,7 @@ def test_a_bookmark_is_the_live_run_as_an_offline_page(live, tmp_path):
     _start(pg)
     _wait(lambda: session.state()["step"] >= 40, timeout=60)
     pg.click("#lpause")
-    _wait(lambda: not session.state()["running"])
+    _paused(session)
     with pg.expect_download() as dl:
         pg.click("#bookmark")
     path = tmp_path / "bookmark.html"
