@@ -36,6 +36,11 @@ yours (the latter has no digit-triple rule: only the weight-free verdict sees it
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,38 +105,62 @@ def photo_folder(cache_dir=None, n: int = 3000, side: int = 96) -> Path:
     from sklearn.datasets import load_sample_images
 
     folder = Path(cache_dir or imdata.default_cache_dir()) / f"photo-crops-{n}-{side}-v1"
-    done = folder.parent / f"{folder.name}.done"  # beside the folder: not a file in it
-    if done.exists():
+    if _made(folder):
         return folder
     hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
     with Image.open(hopper) as im:
         photos = list(load_sample_images().images) + [np.asarray(im.convert("RGB"))]
     rng = np.random.default_rng(1)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        photo = photos[rng.integers(len(photos))]
-        h, w, _ = photo.shape
-        s = int(rng.integers(48, min(h, w) // 2))
-        y, x = int(rng.integers(0, h - s)), int(rng.integers(0, w - s))
-        crop = Image.fromarray(photo[y: y + s, x: x + s]).resize((side, side),
-                                                                  Image.Resampling.BICUBIC)
-        imdata.save_image(folder / f"{i:05d}.jpg", np.asarray(crop), quality=95)
-    files.write_text(done, f"{n}\n")
+    with _making(folder) as tmp:
+        for i in range(n):
+            photo = photos[rng.integers(len(photos))]
+            h, w, _ = photo.shape
+            s = int(rng.integers(48, min(h, w) // 2))
+            y, x = int(rng.integers(0, h - s)), int(rng.integers(0, w - s))
+            crop = Image.fromarray(photo[y: y + s, x: x + s]).resize((side, side),
+                                                                      Image.Resampling.BICUBIC)
+            crop.save(tmp / f"{i:05d}.jpg", format="JPEG", quality=95)
     return folder
 
 
 def stacked_folder(size: int, cache_dir=None, n: int = 10_000) -> tuple[Path, np.ndarray]:
     """The first ``n`` built-in stacked digits at ``size`` px as PNG files (lossless), made once
     under the cache folder, and their digit triples in file order."""
+    from PIL import Image
+
     real = imdata.stacked_digits(size, n=n)
     folder = Path(cache_dir or imdata.default_cache_dir()) / f"stacked-digits-{n}-{size}px-v1"
-    done = folder.parent / f"{folder.name}.done"
-    if not done.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, im in enumerate(real.images):
-            imdata.save_image(folder / f"{i:05d}.png", im)
-        files.write_text(done, f"{n}\n")
+    if not _made(folder):
+        with _making(folder) as tmp:
+            for i, im in enumerate(real.images):
+                Image.fromarray(im).save(tmp / f"{i:05d}.png", format="PNG")
     return folder, real.labels
+
+
+def _made(folder: Path) -> bool:
+    """Whether a cached folder of images was made whole (its marker sits beside it)."""
+    return (folder.parent / f"{folder.name}.done").exists() and folder.is_dir()
+
+
+@contextmanager
+def _making(folder: Path) -> Iterator[Path]:
+    """A private folder to fill (plain writes: no file is seen before the whole folder is),
+    renamed to ``folder`` in one step once filled, then marked done. A build that fails leaves
+    nothing under the name; if another process finished the same folder first, its copy stays."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield tmp
+        if folder.exists() and not _made(folder):
+            shutil.rmtree(folder, ignore_errors=True)  # a half folder from an older build
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not folder.is_dir():  # not another process's finished folder: a real error
+                raise
+        files.write_text(folder.parent / f"{folder.name}.done", "done\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _blur(images: np.ndarray, sigma: float) -> np.ndarray:

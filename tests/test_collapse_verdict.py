@@ -128,20 +128,15 @@ def test_a_runs_status_says_which_collapse_its_onset_was():
         collapse.status(kept, REF)["kind"] is None
 
 
-@pytest.fixture
-def calibration_cache(tmp_path_factory):
-    """One cache folder for this module's calibrations: the bins one test fits, the next reads."""
-    return tmp_path_factory.getbasetemp() / "calibration-cache"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", ["digits", "stacked-digits", calibrate.PHOTOS])
-def test_the_verdict_on_constructed_sets_whose_answer_is_known(spec, calibration_cache):
+def test_the_verdict_on_constructed_sets_whose_answer_is_known(spec):
     """Held-out real images healthy; a few images repeated (exactly, jittered or strongly
     augmented) never healthy, mostly collapsed; blurred and noisy real images not collapsed;
     noise and blank frames unrealistic — every asserted row of the calibration table; and a
     tenth of the modes kept reads modes dropped, both ways."""
-    res = calibrate.calibrate(spec, cache_dir=calibration_cache, draws=4, mode_draws=1)
+    # The session's cache (tests/conftest.py): bins and data sets shared with the other tests.
+    res = calibrate.calibrate(spec, draws=4, mode_draws=1)
     assert not calibrate.wrong_sets([res])
     rows = res["rows"]
     asserted = [r for r in rows if r["expected"] is not None]
@@ -168,10 +163,9 @@ def test_the_verdict_on_constructed_sets_whose_answer_is_known(spec, calibration
 
 
 @pytest.mark.slow
-def test_calibrate_command_writes_its_table_and_refuses_bad_data(cli, cli_inproc, tmp_path,
-                                                                calibration_cache):
-    r = cli("imagegan.calibrate", "--data", "digits", "--out", tmp_path / "cal",
-            "--cache-dir", calibration_cache, "--draws", "3", "--mode-draws", "1")
+def test_calibrate_command_writes_its_table_and_refuses_bad_data(cli, cli_inproc, tmp_path):
+    r = cli("imagegan.calibrate", "--data", "digits", "--out", tmp_path / "cal", "--draws", "3",
+            "--mode-draws", "1")
     assert r.returncode == 0, r.stderr
     md = (tmp_path / "cal" / "calibration.md").read_text()
     assert "| 16 images repeated, jittered |" in md and "WRONG" not in md
