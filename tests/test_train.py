@@ -20,6 +20,7 @@ def final_eval(history):
     return [r for r in history if "modes_covered" in r][-1]
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_wgan_gp_covers_all_eight_ring_modes():
     # Default toy settings (lr 1e-3 decayed linearly, lambda 1, n_critic 5) over 1000 steps: all
