@@ -253,30 +253,41 @@ _NDB_FITS: dict = {}
 def _fitted_ndb(real, images: np.ndarray, k: int, seed: int, cache_dir) -> NDB:
     """NDB bins fitted once per data set (by its fingerprint), k and seed: in memory for the
     runs of one process (a study), and on disk for later runs (k-means on 5000 images costs
-    many evaluations of a run)."""
+    many evaluations of a run). Processes that need the same bins at once (a study's runs on
+    Ray, starting together) take turns on a lock file: one fits, the others read its file."""
+    from filelock import FileLock, Timeout
+
     from imagegan.data import default_cache_dir
-    from toygan import files
 
     fp = getattr(real, "fingerprint", {}).get("key", real.name)
     key = hashlib.sha1(f"ndb-v1-{fp}-{images.shape}-{k}-{seed}".encode()).hexdigest()[:16]
     if key in _NDB_FITS:
         return _NDB_FITS[key]
     path = Path(cache_dir or default_cache_dir()) / f"ndb-{key}.pkl"
-    ndb = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(path.with_suffix(".lock"), timeout=600):
+            ndb = _read_or_fit(path, images, k, seed)
+    except (OSError, Timeout):  # no lock here (a read-only cache folder): fit on our own
+        ndb = _read_or_fit(path, images, k, seed)
+    _NDB_FITS[key] = ndb
+    return ndb
+
+
+def _read_or_fit(path: Path, images: np.ndarray, k: int, seed: int) -> NDB:
+    from toygan import files
+
     if path.exists():
         try:
             with open(path, "rb") as f:
-                ndb = pickle.load(f)
+                return pickle.load(f)
         except Exception:  # noqa: BLE001 — a torn cache file is refitted
-            ndb = None
-    if ndb is None:
-        ndb = NDB(images, k=k, seed=seed)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            files.write_bytes(path, pickle.dumps(ndb))
-        except Exception:  # noqa: BLE001 — a cache is an optimisation
             pass
-    _NDB_FITS[key] = ndb
+    ndb = NDB(images, k=k, seed=seed)
+    try:
+        files.write_bytes(path, pickle.dumps(ndb))
+    except Exception:  # noqa: BLE001 — a cache is an optimisation
+        pass
     return ndb
 
 

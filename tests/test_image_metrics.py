@@ -50,6 +50,39 @@ def test_ndb_real_split_few_bins_collapsed_set_most_bins(digits):
     assert collapsed["ndb_k"] >= 0.8 and collapsed["ndb_js"] > 0.3
 
 
+def test_processes_needing_the_same_bins_at_once_fit_them_once(digits, tmp_path, monkeypatch):
+    """Two evaluators starting together (a study's runs on Ray) take turns on the bins' lock
+    file: one fits k-means, the other reads what it wrote."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    fits, real_init = [], metrics.NDB.__init__
+
+    def slow_fit(self, *a, **k):
+        fits.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for the other to arrive while this one holds the lock
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(metrics.NDB, "__init__", slow_fit)
+    monkeypatch.setattr(metrics, "_NDB_FITS", {})
+    real = SimpleNamespace(name="digits-lock-test")
+    got = []
+
+    def evaluator():
+        got.append(metrics._fitted_ndb(real, digits[:300], 8, 0, tmp_path))
+        metrics._NDB_FITS.clear()  # as a second process: nothing shared in memory
+
+    threads = [threading.Thread(target=evaluator) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fits) == 1 and len(got) == 2
+    assert (got[0].km.cluster_centers_ == got[1].km.cluster_centers_).all()
+    assert len(list(tmp_path.glob("ndb-*.pkl"))) == 1
+
+
 def test_ms_ssim_identical_is_one_real_is_clearly_below(digits):
     assert_close(metrics.ms_ssim_diversity(np.repeat(digits[:1], 8, 0), 20), 1.0,
                  rtol=0, atol=1e-9)
