@@ -29,5 +29,5 @@ def test_image_commands(image_run, tmp_path):
     assert gradnorm.main(["--data", "digits", "--steps", "2", "--batches", "1", "--width", "4",
                           "--cache-dir", cache, "--out", str(tmp_path / "g.png"),
                           "--quiet"]) == 0
-    assert calibrate.main(["--data", "digits", "--draws", "1", "--mode-draws", "1",
+    assert calibrate.main(["--data", "digits", "--draws", "1", "--mode-draws", "1", "--n", "300",
                            "--cache-dir", cache]) == 0
