@@ -264,12 +264,17 @@ def _fitted_ndb(real, images: np.ndarray, k: int, seed: int, cache_dir) -> NDB:
     if key in _NDB_FITS:
         return _NDB_FITS[key]
     path = Path(cache_dir or default_cache_dir()) / f"ndb-{key}.pkl"
+    lock = FileLock(path.with_suffix(".lock"), timeout=600)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(path.with_suffix(".lock"), timeout=600):
-            ndb = _read_or_fit(path, images, k, seed)
+        lock.acquire()
     except (OSError, Timeout):  # no lock here (a read-only cache folder): fit on our own
+        lock = None
+    try:
         ndb = _read_or_fit(path, images, k, seed)
+    finally:
+        if lock is not None:
+            lock.release()
     _NDB_FITS[key] = ndb
     return ndb
 
